@@ -1,0 +1,187 @@
+package runtimebench
+
+import (
+	"hash/maphash"
+	"slices"
+	"sync"
+	"testing"
+	"unsafe"
+
+	"github.com/cachelens/cachelens/cacheruntime"
+	gohugo "github.com/gohugoio/hashstructure"
+	clone "github.com/huandu/go-clone"
+	hashstructure "github.com/mitchellh/hashstructure/v2"
+)
+
+type small struct {
+	ID    int
+	Name  string
+	Score int
+}
+
+func compute(id int, name string) small { return small{id, name, id * 3} }
+
+type memoKey struct {
+	id   int
+	name string
+}
+
+// handMemo is the baseline: a map behind an RWMutex.
+func handMemo() func(int, string) small {
+	var mu sync.RWMutex
+	m := map[memoKey]small{}
+	return func(id int, name string) small {
+		mu.RLock()
+		r, ok := m[memoKey{id, name}]
+		mu.RUnlock()
+		if ok {
+			return r
+		}
+		r = compute(id, name)
+		mu.Lock()
+		m[memoKey{id, name}] = r
+		mu.Unlock()
+		return r
+	}
+}
+
+// BenchmarkHit: a hit on a function of (int, string) returning a small
+// struct.
+func BenchmarkHit(b *testing.B) {
+	run := func(b *testing.B, f func(int, string) small) {
+		f(42, "hello world")
+		b.ReportAllocs()
+		for b.Loop() {
+			f(42, "hello world")
+		}
+	}
+	b.Run("impl=memo", func(b *testing.B) { run(b, handMemo()) })
+	b.Run("impl=Func2", func(b *testing.B) { run(b, cacheruntime.Func2(compute, cacheruntime.NoReport())) })
+	b.Run("impl=Func", func(b *testing.B) { run(b, cacheruntime.Func(compute, cacheruntime.NoReport())) })
+}
+
+// BenchmarkHitParallel is BenchmarkHit with every core calling.
+func BenchmarkHitParallel(b *testing.B) {
+	run := func(b *testing.B, f func(int, string) small) {
+		f(42, "hello world")
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				f(42, "hello world")
+			}
+		})
+	}
+	b.Run("impl=memo", func(b *testing.B) { run(b, handMemo()) })
+	b.Run("impl=Func2", func(b *testing.B) { run(b, cacheruntime.Func2(compute, cacheruntime.NoReport())) })
+}
+
+var sink uint64
+
+// BenchmarkHashStruct: structural hashing of Record.
+func BenchmarkHashStruct(b *testing.B) {
+	r := NewRecord()
+	b.Run("impl=cacheruntime", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			k, err := cacheruntime.Hash(r)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sink += k[0]
+		}
+	})
+	b.Run("impl=reference", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			sink += ReferenceHash(r)
+		}
+	})
+	b.Run("impl=hashstructure-v2", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			h, err := hashstructure.Hash(r, hashstructure.FormatV2, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sink += h
+		}
+	})
+	b.Run("impl=gohugoio", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			h, err := gohugo.Hash(r, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sink += h
+		}
+	})
+}
+
+var seed = maphash.MakeSeed()
+
+// BenchmarkFloatsResult: a cached function returning an 8 MB []float64.
+// A hit re-hashes the result (the mutation check); maphash over the same
+// bytes is the peer.
+func BenchmarkFloatsResult(b *testing.B) {
+	data := Floats()
+	size := int64(len(data) * 8)
+	b.Run("impl=maphash", func(b *testing.B) {
+		b.SetBytes(size)
+		for b.Loop() {
+			sink += maphash.Bytes(seed, unsafe.Slice((*byte)(unsafe.Pointer(&data[0])), size))
+		}
+	})
+	b.Run("op=hit/impl=cacheruntime", func(b *testing.B) {
+		f := cacheruntime.Func1(func(int) []float64 { return data }, cacheruntime.NoReport())
+		f(1)
+		b.SetBytes(size)
+		b.ReportAllocs()
+		for b.Loop() {
+			f(1)
+		}
+	})
+	b.Run("op=hash/impl=cacheruntime", func(b *testing.B) {
+		b.SetBytes(size)
+		for b.Loop() {
+			k, _ := cacheruntime.Hash(data)
+			sink += k[0]
+		}
+	})
+}
+
+// BenchmarkClone compares deep copies.
+func BenchmarkClone(b *testing.B) {
+	r := NewRecord()
+	data := Floats()
+	b.Run("value=struct/impl=cacheruntime", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = cacheruntime.Clone(r)
+		}
+	})
+	b.Run("value=struct/impl=go-clone", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = clone.Clone(r).(Record)
+		}
+	})
+	b.Run("value=floats/impl=cacheruntime", func(b *testing.B) {
+		b.SetBytes(int64(len(data) * 8))
+		for b.Loop() {
+			_ = cacheruntime.Clone(data)
+		}
+	})
+	b.Run("value=floats/impl=go-clone", func(b *testing.B) {
+		b.SetBytes(int64(len(data) * 8))
+		for b.Loop() {
+			_ = clone.Clone(data).([]float64)
+		}
+	})
+	b.Run("value=floats/impl=slices.Clone", func(b *testing.B) {
+		b.SetBytes(int64(len(data) * 8))
+		for b.Loop() {
+			_ = slices.Clone(data)
+		}
+	})
+}

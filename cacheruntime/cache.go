@@ -1,0 +1,851 @@
+package cacheruntime
+
+import (
+	"fmt"
+	"os"
+	"reflect"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// cache is the engine behind every cached function. The wrappers (Func via
+// reflection, the typed variants directly) lay the arguments out as a
+// struct (the args tuple) and ask the cache for a pointer to the results
+// tuple; the cache never sees the function's types except through
+// reflect.Type and compiled hash functions.
+type cache struct {
+	cfg  config
+	name string
+	file string // the Func call that created the cache
+	line int
+	sig  string // the wrapped function's type
+	id   uint64 // process-unique, for reporting
+
+	// arguments
+	argsT     reflect.Type
+	params    []param
+	keySet    *hashSet
+	keyC      *compiled // hashes the non-context parameters of an args tuple
+	flat      bool      // keys are compared with ==: one hash lane plus equality
+	eq        func(a, b unsafe.Pointer) bool
+	strict    bool
+	variadic  bool
+	argBudget int
+
+	// results
+	resT     reflect.Type
+	fpSet    *hashSet
+	resC     *compiled
+	checkMut bool
+
+	shards []shard
+	mask   uint64
+	sites  siteTable
+
+	entries   atomic.Int64
+	bytes     atomic.Int64
+	evictions atomic.Int64
+	expired   atomic.Int64
+	mutations atomic.Int64
+	hashErrs  atomic.Int64
+	computeNs atomic.Int64
+	computes  atomic.Int64
+	hashNs    atomic.Int64
+	hashN     atomic.Int64
+
+	epoch     time.Time
+	lastSweep atomic.Int64
+
+	lru lruList
+
+	tombMu sync.Mutex
+	tombs  map[uint64]tomb
+	tombQ  []uint64
+
+	logMu  sync.Mutex
+	errLog []*hashErrRec
+	mutLog []*mutRec
+
+	rep *Reporter
+}
+
+type param struct {
+	t    reflect.Type
+	off  uintptr
+	skip bool // context: not part of the key
+}
+
+type shard struct {
+	mu sync.RWMutex
+	m  map[uint64]*entry
+	_  [40]byte
+}
+
+type entryState = int32
+
+const (
+	stComputing entryState = iota
+	stReady
+	stFailed   // returned an error: shared with waiting callers, not cached
+	stPanicked // the computation panicked: waiting callers retry
+)
+
+// entry is one cached result (or one in-flight computation).
+type entry struct {
+	h1, h2 uint64
+	key    unsafe.Pointer // flat keys: a copy of the args tuple
+	res    unsafe.Pointer // the results tuple
+	state  atomic.Int32
+	done   chan struct{}
+	next   *entry // same h1
+
+	fp      uint64
+	tree    *node
+	size    int64
+	expires int64 // nanoseconds since the cache's epoch; 0 = never
+	rec     *callRecord
+	recv    atomic.Pointer[site] // the last site that received the value
+	removed atomic.Bool
+
+	// LRU bookkeeping, guarded by cache.lru.mu except lastUse
+	lastUse   atomic.Int64
+	stamp     int64
+	prev, nxt *entry
+	linked    bool
+}
+
+// callRecord describes the arguments of a call, for miss reasons.
+type callRecord struct {
+	h1, h2 uint64
+	args   []*node // per parameter; nil for context parameters
+}
+
+type tomb struct {
+	h2     uint64
+	reason MissKind
+}
+
+const maxTombs = 1024
+
+type hashErrRec struct {
+	err   HashError
+	count int64
+	site  *site
+}
+
+type mutRec struct {
+	path           string
+	recv, detected *site
+	count          int64
+}
+
+const maxLog = 32
+
+var cacheIDs atomic.Uint64
+
+// newCache builds the engine for a function value fn whose parameters are
+// laid out as argsT (one field per parameter, in order) and whose results
+// are laid out as resT. defSkip is the number of frames between newCache's
+// caller and the user's Func call.
+func newCache(fn reflect.Value, argsT, resT reflect.Type, variadic bool, opts []Option, defSkip int) *cache {
+	c := &cache{argsT: argsT, resT: resT, variadic: variadic, epoch: time.Now()}
+	for _, o := range opts {
+		if o.apply != nil {
+			o.apply(&c.cfg)
+		}
+	}
+	c.id = cacheIDs.Add(1)
+	if _, file, line, ok := runtime.Caller(defSkip + 1); ok {
+		c.file, c.line = file, line
+	}
+	c.name = c.cfg.name
+	if c.name == "" {
+		c.name = funcName(fn)
+	}
+	c.sig = fn.Type().String()
+	c.strict = c.cfg.strict || envStrict()
+
+	c.keySet = newHashSet(modeKey, c.cfg.user)
+	c.params = make([]param, argsT.NumField())
+	var keyFields []fieldHash
+	flat := true
+	for i := range c.params {
+		f := argsT.Field(i)
+		p := param{t: f.Type, off: f.Offset, skip: isContextType(f.Type)}
+		c.params[i] = p
+		if p.skip {
+			continue
+		}
+		fc := c.keySet.of(f.Type)
+		keyFields = append(keyFields, fieldHash{f.Offset, fc})
+		if _, covered := c.cfg.user[f.Type]; covered || !fc.info.flat {
+			flat = false
+		}
+	}
+	c.flat = flat
+	c.keyC = &compiled{fn: tupleHash(keyFields), info: infoOf(argsT)}
+	if flat {
+		c.eq = tupleEq(c.params)
+	}
+	c.argBudget = 16
+
+	c.fpSet = newHashSet(modeFP, c.cfg.user)
+	c.resC = c.fpSet.of(resT)
+	c.checkMut = !c.cfg.allowMutation && !c.resC.info.immutable
+
+	n := 1
+	for n < 4*runtime.GOMAXPROCS(0) && n < 64 {
+		n *= 2
+	}
+	c.shards = make([]shard, n)
+	c.mask = uint64(n - 1)
+	c.lru.init()
+
+	if c.cfg.handle != nil {
+		c.cfg.handle.c.Store(c)
+	}
+	if !c.cfg.noReport {
+		c.rep = c.cfg.reporter
+		if c.rep == nil {
+			c.rep = defaultReporter()
+		}
+		if c.rep != nil {
+			c.rep.register(c)
+		}
+	}
+	return c
+}
+
+func envStrict() bool {
+	v := os.Getenv("CACHELENS_STRICT")
+	return v != "" && v != "0" && v != "false"
+}
+
+func funcName(fn reflect.Value) string {
+	f := runtime.FuncForPC(fn.Pointer())
+	if f == nil {
+		return "func"
+	}
+	name := f.Name()
+	name = strings.TrimSuffix(name, "-fm")
+	return name
+}
+
+// shortName drops the import path from a qualified function name.
+func shortName(name string) string {
+	if i := strings.LastIndex(name, "/"); i >= 0 {
+		name = name[i+1:]
+	}
+	return name
+}
+
+func tupleHash(fields []fieldHash) hashFn {
+	switch len(fields) {
+	case 0:
+		return func(h *hstate, p unsafe.Pointer) {}
+	case 1:
+		f0 := fields[0]
+		return func(h *hstate, p unsafe.Pointer) { f0.c.fn(h, unsafe.Add(p, f0.off)) }
+	case 2:
+		f0, f1 := fields[0], fields[1]
+		return func(h *hstate, p unsafe.Pointer) {
+			f0.c.fn(h, unsafe.Add(p, f0.off))
+			f1.c.fn(h, unsafe.Add(p, f1.off))
+		}
+	}
+	return func(h *hstate, p unsafe.Pointer) {
+		for _, f := range fields {
+			f.c.fn(h, unsafe.Add(p, f.off))
+		}
+	}
+}
+
+// tupleEq compares the key parameters of two args tuples of flat types.
+func tupleEq(params []param) func(a, b unsafe.Pointer) bool {
+	var eqs []func(a, b unsafe.Pointer) bool
+	for _, p := range params {
+		if p.skip {
+			continue
+		}
+		off, e := p.off, flatEq(p.t)
+		eqs = append(eqs, func(a, b unsafe.Pointer) bool { return e(unsafe.Add(a, off), unsafe.Add(b, off)) })
+	}
+	switch len(eqs) {
+	case 0:
+		return func(a, b unsafe.Pointer) bool { return true }
+	case 1:
+		return eqs[0]
+	case 2:
+		e0, e1 := eqs[0], eqs[1]
+		return func(a, b unsafe.Pointer) bool { return e0(a, b) && e1(a, b) }
+	}
+	return func(a, b unsafe.Pointer) bool {
+		for _, e := range eqs {
+			if !e(a, b) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+func flatEq(t reflect.Type) func(a, b unsafe.Pointer) bool {
+	ti := infoOf(t)
+	if ti.plainKey {
+		n := int(t.Size())
+		switch n {
+		case 8:
+			return func(a, b unsafe.Pointer) bool { return *(*uint64)(a) == *(*uint64)(b) }
+		case 0:
+			return func(a, b unsafe.Pointer) bool { return true }
+		}
+		return func(a, b unsafe.Pointer) bool {
+			return unsafe.String((*byte)(a), n) == unsafe.String((*byte)(b), n)
+		}
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return func(a, b unsafe.Pointer) bool { return *(*string)(a) == *(*string)(b) }
+	case reflect.Array:
+		e, size, n := flatEq(t.Elem()), t.Elem().Size(), t.Len()
+		return func(a, b unsafe.Pointer) bool {
+			for i := range n {
+				if !e(unsafe.Add(a, uintptr(i)*size), unsafe.Add(b, uintptr(i)*size)) {
+					return false
+				}
+			}
+			return true
+		}
+	case reflect.Struct:
+		var ps []param
+		for i := range t.NumField() {
+			f := t.Field(i)
+			ps = append(ps, param{t: f.Type, off: f.Offset})
+		}
+		return tupleEq(ps)
+	}
+	// Not reached for flat types; compare as values to stay correct.
+	return func(a, b unsafe.Pointer) bool {
+		return reflect.NewAt(t, a).Elem().Equal(reflect.NewAt(t, b).Elem())
+	}
+}
+
+// now returns nanoseconds since the cache was created.
+func (c *cache) now() int64 { return int64(time.Since(c.epoch)) }
+
+// keyHash hashes the key parameters of the args tuple at p.
+func (c *cache) keyHash(p unsafe.Pointer) (h1, h2 uint64, fail *hashFailure) {
+	if c.flat {
+		var h hstate
+		hp := (*hstate)(noescape(unsafe.Pointer(&h)))
+		hp.init(c.keySet, false)
+		c.keyC.fn(hp, p)
+		h1, _ = hp.sum()
+	} else {
+		h1, h2, fail = hashValue(c.keySet, c.keyC, p, true)
+	}
+	if c.cfg.keyMask != 0 {
+		h1 &= c.cfg.keyMask
+	}
+	return h1, h2, fail
+}
+
+// fingerprint hashes the results tuple at p for the mutation check.
+func (c *cache) fingerprint(p unsafe.Pointer) uint64 {
+	a, _, fail := hashValue(c.fpSet, c.resC, p, false)
+	if fail != nil {
+		return 0xfa11
+	}
+	return a
+}
+
+func (c *cache) match(e *entry, h2 uint64, p unsafe.Pointer) bool {
+	if c.flat {
+		return c.eq(e.key, p)
+	}
+	return e.h2 == h2
+}
+
+func (c *cache) find(sh *shard, h1, h2 uint64, p unsafe.Pointer) *entry {
+	e := sh.m[h1]
+	for e != nil && !c.match(e, h2, p) {
+		e = e.next
+	}
+	return e
+}
+
+// call is the whole life of one call: look the arguments up, return the
+// stored results on a hit, compute on a miss. compute fills a results
+// tuple and reports whether it may be cached (false: an error result).
+// The returned pointer is to a results tuple the caller copies out.
+//
+//go:noinline
+func (c *cache) call(p unsafe.Pointer, compute func(res unsafe.Pointer) bool) unsafe.Pointer {
+	pc1, pc2 := callerPCs()
+	return c.callAt(c.sites.get(c.sites.pick(pc1, pc2)), p, compute)
+}
+
+func (c *cache) callAt(st *site, p unsafe.Pointer, compute func(res unsafe.Pointer) bool) unsafe.Pointer {
+	var t0 time.Time
+	ctr := st.ctr()
+	sample := ctr.hits.Load()&63 == 0
+	if sample {
+		t0 = time.Now()
+	}
+	h1, h2, fail := c.keyHash(p)
+	if fail != nil {
+		return c.uncached(st, p, fail, compute)
+	}
+	sh := &c.shards[h1&c.mask]
+	sh.mu.RLock()
+	e := c.find(sh, h1, h2, p)
+	sh.mu.RUnlock()
+	if e == nil || e.state.Load() != stReady {
+		return c.miss(st, sh, h1, h2, p, compute, MissReason{})
+	}
+	if c.cfg.ttl > 0 && e.expires != 0 && c.now() > e.expires {
+		if c.remove(e, MissExpired) {
+			c.expired.Add(1)
+		}
+		return c.miss(st, sh, h1, h2, p, compute, MissReason{Kind: MissExpired})
+	}
+	if c.checkMut {
+		if c.fingerprint(e.res) != e.fp {
+			return c.mutated(st, sh, e, h1, h2, p, compute)
+		}
+	}
+	if sample {
+		c.hashNs.Add(int64(time.Since(t0)))
+		c.hashN.Add(1)
+	}
+	c.hit(st, ctr, e)
+	return e.res
+}
+
+func (c *cache) hit(st *site, ctr *counters, e *entry) {
+	ctr.hits.Add(1)
+	if c.cfg.maxEntries > 0 {
+		e.lastUse.Store(c.lru.tick.Add(1))
+	}
+	if c.checkMut && e.recv.Load() != st {
+		e.recv.Store(st)
+	}
+	if st.last.Load() != e.rec {
+		st.last.Store(e.rec)
+	}
+}
+
+// miss computes the result for a key that is not (or no longer) cached,
+// making sure concurrent callers with the same key compute once.
+func (c *cache) miss(st *site, sh *shard, h1, h2 uint64, p unsafe.Pointer, compute func(unsafe.Pointer) bool, reason MissReason) unsafe.Pointer {
+	for {
+		sh.mu.Lock()
+		e := c.find(sh, h1, h2, p)
+		if e != nil {
+			sh.mu.Unlock()
+			if e.state.Load() == stComputing {
+				<-e.done
+			}
+			switch e.state.Load() {
+			case stReady:
+				// Computed by a concurrent caller: a hit for this one.
+				if c.checkMut && c.fingerprint(e.res) != e.fp {
+					return c.mutated(st, sh, e, h1, h2, p, compute)
+				}
+				c.hit(st, st.ctr(), e)
+				return e.res
+			case stFailed:
+				st.ctr().misses.Add(1)
+				return e.res
+			}
+			// stPanicked: the computing caller panicked; try again.
+			continue
+		}
+		e = &entry{h1: h1, h2: h2, done: make(chan struct{})}
+		if c.flat {
+			e.key = copyTuple(c.argsT, p)
+		}
+		if sh.m == nil {
+			sh.m = map[uint64]*entry{}
+		}
+		e.next = sh.m[h1]
+		sh.m[h1] = e
+		sh.mu.Unlock()
+		return c.compute(st, sh, e, p, compute, reason)
+	}
+}
+
+func copyTuple(t reflect.Type, p unsafe.Pointer) unsafe.Pointer {
+	v := reflect.New(t)
+	v.Elem().Set(reflect.NewAt(t, p).Elem())
+	return v.UnsafePointer()
+}
+
+func (c *cache) compute(st *site, sh *shard, e *entry, p unsafe.Pointer, compute func(unsafe.Pointer) bool, reason MissReason) unsafe.Pointer {
+	st.ctr().misses.Add(1)
+	rec := c.record(e.h1, e.h2, p)
+	if reason.Kind == 0 {
+		reason = c.reason(st, rec)
+	} else {
+		c.takeTomb(e.h1, e.h2)
+	}
+	st.addReason(reason)
+	st.last.Store(rec)
+	e.rec = rec
+
+	res := reflect.New(c.resT).UnsafePointer()
+	finished := false
+	defer func() {
+		if !finished {
+			// The computation panicked: forget the entry, let waiting
+			// callers retry, and let the panic continue unchanged.
+			c.unlink(sh, e)
+			c.addTomb(e.h1, e.h2, MissPanicked)
+			e.state.Store(stPanicked)
+			close(e.done)
+		}
+	}()
+	t0 := time.Now()
+	ok := compute(res)
+	d := time.Since(t0)
+	finished = true
+	c.computeNs.Add(int64(d))
+	c.computes.Add(1)
+	e.res = res
+	if !ok {
+		c.unlink(sh, e)
+		c.addTomb(e.h1, e.h2, MissError)
+		e.state.Store(stFailed)
+		close(e.done)
+		return res
+	}
+	if c.checkMut {
+		e.fp = c.fingerprint(res)
+		e.recv.Store(st)
+	}
+	e.size = c.sizeOf(res)
+	if c.checkMut {
+		e.tree = treeOf(c.fpSet, c.resT, res, treeBudget(e.size))
+	}
+	if c.cfg.ttl > 0 {
+		now := c.now()
+		e.expires = now + int64(c.cfg.ttl)
+		c.maybeSweep(now)
+	}
+	c.entries.Add(1)
+	c.bytes.Add(e.size)
+	e.state.Store(stReady)
+	close(e.done)
+	if c.cfg.maxEntries > 0 {
+		e.lastUse.Store(c.lru.tick.Add(1))
+		c.lru.push(e)
+		c.evictOver()
+	}
+	return res
+}
+
+func treeBudget(size int64) int {
+	return int(min(max(size/512, 32), 1024))
+}
+
+// record describes the arguments of a call for later miss reasons.
+func (c *cache) record(h1, h2 uint64, p unsafe.Pointer) *callRecord {
+	rec := &callRecord{h1: h1, h2: h2, args: make([]*node, len(c.params))}
+	for i, pm := range c.params {
+		if pm.skip {
+			continue
+		}
+		rec.args[i] = treeOf(c.keySet, pm.t, unsafe.Add(p, pm.off), c.argBudget)
+	}
+	return rec
+}
+
+// reason explains a miss from the tombstones and the previous call at the
+// site.
+func (c *cache) reason(st *site, rec *callRecord) MissReason {
+	if k, ok := c.takeTomb(rec.h1, rec.h2); ok {
+		return MissReason{Kind: k}
+	}
+	prev := st.last.Load()
+	if prev == nil {
+		return MissReason{Kind: MissFirst}
+	}
+	if prev.h1 == rec.h1 && prev.h2 == rec.h2 {
+		// Same arguments as the previous call here, yet not cached: it
+		// was removed and the tombstone has been overwritten since.
+		return MissReason{Kind: MissEvicted}
+	}
+	for i := range rec.args {
+		if path, ok := diffTrees(prev.args[i], rec.args[i]); ok {
+			return MissReason{Kind: MissArgs, Arg: i + 1, Path: path}
+		}
+	}
+	return MissReason{Kind: MissArgs}
+}
+
+func (c *cache) addTomb(h1, h2 uint64, k MissKind) {
+	c.tombMu.Lock()
+	defer c.tombMu.Unlock()
+	if c.tombs == nil {
+		c.tombs = map[uint64]tomb{}
+	}
+	if _, ok := c.tombs[h1]; !ok {
+		c.tombQ = append(c.tombQ, h1)
+		if len(c.tombQ) > maxTombs {
+			delete(c.tombs, c.tombQ[0])
+			c.tombQ = c.tombQ[1:]
+		}
+	}
+	c.tombs[h1] = tomb{h2: h2, reason: k}
+}
+
+func (c *cache) takeTomb(h1, h2 uint64) (MissKind, bool) {
+	c.tombMu.Lock()
+	defer c.tombMu.Unlock()
+	t, ok := c.tombs[h1]
+	if !ok || (!c.flat && t.h2 != h2) {
+		return 0, false
+	}
+	delete(c.tombs, h1)
+	return t.reason, true
+}
+
+// unlink removes e from its shard's map if it is still there.
+func (c *cache) unlink(sh *shard, e *entry) bool {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	pp := sh.m[e.h1]
+	if pp == nil {
+		return false
+	}
+	if pp == e {
+		if e.next == nil {
+			delete(sh.m, e.h1)
+		} else {
+			sh.m[e.h1] = e.next
+		}
+		return true
+	}
+	for q := pp; q.next != nil; q = q.next {
+		if q.next == e {
+			q.next = e.next
+			return true
+		}
+	}
+	return false
+}
+
+// remove takes a ready entry out of the cache, once, and remembers why.
+func (c *cache) remove(e *entry, why MissKind) bool {
+	if !e.removed.CompareAndSwap(false, true) {
+		return false
+	}
+	c.unlink(&c.shards[e.h1&c.mask], e)
+	c.addTomb(e.h1, e.h2, why)
+	c.entries.Add(-1)
+	c.bytes.Add(-e.size)
+	if c.cfg.maxEntries > 0 {
+		c.lru.remove(e)
+	}
+	return true
+}
+
+// mutated handles a hit whose result no longer matches its fingerprint.
+func (c *cache) mutated(st *site, sh *shard, e *entry, h1, h2 uint64, p unsafe.Pointer, compute func(unsafe.Pointer) bool) unsafe.Pointer {
+	var path string
+	if e.tree != nil {
+		now := treeOf(c.fpSet, c.resT, e.res, treeBudget(e.size))
+		path, _ = diffTrees(e.tree, now)
+	}
+	path = c.resultPath(path)
+	if c.remove(e, MissMutated) {
+		c.mutations.Add(1)
+		c.logMutation(path, e.recv.Load(), st)
+	}
+	return c.miss(st, sh, h1, h2, p, compute, MissReason{Kind: MissMutated, Path: path})
+}
+
+// resultPath turns a path inside the results tuple (".P0.Items[2]") into
+// one a user reads: without the tuple for a single result ("Items[2]"),
+// with the result's position otherwise ("result 2 .Items[2]").
+func (c *cache) resultPath(path string) string {
+	if !strings.HasPrefix(path, ".P") {
+		return path
+	}
+	rest := path[2:]
+	i := 0
+	for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+		i++
+	}
+	n, tail := rest[:i], rest[i:]
+	values := c.resT.NumField()
+	if values > 0 && c.resT.Field(values-1).Type == errorType {
+		values--
+	}
+	if values <= 1 {
+		return tail
+	}
+	idx := 0
+	fmt.Sscan(n, &idx)
+	if tail == "" {
+		return fmt.Sprintf("result %d", idx+1)
+	}
+	return fmt.Sprintf("result %d %s", idx+1, tail)
+}
+
+// uncached runs a call whose arguments cannot be hashed.
+func (c *cache) uncached(st *site, p unsafe.Pointer, fail *hashFailure, compute func(unsafe.Pointer) bool) unsafe.Pointer {
+	st.ctr().uncached.Add(1)
+	c.hashErrs.Add(1)
+	st.last.Store(nil)
+	he := c.describe(p, fail)
+	c.logHashError(he, st)
+	if c.strict {
+		panic(&he)
+	}
+	res := reflect.New(c.resT).UnsafePointer()
+	compute(res)
+	return res
+}
+
+// describe turns a hash failure into a HashError naming the argument, the
+// path inside it and the fix.
+func (c *cache) describe(p unsafe.Pointer, fail *hashFailure) HashError {
+	he := HashError{Func: shortName(c.name)}
+	if fail.complex {
+		return he
+	}
+	he.Type = fail.t.String()
+	if fail.panicked != nil {
+		he.Panic = fmt.Sprint(fail.panicked)
+	}
+	for i, pm := range c.params {
+		if pm.skip {
+			continue
+		}
+		v := reflect.NewAt(pm.t, unsafe.Add(p, pm.off)).Elem()
+		path, types, ok := findFailure(c.keySet, v, fail)
+		if !ok {
+			continue
+		}
+		he.Arg, he.ArgType, he.Path = i+1, pm.t.String(), path
+		if fail.panicked == nil {
+			if s := suggestType(types); s != nil {
+				he.Suggest = s.String()
+			}
+		}
+		return he
+	}
+	return he
+}
+
+func (c *cache) logHashError(he HashError, st *site) {
+	c.logMu.Lock()
+	defer c.logMu.Unlock()
+	for _, r := range c.errLog {
+		if r.err == he {
+			r.count++
+			r.site = st
+			return
+		}
+	}
+	if len(c.errLog) >= maxLog {
+		c.errLog = c.errLog[1:]
+	}
+	c.errLog = append(c.errLog, &hashErrRec{err: he, count: 1, site: st})
+}
+
+func (c *cache) logMutation(path string, recv, det *site) {
+	c.logMu.Lock()
+	defer c.logMu.Unlock()
+	for _, r := range c.mutLog {
+		if r.path == path && r.recv == recv && r.detected == det {
+			r.count++
+			return
+		}
+	}
+	if len(c.mutLog) >= maxLog {
+		c.mutLog = c.mutLog[1:]
+	}
+	c.mutLog = append(c.mutLog, &mutRec{path: path, recv: recv, detected: det, count: 1})
+}
+
+// maybeSweep removes expired entries at most once per TTL period.
+func (c *cache) maybeSweep(now int64) {
+	last := c.lastSweep.Load()
+	if now-last < int64(c.cfg.ttl) || !c.lastSweep.CompareAndSwap(last, now) {
+		return
+	}
+	var dead []*entry
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.RLock()
+		for _, e := range sh.m {
+			for ; e != nil; e = e.next {
+				if e.state.Load() == stReady && e.expires != 0 && now > e.expires {
+					dead = append(dead, e)
+				}
+			}
+		}
+		sh.mu.RUnlock()
+	}
+	for _, e := range dead {
+		if c.remove(e, MissExpired) {
+			c.expired.Add(1)
+		}
+	}
+}
+
+// evictOver evicts least recently used entries while over MaxEntries.
+func (c *cache) evictOver() {
+	for c.entries.Load() > int64(c.cfg.maxEntries) {
+		v := c.lru.victim()
+		if v == nil {
+			return
+		}
+		if c.remove(v, MissEvicted) {
+			c.evictions.Add(1)
+		}
+	}
+}
+
+// clear removes every entry.
+func (c *cache) clear() {
+	var all []*entry
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.RLock()
+		for _, e := range sh.m {
+			for ; e != nil; e = e.next {
+				if e.state.Load() == stReady {
+					all = append(all, e)
+				}
+			}
+		}
+		sh.mu.RUnlock()
+	}
+	for _, e := range all {
+		c.remove(e, MissCleared)
+	}
+}
+
+// forget removes the entry for the args tuple at p.
+func (c *cache) forget(p unsafe.Pointer) (bool, error) {
+	h1, h2, fail := c.keyHash(p)
+	if fail != nil {
+		he := c.describe(p, fail)
+		return false, &he
+	}
+	sh := &c.shards[h1&c.mask]
+	sh.mu.RLock()
+	e := c.find(sh, h1, h2, p)
+	sh.mu.RUnlock()
+	if e == nil || e.state.Load() != stReady {
+		return false, nil
+	}
+	return c.remove(e, MissCleared), nil
+}

@@ -1,0 +1,101 @@
+package cacheruntime
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// lruList orders entries for MaxEntries eviction without a lock on the hit
+// path: a hit only stores a fresh stamp in the entry. The list is kept
+// sorted by each entry's stamp at the time it was placed, and that stamp
+// never exceeds the entry's last use. So when the tail's last use still
+// equals its placement stamp, no entry was used less recently and the tail
+// is the exact least recently used entry; otherwise the tail is re-placed
+// by its last use and the next tail examined.
+type lruList struct {
+	mu         sync.Mutex
+	tick       atomic.Int64
+	head, tail *entry // head: most recently placed
+}
+
+func (l *lruList) init() {}
+
+// push places a new entry at the head.
+func (l *lruList) push(e *entry) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e.linked || e.removed.Load() {
+		return
+	}
+	e.stamp = e.lastUse.Load()
+	l.insertSorted(e)
+}
+
+// insertSorted links e keeping the list sorted by stamp, searching from the
+// head (recent stamps are near it).
+func (l *lruList) insertSorted(e *entry) {
+	e.linked = true
+	q := l.head
+	for q != nil && q.stamp > e.stamp {
+		q = q.nxt
+	}
+	// insert before q
+	e.nxt = q
+	if q == nil {
+		e.prev = l.tail
+		if l.tail != nil {
+			l.tail.nxt = e
+		} else {
+			l.head = e
+		}
+		l.tail = e
+		return
+	}
+	e.prev = q.prev
+	if q.prev != nil {
+		q.prev.nxt = e
+	} else {
+		l.head = e
+	}
+	q.prev = e
+}
+
+func (l *lruList) unlinkLocked(e *entry) {
+	if !e.linked {
+		return
+	}
+	if e.prev != nil {
+		e.prev.nxt = e.nxt
+	} else {
+		l.head = e.nxt
+	}
+	if e.nxt != nil {
+		e.nxt.prev = e.prev
+	} else {
+		l.tail = e.prev
+	}
+	e.prev, e.nxt, e.linked = nil, nil, false
+}
+
+func (l *lruList) remove(e *entry) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.unlinkLocked(e)
+}
+
+// victim returns the least recently used entry (still linked).
+func (l *lruList) victim() *entry {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for l.tail != nil {
+		t := l.tail
+		last := t.lastUse.Load()
+		if last <= t.stamp {
+			return t
+		}
+		l.unlinkLocked(t)
+		t.stamp = last
+		l.insertSorted(t)
+	}
+	return nil
+}

@@ -1,0 +1,242 @@
+package cacheruntime
+
+import (
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// A site is one place in the program that calls a cached function. Sites
+// are identified by program counter on the hot path and resolved to
+// file:line only when statistics are read.
+type site struct {
+	pc      uintptr
+	id      int
+	stripes [nStripes]counters
+	last    atomic.Pointer[callRecord] // the previous call made here
+
+	resolve sync.Once
+	file    string
+	line    int
+	fn      string
+
+	mu      sync.Mutex
+	reasons []reasonCount // bounded, most recent first
+}
+
+// counters are striped so that goroutines hitting the same site from
+// several cores do not fight over one cache line.
+type counters struct {
+	hits, misses, uncached atomic.Int64
+	_                      [40]byte
+}
+
+const nStripes = 8
+
+// ctr returns the stripe for the calling goroutine, chosen by the address
+// of its stack (distinct goroutines have distinct stacks).
+func (s *site) ctr() *counters {
+	var x byte
+	a := uint64(uintptr(unsafe.Pointer(&x)) >> 11)
+	return &s.stripes[(a^a>>3^a>>7)&(nStripes-1)]
+}
+
+func (s *site) totals() (hits, misses, uncached int64) {
+	for i := range s.stripes {
+		hits += s.stripes[i].hits.Load()
+		misses += s.stripes[i].misses.Load()
+		uncached += s.stripes[i].uncached.Load()
+	}
+	return
+}
+
+type reasonCount struct {
+	reason MissReason
+	count  int64
+}
+
+// maxReasons bounds the distinct miss reasons remembered per site.
+const maxReasons = 16
+
+func (s *site) where() (file string, line int, fn string) {
+	s.resolve.Do(func() {
+		if s.pc == 0 {
+			s.file, s.fn = "?", "?"
+			return
+		}
+		fr, _ := runtime.CallersFrames([]uintptr{s.pc}).Next()
+		s.file, s.line, s.fn = fr.File, fr.Line, fr.Function
+	})
+	return s.file, s.line, s.fn
+}
+
+func (s *site) addReason(r MissReason) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.reasons {
+		if s.reasons[i].reason == r {
+			rc := s.reasons[i]
+			rc.count++
+			copy(s.reasons[1:i+1], s.reasons[:i])
+			s.reasons[0] = rc
+			return
+		}
+	}
+	if len(s.reasons) < maxReasons {
+		s.reasons = append(s.reasons, reasonCount{})
+	}
+	copy(s.reasons[1:], s.reasons[:len(s.reasons)-1])
+	s.reasons[0] = reasonCount{reason: r, count: 1}
+}
+
+// siteTable maps program counters to sites. Reads take no lock: the table
+// is an immutable slice replaced on the rare insert.
+type siteTable struct {
+	list atomic.Pointer[[]*site]
+	mu   sync.Mutex
+
+	// internal records return addresses that lie inside this package (the
+	// wrapper closures), so the next frame out is the real call site.
+	internal    atomic.Uintptr
+	internalPCs atomic.Pointer[[]uintptr] // for reflectCaller
+	classMu     sync.Mutex
+	classes     map[uintptr]bool
+}
+
+func (t *siteTable) get(pc uintptr) *site {
+	if l := t.list.Load(); l != nil {
+		for _, s := range *l {
+			if s.pc == pc {
+				return s
+			}
+		}
+	}
+	return t.add(pc)
+}
+
+func (t *siteTable) add(pc uintptr) *site {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var old []*site
+	if l := t.list.Load(); l != nil {
+		old = *l
+		for _, s := range old {
+			if s.pc == pc {
+				return s
+			}
+		}
+	}
+	s := &site{pc: pc, id: len(old)}
+	nl := make([]*site, len(old)+1)
+	copy(nl, old)
+	nl[len(old)] = s
+	t.list.Store(&nl)
+	return s
+}
+
+func (t *siteTable) all() []*site {
+	if l := t.list.Load(); l != nil {
+		return *l
+	}
+	return nil
+}
+
+// pick chooses the call site from the two return addresses the wrapper saw:
+// pc1 is where the cache's entry method returns to (normally the wrapper
+// closure inside this package) and pc2 one frame further out. When the
+// wrapper was inlined into the caller, pc1 is already the call site.
+func (t *siteTable) pick(pc1, pc2 uintptr) uintptr {
+	if pc1 == t.internal.Load() {
+		return pc2
+	}
+	return t.classify(pc1, pc2)
+}
+
+func (t *siteTable) classify(pc1, pc2 uintptr) uintptr {
+	t.classMu.Lock()
+	defer t.classMu.Unlock()
+	in, ok := t.classes[pc1]
+	if !ok {
+		in = isInternalPC(pc1)
+		if t.classes == nil {
+			t.classes = map[uintptr]bool{}
+		}
+		if len(t.classes) < 1024 {
+			t.classes[pc1] = in
+		}
+		if in {
+			t.internal.Store(pc1)
+		}
+	}
+	if in {
+		return pc2
+	}
+	return pc1
+}
+
+const pkgPath = "github.com/cachelens/cachelens/cacheruntime."
+
+func isInternalPC(pc uintptr) bool {
+	fr, _ := runtime.CallersFrames([]uintptr{pc}).Next()
+	return isInternalName(fr.Function)
+}
+
+// isInternalName reports whether a function belongs to this package (and
+// not to its tests).
+func isInternalName(fn string) bool {
+	return strings.HasPrefix(fn, pkgPath) && !strings.HasPrefix(fn, pkgPath+"Test")
+}
+
+// reflectCaller returns the call site of a function made with
+// reflect.MakeFunc: the first frame outside reflect and this package.
+// Return addresses already known to be internal are skipped without a
+// lock.
+func (t *siteTable) reflectCaller() uintptr {
+	var pcs [6]uintptr
+	n := callers(pcs[:])
+	known := t.internalPCs.Load()
+outer:
+	for _, pc := range pcs[:n] {
+		if known != nil {
+			for _, k := range *known {
+				if k == pc {
+					continue outer
+				}
+			}
+		}
+		if !t.classifyReflect(pc) {
+			return pc
+		}
+	}
+	return 0
+}
+
+func (t *siteTable) classifyReflect(pc uintptr) bool {
+	t.classMu.Lock()
+	defer t.classMu.Unlock()
+	in, ok := t.classes[pc]
+	if ok {
+		return in
+	}
+	fr, _ := runtime.CallersFrames([]uintptr{pc}).Next()
+	in = strings.HasPrefix(fr.Function, "reflect.") || isInternalName(fr.Function)
+	if t.classes == nil {
+		t.classes = map[uintptr]bool{}
+	}
+	if len(t.classes) < 1024 {
+		t.classes[pc] = in
+	}
+	if in {
+		var list []uintptr
+		if k := t.internalPCs.Load(); k != nil {
+			list = append(list, *k...)
+		}
+		if len(list) < 16 {
+			list = append(list, pc)
+			t.internalPCs.Store(&list)
+		}
+	}
+	return in
+}

@@ -1,0 +1,3 @@
+module github.com/cachelens/cachelens
+
+go 1.26
