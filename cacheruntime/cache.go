@@ -733,6 +733,10 @@ func (c *cache) describe(p unsafe.Pointer, fail *hashFailure) HashError {
 			continue
 		}
 		he.Arg, he.ArgType, he.Path = i+1, pm.t.String(), path
+		if pm.t.Kind() == reflect.Interface && len(types) > 1 {
+			// Name the concrete type seen at run time.
+			he.ArgType = types[1].String()
+		}
 		if fail.panicked == nil {
 			if s := suggestType(types); s != nil {
 				he.Suggest = s.String()

@@ -2,6 +2,7 @@ package cacheruntime
 
 import (
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -92,10 +93,14 @@ func (s *site) addReason(r MissReason) {
 }
 
 // siteTable maps program counters to sites. Reads take no lock: the table
-// is an immutable slice replaced on the rare insert.
+// is an immutable slice replaced on the rare insert. Several program
+// counters can belong to one source call site (a function inlined in
+// several places), so a new counter is resolved once and joins the site
+// with the same file, line and function.
 type siteTable struct {
-	list atomic.Pointer[[]*site]
-	mu   sync.Mutex
+	list  atomic.Pointer[[]pcSite]
+	sites []*site // distinct sites, guarded by mu
+	mu    sync.Mutex
 
 	// internal records return addresses that lie inside this package (the
 	// wrapper closures), so the next frame out is the real call site.
@@ -105,11 +110,16 @@ type siteTable struct {
 	classes     map[uintptr]bool
 }
 
+type pcSite struct {
+	pc uintptr
+	s  *site
+}
+
 func (t *siteTable) get(pc uintptr) *site {
 	if l := t.list.Load(); l != nil {
-		for _, s := range *l {
-			if s.pc == pc {
-				return s
+		for _, e := range *l {
+			if e.pc == pc {
+				return e.s
 			}
 		}
 	}
@@ -119,28 +129,39 @@ func (t *siteTable) get(pc uintptr) *site {
 func (t *siteTable) add(pc uintptr) *site {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var old []*site
+	var old []pcSite
 	if l := t.list.Load(); l != nil {
 		old = *l
-		for _, s := range old {
-			if s.pc == pc {
-				return s
+		for _, e := range old {
+			if e.pc == pc {
+				return e.s
 			}
 		}
 	}
-	s := &site{pc: pc, id: len(old)}
-	nl := make([]*site, len(old)+1)
+	s := &site{pc: pc}
+	file, line, fn := s.where()
+	found := false
+	for _, o := range t.sites {
+		if f, l, n := o.where(); f == file && l == line && n == fn {
+			s, found = o, true
+			break
+		}
+	}
+	if !found {
+		s.id = len(t.sites)
+		t.sites = append(t.sites, s)
+	}
+	nl := make([]pcSite, len(old)+1)
 	copy(nl, old)
-	nl[len(old)] = s
+	nl[len(old)] = pcSite{pc, s}
 	t.list.Store(&nl)
 	return s
 }
 
 func (t *siteTable) all() []*site {
-	if l := t.list.Load(); l != nil {
-		return *l
-	}
-	return nil
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.sites)
 }
 
 // pick chooses the call site from the two return addresses the wrapper saw:

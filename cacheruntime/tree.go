@@ -95,8 +95,13 @@ func expand(set *hashSet, it treeItem, seen map[refKey]bool) []kid {
 	}
 	switch v.Kind() {
 	case reflect.Struct:
-		var out []kid
 		t := v.Type()
+		if stdType(t) {
+			// time.Time, big.Int, sync.Mutex...: their insides mean
+			// nothing to the reader of a path.
+			return nil
+		}
+		var out []kid
 		for i := range t.NumField() {
 			f := t.Field(i)
 			if f.Name == "_" || (set.mode == modeKey && isContextType(f.Type)) {
@@ -205,21 +210,9 @@ func hashReflect(set *hashSet, v reflect.Value) uint64 {
 	return a
 }
 
-// hashRange hashes elements [lo, hi) of an addressable slice or array.
+// hashRange hashes elements [lo, hi) of a slice or addressable array.
 func hashRange(set *hashSet, c *compiled, v reflect.Value, lo, hi int) uint64 {
-	var h uint64 = k1
-	for i := lo; i < hi; i++ {
-		ev := v.Index(i)
-		if !ev.CanAddr() {
-			return hashReflect(set, v.Slice(lo, hi))
-		}
-		a, _, fail := hashValue(set, c, ev.Addr().UnsafePointer(), false)
-		if fail != nil {
-			a = 0xfa11
-		}
-		h = mix(h^a, k3)
-	}
-	return h
+	return hashReflect(set, v.Slice(lo, hi))
 }
 
 // diffTrees returns the path of the first part that differs between two
@@ -266,7 +259,13 @@ func diffTrees(a, b *node) (path string, ok bool) {
 		if next < 0 {
 			return sb.String(), true
 		}
-		sb.WriteString(a.kids[next].label)
+		label := a.kids[next].label
+		if segs := sb.String(); strings.HasSuffix(segs, "]") && strings.HasPrefix(label, "[") && isRange(lastSeg(segs)) {
+			// A chunk inside a chunk: keep only the narrower one.
+			sb.Reset()
+			sb.WriteString(segs[:len(segs)-len(lastSeg(segs))])
+		}
+		sb.WriteString(label)
 		a, b = &a.kids[next], &b.kids[next]
 	}
 }
@@ -274,4 +273,39 @@ func diffTrees(a, b *node) (path string, ok bool) {
 // treeOf builds a detail tree for the value of type t at p.
 func treeOf(set *hashSet, t reflect.Type, p unsafe.Pointer, budget int) *node {
 	return buildTree(set, reflect.NewAt(t, p).Elem(), budget)
+}
+
+// lastSeg returns the last bracketed segment of a path ending in "]".
+func lastSeg(path string) string {
+	if i := strings.LastIndexByte(path, '['); i >= 0 {
+		return path[i:]
+	}
+	return ""
+}
+
+// isRange reports whether a segment is a chunk like "[0:512]".
+func isRange(seg string) bool {
+	return strings.HasPrefix(seg, "[") && strings.Contains(seg, ":") && !strings.Contains(seg, "\"")
+}
+
+// stdType reports whether t is a named type from the standard library.
+func stdType(t reflect.Type) bool {
+	pkg := t.PkgPath()
+	if pkg == "" {
+		return false
+	}
+	first, _, _ := strings.Cut(pkg, "/")
+	return stdRoots[first]
+}
+
+// stdRoots are the top-level directories of the standard library.
+var stdRoots = map[string]bool{
+	"archive": true, "arena": true, "bufio": true, "bytes": true, "cmp": true, "compress": true, "container": true,
+	"context": true, "crypto": true, "database": true, "debug": true, "embed": true, "encoding": true,
+	"errors": true, "expvar": true, "flag": true, "fmt": true, "go": true, "hash": true, "html": true,
+	"image": true, "index": true, "internal": true, "io": true, "iter": true, "log": true, "maps": true,
+	"math": true, "mime": true, "net": true, "os": true, "path": true, "plugin": true, "reflect": true,
+	"regexp": true, "runtime": true, "simd": true, "slices": true, "sort": true, "strconv": true, "strings": true,
+	"structs": true, "sync": true, "syscall": true, "testing": true, "text": true, "time": true,
+	"unicode": true, "unique": true, "unsafe": true, "weak": true,
 }
