@@ -14,7 +14,8 @@ import (
 // file:line only when statistics are read.
 type site struct {
 	pc      uintptr
-	id      int
+	id      int   // index within its cache
+	gidv    int64 // process-unique id, for reporting
 	stripes [nStripes]counters
 	last    atomic.Pointer[callRecord] // the previous call made here
 
@@ -60,6 +61,8 @@ type reasonCount struct {
 
 // maxReasons bounds the distinct miss reasons remembered per site.
 const maxReasons = 16
+
+func (s *site) gid() int { return int(s.gidv) }
 
 func (s *site) where() (file string, line int, fn string) {
 	s.resolve.Do(func() {
@@ -149,6 +152,7 @@ func (t *siteTable) add(pc uintptr) *site {
 	}
 	if !found {
 		s.id = len(t.sites)
+		s.gidv = siteIDs.Add(1)
 		t.sites = append(t.sites, s)
 	}
 	nl := make([]pcSite, len(old)+1)

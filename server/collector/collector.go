@@ -1,0 +1,364 @@
+// Package collector receives what programs using cacheruntime report and
+// writes it into the insight store. It listens on a local Unix socket in a
+// directory only the user can enter, accepts only peers with its own uid,
+// and registers itself per workspace root so programs find it without
+// configuration.
+package collector
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cachelens/cachelens/server/store"
+	"github.com/cachelens/cachelens/wire"
+)
+
+// socketSeq numbers the sockets of collectors in one process.
+var socketSeq atomic.Int64
+
+// Config configures a Collector.
+type Config struct {
+	// Socket is the path to listen on. Empty: a socket in Dir named after
+	// this process (or $CACHELENS_SOCKET if set).
+	Socket string
+	// Dir is the runtime directory where servers register; empty means
+	// wire.RuntimeDir().
+	Dir string
+	// Roots are the workspace roots to register for.
+	Roots []string
+	// Store receives the data. Required.
+	Store *store.Store
+	// Logf receives one line per notable event (rejected peers, bad
+	// frames). Nil discards them.
+	Logf func(format string, args ...any)
+	// MaxFrame limits frame size; 0 means wire.MaxFrame.
+	MaxFrame int
+	// UID is the only peer uid accepted; nil means os.Getuid().
+	UID *int
+}
+
+// Collector is a listening collector.
+type Collector struct {
+	cfg    Config
+	ln     *net.UnixListener
+	socket string
+	uid    int
+	owned  bool // the socket file is ours to remove
+
+	mu    sync.Mutex
+	regs  map[string]string // root → registration file
+	conns map[net.Conn]struct{}
+	done  chan struct{}
+	wg    sync.WaitGroup
+
+	statsMu  sync.Mutex
+	accepted int
+	rejected int
+	frames   int64
+	bad      int64
+}
+
+// Listen creates the socket, removes stale registrations of servers that
+// are gone, registers cfg.Roots and starts accepting connections.
+func Listen(cfg Config) (*Collector, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("collector: no store")
+	}
+	if cfg.Dir == "" {
+		cfg.Dir = wire.RuntimeDir()
+	}
+	if cfg.Socket == "" {
+		cfg.Socket = os.Getenv(wire.EnvSocket)
+	}
+	c := &Collector{cfg: cfg, regs: map[string]string{}, conns: map[net.Conn]struct{}{}, done: make(chan struct{}), uid: os.Getuid()}
+	if cfg.UID != nil {
+		c.uid = *cfg.UID
+	}
+	if cfg.Socket == "" {
+		if err := wire.EnsureDir(cfg.Dir); err != nil {
+			return nil, fmt.Errorf("collector: runtime directory: %w", err)
+		}
+		c.cleanStale()
+		c.socket = filepath.Join(cfg.Dir, fmt.Sprintf("server-%d-%d.sock", os.Getpid(), socketSeq.Add(1)))
+	} else {
+		c.socket = cfg.Socket
+		if err := os.MkdirAll(filepath.Dir(c.socket), 0o700); err != nil {
+			return nil, fmt.Errorf("collector: %w", err)
+		}
+	}
+	if err := removeStaleSocket(c.socket); err != nil {
+		return nil, err
+	}
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: c.socket, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("collector: listening on %s: %w", c.socket, err)
+	}
+	ln.SetUnlinkOnClose(false)
+	c.ln, c.owned = ln, true
+	if err := os.Chmod(c.socket, 0o600); err != nil {
+		ln.Close()
+		os.Remove(c.socket)
+		return nil, fmt.Errorf("collector: %w", err)
+	}
+	if cfg.Socket == "" {
+		if err := c.SetRoots(cfg.Roots); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	c.wg.Add(1)
+	go c.accept()
+	return c, nil
+}
+
+// removeStaleSocket removes a socket file nobody listens on any more.
+func removeStaleSocket(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("collector: %w", err)
+	}
+	if fi.Mode()&os.ModeSocket == 0 {
+		return fmt.Errorf("collector: %s exists and is not a socket", path)
+	}
+	if conn, err := net.DialTimeout("unix", path, 200*time.Millisecond); err == nil {
+		conn.Close()
+		return fmt.Errorf("collector: another server is listening on %s", path)
+	}
+	return os.Remove(path)
+}
+
+// cleanStale removes the registrations and sockets of servers that no
+// longer run.
+func (c *Collector) cleanStale() {
+	regs, files, _ := wire.Registrations(c.cfg.Dir)
+	for i, r := range regs {
+		if !alive(r.PID) {
+			os.Remove(files[i])
+			if wire.Contains(c.cfg.Dir, r.Socket) {
+				os.Remove(r.Socket)
+			}
+			c.logf("removed the registration of a server that is gone (pid %d, root %s)", r.PID, r.Root)
+		}
+	}
+	entries, _ := os.ReadDir(c.cfg.Dir)
+	for _, e := range entries {
+		name := e.Name()
+		if rest, ok := strings.CutPrefix(name, "server-"); ok && strings.HasSuffix(name, ".sock") {
+			pidStr, _, _ := strings.Cut(strings.TrimSuffix(rest, ".sock"), "-")
+			if pid, err := strconv.Atoi(pidStr); err == nil && !alive(pid) {
+				os.Remove(filepath.Join(c.cfg.Dir, name))
+			}
+		}
+	}
+}
+
+// Socket returns the path the collector listens on.
+func (c *Collector) Socket() string { return c.socket }
+
+// SetRoots registers the collector for exactly these workspace roots.
+// It does nothing for a collector on an explicit socket, which programs
+// find through CACHELENS_SOCKET.
+func (c *Collector) SetRoots(roots []string) error {
+	if c.cfg.Socket != "" {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for root, file := range c.regs {
+		if !slices.Contains(roots, root) {
+			os.Remove(file)
+			delete(c.regs, root)
+		}
+	}
+	for _, root := range roots {
+		if _, ok := c.regs[root]; ok {
+			continue
+		}
+		abs, err := filepath.Abs(root)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		file, err := wire.Register(c.cfg.Dir, wire.Registration{Root: abs, Socket: c.socket, PID: os.Getpid(), Started: time.Now()})
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		c.regs[root] = file
+	}
+	return errors.Join(errs...)
+}
+
+// Close stops accepting, closes every connection and removes the socket
+// and the registrations.
+func (c *Collector) Close() error {
+	c.mu.Lock()
+	select {
+	case <-c.done:
+		c.mu.Unlock()
+		return nil
+	default:
+	}
+	close(c.done)
+	for conn := range c.conns {
+		conn.Close()
+	}
+	for root, file := range c.regs {
+		os.Remove(file)
+		delete(c.regs, root)
+	}
+	c.mu.Unlock()
+	err := c.ln.Close()
+	c.wg.Wait()
+	if c.owned {
+		os.Remove(c.socket)
+	}
+	return err
+}
+
+// Counters reports accepted and rejected connections, frames read and
+// frames rejected.
+func (c *Collector) Counters() (accepted, rejected int, frames, bad int64) {
+	c.statsMu.Lock()
+	defer c.statsMu.Unlock()
+	return c.accepted, c.rejected, c.frames, c.bad
+}
+
+func (c *Collector) logf(format string, args ...any) {
+	if c.cfg.Logf != nil {
+		c.cfg.Logf(format, args...)
+	}
+}
+
+func (c *Collector) accept() {
+	defer c.wg.Done()
+	for {
+		conn, err := c.ln.AcceptUnix()
+		if err != nil {
+			select {
+			case <-c.done:
+				return
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			c.logf("accept on %s: %v", c.socket, err)
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		uid, err := peerUID(conn)
+		if err != nil || uid != c.uid {
+			c.statsMu.Lock()
+			c.rejected++
+			c.statsMu.Unlock()
+			if err != nil {
+				c.logf("refused a connection: %v", err)
+			} else {
+				c.logf("refused a connection from uid %d (only uid %d may report)", uid, c.uid)
+			}
+			conn.Close()
+			continue
+		}
+		c.mu.Lock()
+		select {
+		case <-c.done:
+			c.mu.Unlock()
+			conn.Close()
+			return
+		default:
+		}
+		c.conns[conn] = struct{}{}
+		c.mu.Unlock()
+		c.statsMu.Lock()
+		c.accepted++
+		c.statsMu.Unlock()
+		c.wg.Add(1)
+		go c.serve(conn)
+	}
+}
+
+// serve reads one program's frames until it disconnects or sends
+// something that makes the stream unusable.
+func (c *Collector) serve(conn net.Conn) {
+	defer c.wg.Done()
+	defer func() {
+		c.mu.Lock()
+		delete(c.conns, conn)
+		c.mu.Unlock()
+		conn.Close()
+	}()
+	r := wire.NewReader(conn, c.cfg.MaxFrame)
+	var sess *store.Session
+	who := "a program"
+	defer func() {
+		if sess != nil {
+			sess.Close()
+		}
+	}()
+	for {
+		f, err := r.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			c.countBad()
+			c.logf("closing the connection from %s: %v", who, err)
+			return
+		}
+		c.statsMu.Lock()
+		c.frames++
+		c.statsMu.Unlock()
+		msg, err := wire.Decode(f)
+		if err != nil {
+			c.countBad()
+			c.logf("ignoring a message from %s: %v", who, err)
+			if sess == nil {
+				return
+			}
+			continue
+		}
+		if h, ok := msg.(*wire.Hello); ok {
+			if sess != nil {
+				c.countBad()
+				c.logf("ignoring a second hello from %s", who)
+				continue
+			}
+			if h.Proto != wire.Version {
+				c.countBad()
+				c.logf("closing the connection from pid %d: protocol %d, want %d", h.PID, h.Proto, wire.Version)
+				return
+			}
+			who = fmt.Sprintf("%s (pid %d)", filepath.Base(h.Program), h.PID)
+			sess = c.cfg.Store.Hello(h)
+			continue
+		}
+		if sess == nil {
+			c.countBad()
+			c.logf("closing a connection that did not start with a hello (got %s)", f.Type)
+			return
+		}
+		sess.Apply(msg)
+	}
+}
+
+func (c *Collector) countBad() {
+	c.statsMu.Lock()
+	c.bad++
+	c.statsMu.Unlock()
+}

@@ -1,0 +1,146 @@
+package store
+
+import (
+	"time"
+)
+
+// Snapshot is an immutable view of the store. Its slices must not be
+// modified.
+type Snapshot struct {
+	Version   uint64
+	Processes []Process
+	Defs      []*Def // sorted by file and line
+	defs      map[DefKey]*Def
+}
+
+// Def is everything reported about one cached function, summed over the
+// processes that reported it.
+type Def struct {
+	Key           DefKey
+	Name          string // the wrapped function
+	Sig           string
+	AllowMutation bool
+	TTL           time.Duration
+	MaxEntries    int
+	Strict        bool
+
+	Hits, Misses, Uncached int64
+	Evictions, Expired     int64
+	Mutations, HashErrors  int64
+	Entries, Bytes         int64 // held now by connected processes
+	ComputeNs, Computes    int64
+	HashNs, HashN          int64
+
+	Sites       []Site // sorted by file and line
+	HashErrs    []HashErr
+	MutationLog []Mutation
+	Processes   []ProcKey
+	Built       time.Time // newest build among the reporting processes
+
+	sites map[SiteKey]*Site
+}
+
+// Site is what happened at one call site.
+type Site struct {
+	Key                    SiteKey
+	Func                   string
+	Hits, Misses, Uncached int64
+	Reasons                []Reason // most recent first
+}
+
+// Reason is a miss reason with its count.
+type Reason struct {
+	Kind  string // first, args, expired, evicted, mutated, cleared, error, panicked
+	Arg   int
+	Path  string
+	Text  string
+	Count int64
+	Last  time.Time
+}
+
+// HashErr is a distinct hash error with its count.
+type HashErr struct {
+	Arg     int
+	ArgType string
+	Path    string
+	Type    string
+	Panic   string
+	Suggest string
+	Text    string
+	Site    SiteKey
+	Count   int64
+	Last    time.Time
+}
+
+// Mutation is a distinct mutation with its count.
+type Mutation struct {
+	Path   string
+	Recv   SiteKey
+	Detect SiteKey
+	Count  int64
+	Last   time.Time
+}
+
+// Def returns the cached function defined at file:line, or nil.
+func (s *Snapshot) Def(file string, line int) *Def {
+	return s.defs[DefKey{file, line}]
+}
+
+// DefsIn returns the cached functions defined in file.
+func (s *Snapshot) DefsIn(file string) []*Def {
+	var out []*Def
+	for _, d := range s.Defs {
+		if d.Key.File == file {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// SitesIn returns the call sites in file, with the function each calls.
+func (s *Snapshot) SitesIn(file string) []SiteOf {
+	var out []SiteOf
+	for _, d := range s.Defs {
+		for i := range d.Sites {
+			if d.Sites[i].Key.File == file {
+				out = append(out, SiteOf{Def: d, Site: &d.Sites[i]})
+			}
+		}
+	}
+	return out
+}
+
+// SiteOf pairs a call site with its cached function.
+type SiteOf struct {
+	Def  *Def
+	Site *Site
+}
+
+// HitRate is hits / (hits + misses).
+func (d *Def) HitRate() float64 {
+	if d.Hits+d.Misses == 0 {
+		return 0
+	}
+	return float64(d.Hits) / float64(d.Hits+d.Misses)
+}
+
+// AvgCompute is the mean computation time.
+func (d *Def) AvgCompute() time.Duration {
+	if d.Computes == 0 {
+		return 0
+	}
+	return time.Duration(d.ComputeNs / d.Computes)
+}
+
+// AvgHash is the mean time to hash arguments and check the result per call.
+func (d *Def) AvgHash() time.Duration {
+	if d.HashN == 0 {
+		return 0
+	}
+	return time.Duration(d.HashNs / d.HashN)
+}
+
+// Saved estimates the time the cache saved: hits × average compute.
+func (d *Def) Saved() time.Duration {
+	return time.Duration(d.Hits) * d.AvgCompute()
+}

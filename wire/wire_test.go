@@ -1,0 +1,192 @@
+package wire_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cachelens/cachelens/wire"
+)
+
+func examples() []any {
+	return []any{
+		&wire.Hello{Proto: wire.Version, PID: 4242, Program: "/tmp/go-build/catalog", Module: "example.com/shop",
+			GoVersion: "go1.26.8", Start: time.Date(2026, 11, 24, 18, 0, 0, 0, time.UTC), Built: time.Date(2026, 11, 24, 17, 59, 58, 0, time.UTC), Dir: "/home/ann/shop"},
+		&wire.Def{ID: 1, File: "/home/ann/shop/main.go", Line: 51, Name: "main.loadCatalogUncached", Sig: "func(string) *main.Catalog", TTL: int64(time.Minute), MaxEntries: 100},
+		&wire.Site{ID: 7, Def: 1, File: "/home/ann/shop/main.go", Line: 95, Func: "main.main"},
+		&wire.Stats{Sites: []wire.SiteCounts{{Site: 7, Hits: 4, Misses: 1}}, Defs: []wire.DefCounts{{Def: 1, Computes: 1, ComputeNs: 20_000_000, Entries: 1, Bytes: 912}}},
+		&wire.Miss{Site: 7, Kind: "args", Arg: 2, Path: ".Date", Text: "arg 2 .Date changed since the previous call here", Count: 3},
+		&wire.HashErr{Def: 3, Site: 9, Arg: 1, ArgType: "main.Notifier", Path: ".Send", Type: "func(string) error", Suggest: "main.Notifier",
+			Text: "arg 1 (main.Notifier).Send: func(string) error cannot be hashed", Count: 2},
+		&wire.Mutation{Def: 1, Recv: 8, Detect: 10, Path: ".Products[1].Price", Count: 1},
+		&wire.Drops{Count: 12},
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	var stream []byte
+	for _, m := range examples() {
+		var err error
+		stream, err = wire.AppendFrame(stream, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := wire.NewReader(bytes.NewReader(stream), 0)
+	for _, want := range examples() {
+		f, err := r.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := wire.Decode(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: got %+v, want %+v", f.Type, got, want)
+		}
+	}
+	if _, err := r.Next(); err != io.EOF {
+		t.Fatalf("end of stream: %v", err)
+	}
+}
+
+func frame(n uint32, version, typ byte, payload string) []byte {
+	b := binary.BigEndian.AppendUint32(nil, n)
+	b = append(b, version, typ)
+	return append(b, payload...)
+}
+
+func TestReaderErrors(t *testing.T) {
+	cases := []struct {
+		name   string
+		stream []byte
+		max    int
+		want   error
+		text   string
+	}{
+		{"oversized", frame(1<<30, 1, 4, ""), 0, wire.ErrTooLarge, "1073741824 bytes, limit 1048576"},
+		{"over a custom limit", frame(100, 1, 4, strings.Repeat("x", 98)), 64, wire.ErrTooLarge, "limit 64"},
+		{"unknown version", frame(4, 9, 4, "{}"), 0, wire.ErrVersion, "unsupported protocol version: 9"},
+		{"no header", frame(1, 1, 0, "")[:5], 0, wire.ErrMalformed, "has no header"},
+		{"truncated payload", frame(40, 1, 4, `{"sites":`), 0, nil, "truncated stats frame"},
+		{"truncated length", []byte{0, 0}, 0, nil, "truncated frame header"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := wire.NewReader(bytes.NewReader(c.stream), c.max).Next()
+			if err == nil || (c.want != nil && !errors.Is(err, c.want)) || !strings.Contains(err.Error(), c.text) {
+				t.Fatalf("err = %v, want %v containing %q", err, c.want, c.text)
+			}
+		})
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	for _, f := range []wire.Frame{
+		{Type: 99, Payload: []byte(`{}`)},
+		{Type: wire.TypeStats, Payload: []byte(`{"sites": 3}`)},
+		{Type: wire.TypeHello, Payload: []byte(`not json`)},
+	} {
+		if _, err := wire.Decode(f); !errors.Is(err, wire.ErrMalformed) {
+			t.Errorf("Decode(%s %q) = %v, want ErrMalformed", f.Type, f.Payload, err)
+		}
+	}
+	if _, err := wire.AppendFrame(nil, struct{}{}); err == nil {
+		t.Error("encoded an unknown message")
+	}
+	big := &wire.Def{Name: strings.Repeat("x", wire.MaxFrame)}
+	if _, err := wire.AppendFrame(nil, big); err == nil {
+		t.Error("encoded an oversized frame")
+	}
+}
+
+// FuzzReader: arbitrary bytes never panic the reader or decoder, and every
+// frame it accepts re-encodes to a frame that decodes equal.
+func FuzzReader(f *testing.F) {
+	var stream []byte
+	for _, m := range examples() {
+		stream, _ = wire.AppendFrame(stream, m)
+	}
+	f.Add(stream)
+	f.Add(frame(4, 1, 4, "{}"))
+	f.Add(frame(1<<31, 1, 1, ""))
+	f.Add([]byte{0, 0, 0, 2, 1})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := wire.NewReader(bytes.NewReader(data), 4096)
+		for range 64 {
+			fr, err := r.Next()
+			if err != nil {
+				return
+			}
+			if len(fr.Payload) > 4096 {
+				t.Fatalf("frame of %d bytes passed a 4096 limit", len(fr.Payload))
+			}
+			msg, err := wire.Decode(fr)
+			if err != nil {
+				if !errors.Is(err, wire.ErrMalformed) {
+					t.Fatalf("decode error not marked malformed: %v", err)
+				}
+				continue
+			}
+			again, err := wire.AppendFrame(nil, msg)
+			if err != nil {
+				t.Fatalf("re-encode: %v", err)
+			}
+			fr2, err := wire.NewReader(bytes.NewReader(again), 0).Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg2, err := wire.Decode(fr2)
+			if err != nil || !reflect.DeepEqual(msg, msg2) {
+				t.Fatalf("round trip changed %+v into %+v (%v)", msg, msg2, err)
+			}
+		}
+	})
+}
+
+func TestDiscovery(t *testing.T) {
+	dir := t.TempDir() + "/rt"
+	if err := wire.EnsureDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	reg := wire.Registration{Root: "/home/ann/shop", Socket: dir + "/s.sock", PID: 10, Started: time.Unix(5, 0).UTC()}
+	path, err := wire.Register(dir, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	regs, files, err := wire.Registrations(dir)
+	if err != nil || len(regs) != 1 || files[0] != path || regs[0].Root != reg.Root || regs[0].Version != wire.Version {
+		t.Fatalf("%+v %v %v", regs, files, err)
+	}
+	for _, c := range []struct {
+		root, file string
+		in         bool
+	}{
+		{"/a/b", "/a/b/c.go", true},
+		{"/a/b", "/a/bc/d.go", false},
+		{"/a/b", "/a/b", true},
+		{"/a/b", "/a/x/../b/y.go", true},
+		{"/a/b", "b/y.go", false},
+		{"", "/a", false},
+	} {
+		if got := wire.Contains(c.root, c.file); got != c.in {
+			t.Errorf("Contains(%q, %q) = %v", c.root, c.file, got)
+		}
+	}
+	// A directory others can enter is refused.
+	open := t.TempDir()
+	if err := wire.CheckDir(open); err == nil {
+		if err := chmod(open, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := wire.CheckDir(open); err == nil || !strings.Contains(err.Error(), "want 0700") {
+			t.Fatalf("CheckDir(0755) = %v", err)
+		}
+	}
+}
