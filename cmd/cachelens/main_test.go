@@ -1,0 +1,233 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "cachelens-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "cachelens")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		panic(string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func repoRoot(t *testing.T) string {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// module copies testdata/checkmod into a temporary module that uses this
+// repository's cacheruntime.
+func module(t *testing.T, withBroken bool) string {
+	t.Helper()
+	dir := t.TempDir()
+	src := "testdata/checkmod"
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		if d.IsDir() {
+			if rel == "broken" && !withBroken {
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(filepath.Join(dir, rel), 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := repoRoot(t)
+	gomod := "module example.com/checkmod\n\ngo 1.26\n\nrequire github.com/cachelens/cachelens v0.0.0\n\nreplace github.com/cachelens/cachelens => " + root + "\n"
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod), 0o644)
+	sum, _ := os.ReadFile(filepath.Join(root, "go.sum"))
+	os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644)
+	tidy := exec.Command("go", "mod", "tidy")
+	tidy.Dir = dir
+	if out, err := tidy.CombinedOutput(); err != nil {
+		t.Fatalf("go mod tidy: %v\n%s", err, out)
+	}
+	return dir
+}
+
+func cachelens(t *testing.T, dir string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return o.String(), e.String(), code
+}
+
+var lineRE = regexp.MustCompile(`^(\S+\.go):(\d+):(\d+): (.+) \[(\w+)\]$`)
+
+func TestCheck(t *testing.T) {
+	dir := module(t, false)
+	out, errOut, code := cachelens(t, dir, "check")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	got := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		m := lineRE.FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("not vet-style: %q", l)
+		}
+		got[m[5]] = m[1] + ": " + m[4]
+	}
+	want := map[string]string{
+		"unhashable":  "store/store.go: Notify: arg 1 n (Notifier).Send: func(string) error cannot be hashed, so every call runs uncached",
+		"mutated":     "web/web.go: assignment to cat.Products[0].Price changes the result cached by LoadCatalog (received at line 11), which every later call returns",
+		"percall":     "web/web.go: cacheruntime.Func1 builds the cache get inside Handle, so every call of Handle starts with a new, empty cache and nothing is reused",
+		"hiddeninput": "store/store.go: stamp is cached by Stamp, but its result depends on time.Now(), which is not part of the cache key",
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s:\n got %q\nwant %q", k, got[k], w)
+		}
+	}
+	// Only one package: the cached variable in store is still recognised.
+	out, _, code = cachelens(t, dir, "check", "./web")
+	if code != 1 || !strings.Contains(out, "[mutated]") || strings.Contains(out, "store.go") {
+		t.Errorf("check ./web: exit %d\n%s", code, out)
+	}
+	out, errOut, code = cachelens(t, dir, "check", "./clean")
+	if code != 0 || out != "" {
+		t.Errorf("check ./clean: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+func TestCheckJSON(t *testing.T) {
+	dir := module(t, false)
+	out, _, code := cachelens(t, dir, "check", "-json")
+	if code != 1 {
+		t.Fatalf("exit %d", code)
+	}
+	var rep jsonReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(rep.Findings) != 4 {
+		t.Fatalf("findings %+v", rep.Findings)
+	}
+	for _, f := range rep.Findings {
+		switch f.Check {
+		case "unhashable":
+			if len(f.Fixes) != 2 || f.Fixes[0].Message != "Hash Notifier by its hashable fields (Channel)" || f.Fixes[1].Message != "Ignore Notifier when hashing" {
+				t.Errorf("unhashable fixes %+v", f.Fixes)
+			}
+		case "mutated":
+			if len(f.Fixes) != 2 || f.Fixes[1].Message != "Allow mutation of LoadCatalog's result" || !strings.HasSuffix(f.Fixes[1].Edits[0].File, "store/store.go") {
+				t.Errorf("mutated fixes %+v", f.Fixes)
+			}
+		}
+	}
+}
+
+func TestCheckFix(t *testing.T) {
+	dir := module(t, false)
+	_, errOut, code := cachelens(t, dir, "check", "-fix")
+	if code != 1 { // hiddeninput has no fix: it stays
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	if n := strings.Count(errOut, "fixed: "); n != 3 {
+		t.Errorf("%d fixes applied, want 3:\n%s", n, errOut)
+	}
+	out, _, code := cachelens(t, dir, "check")
+	if code != 1 || strings.Count(strings.TrimSpace(out), "\n") != 0 || !strings.Contains(out, "[hiddeninput]") {
+		t.Errorf("after -fix: exit %d\n%s", code, out)
+	}
+	build := exec.Command("go", "build", "./...")
+	build.Dir = dir
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("the fixed module does not build: %v\n%s", err, out)
+	}
+	web, _ := os.ReadFile(filepath.Join(dir, "web", "web.go"))
+	if !strings.Contains(string(web), "cacheruntime.Clone(store.LoadCatalog(region))") || !strings.Contains(string(web), "var get = cacheruntime.Func1(") {
+		t.Errorf("web.go after -fix:\n%s", web)
+	}
+}
+
+func TestCheckBrokenCode(t *testing.T) {
+	dir := module(t, true)
+	out, errOut, code := cachelens(t, dir, "check", "./...")
+	if code != 1 {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(out, "broken/broken.go:11:31: load: arg 1 c (Cfg).Hook: func() cannot be hashed") {
+		t.Errorf("the checks that can run did not run on the broken package:\n%s", out)
+	}
+	if !strings.Contains(errOut, "packages have errors") || !strings.Contains(errOut, `cannot use "not a number"`) {
+		t.Errorf("no clear message about the type error:\n%s", errOut)
+	}
+	// A syntax error too.
+	os.Rename(filepath.Join(dir, "broken", "syntax.go.txt"), filepath.Join(dir, "broken", "syntax.go"))
+	out, errOut, code = cachelens(t, dir, "check", "./...")
+	if code != 1 || strings.Contains(errOut, "panic") || !strings.Contains(errOut, "syntax.go:3") {
+		t.Errorf("syntax error: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "[mutated]") {
+		t.Errorf("the other packages were not checked:\n%s", out)
+	}
+}
+
+func TestVetTool(t *testing.T) {
+	dir := module(t, false)
+	cmd := exec.Command("go", "vet", "-vettool="+binary, "./...")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("go vet found nothing:\n%s", out)
+	}
+	for _, want := range []string{"Notify: arg 1 n (Notifier).Send", "changes the result cached by LoadCatalog", "builds the cache get inside Handle", "depends on time.Now()"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("go vet output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestUsage(t *testing.T) {
+	_, errOut, code := cachelens(t, t.TempDir(), "frobnicate")
+	if code != 2 || !strings.Contains(errOut, "unknown command") {
+		t.Errorf("exit %d: %s", code, errOut)
+	}
+	out, _, code := cachelens(t, t.TempDir(), "version")
+	if code != 0 || !strings.HasPrefix(out, "cachelens ") {
+		t.Errorf("version: %d %q", code, out)
+	}
+	_, errOut, code = cachelens(t, t.TempDir(), "check")
+	if code != 2 || !strings.Contains(errOut, "cachelens check:") {
+		t.Errorf("check outside a module: exit %d: %s", code, errOut)
+	}
+}

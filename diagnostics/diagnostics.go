@@ -1,0 +1,25 @@
+// Package diagnostics is cachelens's set of static checks, written as
+// golang.org/x/tools/go/analysis analyzers so that one implementation
+// serves the language server, `cachelens check` and `go vet -vettool`.
+//
+//   - unhashable: a cached function's parameter cannot be hashed.
+//   - mutated: code changes a result returned by a cached function.
+//   - percall: a cache is built anew on every call of a function.
+//   - hiddeninput: a cached function reads inputs that are not in its key.
+//
+// Each lives in its own package; cachedfunc is the shared analysis that
+// finds cached functions by type information.
+package diagnostics
+
+import (
+	"github.com/cachelens/cachelens/diagnostics/hiddeninput"
+	"github.com/cachelens/cachelens/diagnostics/mutated"
+	"github.com/cachelens/cachelens/diagnostics/percall"
+	"github.com/cachelens/cachelens/diagnostics/unhashable"
+	"golang.org/x/tools/go/analysis"
+)
+
+// Analyzers returns the checks, in the order they are documented.
+func Analyzers() []*analysis.Analyzer {
+	return []*analysis.Analyzer{unhashable.Analyzer, mutated.Analyzer, percall.Analyzer, hiddeninput.Analyzer}
+}

@@ -1,0 +1,7 @@
+package lib2
+
+type Conn struct {
+	Addr  string
+	Retry int
+	dial  func() error
+}
