@@ -26,6 +26,7 @@ func check(args []string, stdout, stderr io.Writer) int {
 	jsonOut := fs.Bool("json", false, "print findings and their fixes as JSON")
 	tests := fs.Bool("tests", true, "check test files too")
 	dir := fs.String("C", "", "run in this directory")
+	useCache := fs.Bool("cache", true, "reuse the findings of an identical earlier run (same sources, toolchain and flags)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: cachelens check [-fix] [-json] [-tests=false] [-C dir] [packages]")
 		fs.PrintDefaults()
@@ -34,6 +35,17 @@ func check(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg := driver.Config{Dir: *dir, Patterns: fs.Args(), Tests: *tests}
+	key := ""
+	if *useCache && !*fix {
+		wd := *dir
+		if wd == "" {
+			wd = "."
+		}
+		key, _ = cacheKey(wd, fs.Args(), *tests)
+		if res, ok := loadCached(key); ok {
+			return report(res, *jsonOut, stdout, stderr)
+		}
+	}
 	var fixed []string
 	rounds := 0
 	for {
@@ -59,6 +71,7 @@ func check(args []string, stdout, stderr io.Writer) int {
 		for _, f := range fixed {
 			fmt.Fprintln(stderr, "fixed:", f)
 		}
+		storeCached(key, res)
 		return report(res, *jsonOut, stdout, stderr)
 	}
 }

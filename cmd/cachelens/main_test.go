@@ -12,7 +12,7 @@ import (
 	"testing"
 )
 
-var binary string
+var binary, goCache string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "cachelens-bin")
@@ -20,6 +20,11 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "cachelens")
+	// The tests give cachelens its own XDG_CACHE_HOME; keep Go's build
+	// cache where it is.
+	if out, err := exec.Command("go", "env", "GOCACHE").Output(); err == nil {
+		goCache = strings.TrimSpace(string(out))
+	}
 	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
 		panic(string(out))
 	}
@@ -79,6 +84,7 @@ func cachelens(t *testing.T, dir string, args ...string) (stdout, stderr string,
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cacheHome(t), "GOCACHE="+goCache)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()
@@ -88,6 +94,18 @@ func cachelens(t *testing.T, dir string, args ...string) (stdout, stderr string,
 		t.Fatal(err)
 	}
 	return o.String(), e.String(), code
+}
+
+var cacheHomes = map[*testing.T]string{}
+
+// cacheHome gives each test its own result cache.
+func cacheHome(t *testing.T) string {
+	if d, ok := cacheHomes[t]; ok {
+		return d
+	}
+	d := t.TempDir()
+	cacheHomes[t] = d
+	return d
 }
 
 var lineRE = regexp.MustCompile(`^(\S+\.go):(\d+):(\d+): (.+) \[(\w+)\]$`)
@@ -229,5 +247,32 @@ func TestUsage(t *testing.T) {
 	_, errOut, code = cachelens(t, t.TempDir(), "check")
 	if code != 2 || !strings.Contains(errOut, "cachelens check:") {
 		t.Errorf("check outside a module: exit %d: %s", code, errOut)
+	}
+}
+
+// TestCheckCache: an identical second run reuses the findings; any edit
+// re-checks.
+func TestCheckCache(t *testing.T) {
+	dir := module(t, false)
+	first, _, code1 := cachelens(t, dir, "check")
+	second, _, code2 := cachelens(t, dir, "check")
+	if first != second || code1 != code2 || code1 != 1 {
+		t.Fatalf("second run differs:\n%s\n---\n%s", first, second)
+	}
+	entries, _ := os.ReadDir(filepath.Join(cacheHome(t), "cachelens", "check"))
+	if len(entries) != 1 {
+		t.Fatalf("cache entries: %v", entries)
+	}
+	// An edit that adds a finding must show up.
+	clean := filepath.Join(dir, "clean", "clean.go")
+	src, _ := os.ReadFile(clean)
+	src = append(src, []byte("\nfunc Twice(n int) int {\n\tf := cacheruntime.Func1(func(x int) int { return 2 * x })\n\treturn f(n)\n}\n")...)
+	os.WriteFile(clean, src, 0o644)
+	third, _, _ := cachelens(t, dir, "check")
+	if !strings.Contains(third, "clean/clean.go") || !strings.Contains(third, "inside Twice") {
+		t.Fatalf("the edit was not seen:\n%s", third)
+	}
+	if out, _, _ := cachelens(t, dir, "check", "-cache=false"); out != third {
+		t.Fatalf("-cache=false differs:\n%s\n---\n%s", out, third)
 	}
 }

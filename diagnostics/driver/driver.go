@@ -8,6 +8,7 @@ package driver
 
 import (
 	"context"
+	"maps"
 	"errors"
 	"fmt"
 	"go/build"
@@ -53,6 +54,9 @@ type Program struct {
 	// findings are reported for them only.
 	Roots   map[*packages.Package]bool
 	overlay map[string][]byte
+	facts   *factStore
+	// findings of the last analysis, per package
+	results map[*packages.Package][]Finding
 }
 
 // Load loads the packages named by cfg.Patterns, and the packages of the
@@ -99,7 +103,10 @@ func Load(ctx context.Context, cfg Config) (*Program, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading %s: %w", strings.Join(patterns, " "), err)
 	}
-	prog := &Program{Fset: fset, Roots: map[*packages.Package]bool{}, overlay: cfg.Overlay}
+	prog := &Program{Fset: fset, Roots: map[*packages.Package]bool{}, overlay: maps.Clone(cfg.Overlay), facts: newFactStore(), results: map[*packages.Package][]Finding{}}
+	if prog.overlay == nil {
+		prog.overlay = map[string][]byte{}
+	}
 	// Which loaded packages did the original patterns name?
 	named := pkgs
 	if len(roots) != len(patterns) {
@@ -210,8 +217,17 @@ type Result struct {
 // the root packages, deduplicated (a file can belong to a package and to
 // its test variant).
 func (p *Program) Run(analyzers []*analysis.Analyzer) Result {
+	return p.run(analyzers, p.Packages)
+}
+
+// run analyzes pkgs (in dependency order) and returns the findings of all
+// roots, reusing the stored findings of packages not in pkgs.
+func (p *Program) run(analyzers []*analysis.Analyzer, pkgs []*packages.Package) Result {
 	var res Result
-	facts := newFactStore()
+	redo := map[*packages.Package]bool{}
+	for _, pkg := range pkgs {
+		redo[pkg] = true
+	}
 	seen := map[string]bool{}
 	for _, pkg := range p.Packages {
 		for _, e := range pkg.Errors {
@@ -222,12 +238,15 @@ func (p *Program) Run(analyzers []*analysis.Analyzer) Result {
 		if pkg.Types == nil || pkg.TypesInfo == nil {
 			continue
 		}
-		findings, errs := p.analyze(pkg, analyzers, facts)
-		res.Errors = append(res.Errors, errs...)
+		if redo[pkg] {
+			findings, errs := p.analyze(pkg, analyzers, p.facts)
+			res.Errors = append(res.Errors, errs...)
+			p.results[pkg] = findings
+		}
 		if !p.Roots[pkg] {
 			continue
 		}
-		for _, f := range findings {
+		for _, f := range p.results[pkg] {
 			key := fmt.Sprintf("%s:%d:%d:%s:%s", f.Pos.Filename, f.Pos.Line, f.Pos.Column, f.Analyzer, f.Message)
 			if !seen[key] {
 				seen[key] = true

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+
+	"github.com/cachelens/cachelens/diagnostics/driver"
+)
+
+// The result cache of cachelens check: a run's findings are stored under a
+// key that covers everything they depend on — this binary, the Go
+// toolchain and build environment, the flags, the module's go.mod, go.sum
+// and go.work, every .go file in the module and in directories it
+// replaces dependencies with. Any change re-checks everything, so a hit
+// is always what a fresh run would print.
+
+// cacheKey returns the key for a check of patterns in dir, or "" when the
+// run cannot be cached (not in a module).
+func cacheKey(dir string, patterns []string, tests bool) (string, error) {
+	root, err := moduleRoot(dir)
+	if err != nil || root == "" {
+		return "", err
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "cachelens-check v1\n%s\n%s %s\n", version, runtime.GOOS, runtime.GOARCH)
+	if exe, err := os.Executable(); err == nil {
+		if fi, err := os.Stat(exe); err == nil {
+			fmt.Fprintf(h, "exe %s %d %d\n", exe, fi.Size(), fi.ModTime().UnixNano())
+		}
+	}
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "GO") || strings.HasPrefix(kv, "CGO_") || strings.HasPrefix(kv, "CC=") {
+			fmt.Fprintf(h, "env %s\n", kv)
+		}
+	}
+	abs, _ := filepath.Abs(dir)
+	fmt.Fprintf(h, "dir %s\npatterns %q\ntests %v\n", abs, patterns, tests)
+	trees := []string{root}
+	for _, name := range []string{"go.mod", "go.sum", "go.work", "go.work.sum"} {
+		data, err := os.ReadFile(filepath.Join(root, name))
+		if err != nil {
+			continue
+		}
+		fmt.Fprintf(h, "file %s %x\n", name, sha256.Sum256(data))
+		if name == "go.mod" {
+			trees = append(trees, localReplacements(root, data)...)
+		}
+	}
+	for _, tree := range trees {
+		if err := hashGoFiles(h, tree); err != nil {
+			return "", err
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// moduleRoot returns the directory of the go.mod governing dir.
+func moduleRoot(dir string) (string, error) {
+	d, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d, nil
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return "", nil
+		}
+		d = parent
+	}
+}
+
+// localReplacements returns the directories go.mod replaces modules with.
+func localReplacements(root string, gomod []byte) []string {
+	var out []string
+	sc := bufio.NewScanner(strings.NewReader(string(gomod)))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		line = strings.TrimPrefix(line, "replace ")
+		_, target, ok := strings.Cut(line, "=>")
+		if !ok {
+			continue
+		}
+		fields := strings.Fields(target)
+		if len(fields) == 0 {
+			continue
+		}
+		p := fields[0]
+		if strings.HasPrefix(p, ".") || filepath.IsAbs(p) {
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(root, p)
+			}
+			out = append(out, filepath.Clean(p))
+		}
+	}
+	return out
+}
+
+func hashGoFiles(h io.Writer, tree string) error {
+	var files []string
+	err := filepath.WalkDir(tree, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil // unreadable parts cannot affect the build either
+		}
+		if d.IsDir() {
+			name := d.Name()
+			if path != tree && (name == ".git" || name == "node_modules" || strings.HasPrefix(name, ".")) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		name := d.Name()
+		if strings.HasSuffix(name, ".go") || name == "go.mod" || strings.HasSuffix(name, ".s") || strings.HasSuffix(name, ".c") || strings.HasSuffix(name, ".h") {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	slices.Sort(files)
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "go %s %x\n", f, sha256.Sum256(data))
+	}
+	return nil
+}
+
+func cacheDir() string {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(d, "cachelens", "check")
+}
+
+// cachedResult is a stored run.
+type cachedResult struct {
+	Findings  []driver.Finding
+	PkgErrors []driver.PackageError
+}
+
+func loadCached(key string) (driver.Result, bool) {
+	dir := cacheDir()
+	if key == "" || dir == "" {
+		return driver.Result{}, false
+	}
+	data, err := os.ReadFile(filepath.Join(dir, key+".json"))
+	if err != nil {
+		return driver.Result{}, false
+	}
+	var c cachedResult
+	if err := json.Unmarshal(data, &c); err != nil {
+		return driver.Result{}, false
+	}
+	res := driver.Result{Findings: c.Findings}
+	for _, e := range c.PkgErrors {
+		res.Errors = append(res.Errors, e)
+	}
+	return res, true
+}
+
+// storeCached stores a run that had no internal errors.
+func storeCached(key string, res driver.Result) {
+	dir := cacheDir()
+	if key == "" || dir == "" || os.MkdirAll(dir, 0o700) != nil {
+		return
+	}
+	c := cachedResult{Findings: res.Findings}
+	for _, e := range res.Errors {
+		pe, ok := e.(driver.PackageError)
+		if !ok {
+			return // an analyzer failed: do not remember that
+		}
+		c.PkgErrors = append(c.PkgErrors, pe)
+	}
+	data, err := json.Marshal(c)
+	if err != nil {
+		return
+	}
+	tmp, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return
+	}
+	_, werr := tmp.Write(data)
+	if cerr := tmp.Close(); werr != nil || cerr != nil {
+		os.Remove(tmp.Name())
+		return
+	}
+	os.Rename(tmp.Name(), filepath.Join(dir, key+".json"))
+}

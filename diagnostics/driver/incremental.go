@@ -1,0 +1,174 @@
+package driver
+
+import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/scanner"
+	"go/token"
+	"go/types"
+	"slices"
+
+	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/packages"
+)
+
+// Update gives files new contents (editor buffers) and re-checks the
+// packages that contain them: their changed files are re-parsed and the
+// packages type-checked again against the types already loaded for their
+// imports; then the workspace packages that import them are re-checked
+// too, and the analyzers run on everything re-checked. It returns the
+// findings of all roots and the paths of the re-checked packages.
+//
+// Files that belong to no loaded package are reported in unknown: the
+// caller must load again (go list) to pick them up.
+func (p *Program) Update(changed map[string][]byte, analyzers []*analysis.Analyzer) (res Result, rechecked []string, unknown []string) {
+	for name, src := range changed {
+		p.overlay[name] = src
+	}
+	dirty := map[*packages.Package]bool{}
+	for name := range changed {
+		found := false
+		for _, pkg := range p.Packages {
+			if slices.Contains(pkg.CompiledGoFiles, name) {
+				dirty[pkg] = true
+				found = true
+			}
+		}
+		if !found {
+			unknown = append(unknown, name)
+		}
+	}
+	// Importers of re-checked packages must be re-checked (they hold the
+	// old types), in dependency order; Packages is already in that order.
+	var order []*packages.Package
+	for _, pkg := range p.Packages {
+		if !dirty[pkg] {
+			for _, imp := range pkg.Imports {
+				if dirty[imp] || dirty[p.byID(imp.ID)] {
+					dirty[pkg] = true
+					break
+				}
+			}
+		}
+		if dirty[pkg] {
+			if err := p.recheck(pkg, changed); err != nil {
+				res.Errors = append(res.Errors, fmt.Errorf("re-checking %s: %w", pkg.PkgPath, err))
+			}
+			order = append(order, pkg)
+			rechecked = append(rechecked, pkg.PkgPath)
+		}
+	}
+	r := p.run(analyzers, order)
+	r.Errors = append(res.Errors, r.Errors...)
+	return r, rechecked, unknown
+}
+
+func (p *Program) byID(id string) *packages.Package {
+	for _, pkg := range p.Packages {
+		if pkg.ID == id {
+			return pkg
+		}
+	}
+	return nil
+}
+
+// recheck re-parses pkg's changed files and type-checks it again.
+func (p *Program) recheck(pkg *packages.Package, changed map[string][]byte) error {
+	files := make([]*ast.File, len(pkg.CompiledGoFiles))
+	var errs []packages.Error
+	for i, name := range pkg.CompiledGoFiles {
+		var old *ast.File
+		if i < len(pkg.Syntax) && pkg.Fset.File(pkg.Syntax[i].FileStart) != nil && pkg.Fset.File(pkg.Syntax[i].FileStart).Name() == name {
+			old = pkg.Syntax[i]
+		}
+		src, isChanged := changed[name]
+		if !isChanged && old != nil {
+			files[i] = old
+			continue
+		}
+		if !isChanged {
+			var err error
+			if src, err = p.ReadFile(name); err != nil {
+				return err
+			}
+		}
+		f, err := parser.ParseFile(pkg.Fset, name, src, parser.AllErrors|parser.ParseComments|parser.SkipObjectResolution)
+		if err != nil {
+			if list, ok := err.(scanner.ErrorList); ok {
+				for _, e := range list {
+					errs = append(errs, packages.Error{Pos: e.Pos.String(), Msg: e.Msg, Kind: packages.ParseError})
+				}
+			} else {
+				errs = append(errs, packages.Error{Pos: name, Msg: err.Error(), Kind: packages.ParseError})
+			}
+		}
+		if f == nil {
+			f = &ast.File{Name: ast.NewIdent(pkg.Name), FileStart: token.NoPos}
+		}
+		files[i] = f
+	}
+	info := &types.Info{
+		Types:        map[ast.Expr]types.TypeAndValue{},
+		Defs:         map[*ast.Ident]types.Object{},
+		Uses:         map[*ast.Ident]types.Object{},
+		Implicits:    map[ast.Node]types.Object{},
+		Instances:    map[*ast.Ident]types.Instance{},
+		Scopes:       map[ast.Node]*types.Scope{},
+		Selections:   map[*ast.SelectorExpr]*types.Selection{},
+		FileVersions: map[*ast.File]string{},
+	}
+	var typeErrs []types.Error
+	cfg := &types.Config{
+		Importer: importerFunc(func(path string) (*types.Package, error) {
+			if imp, ok := pkg.Imports[path]; ok && imp.Types != nil {
+				return imp.Types, nil
+			}
+			return nil, fmt.Errorf("package %s is not loaded (run a full load)", path)
+		}),
+		Sizes: pkg.TypesSizes,
+		Error: func(err error) {
+			if te, ok := err.(types.Error); ok {
+				typeErrs = append(typeErrs, te)
+			}
+		},
+	}
+	if pkg.Module != nil && pkg.Module.GoVersion != "" {
+		cfg.GoVersion = "go" + pkg.Module.GoVersion
+	}
+	var nonNil []*ast.File
+	for _, f := range files {
+		if f.FileStart.IsValid() {
+			nonNil = append(nonNil, f)
+		}
+	}
+	tpkg, _ := cfg.Check(pkg.PkgPath, pkg.Fset, nonNil, info)
+	for _, te := range typeErrs {
+		errs = append(errs, packages.Error{Pos: te.Fset.Position(te.Pos).String(), Msg: te.Msg, Kind: packages.TypeError})
+	}
+	// Keep list errors (they are about the package, not its text).
+	for _, e := range pkg.Errors {
+		if e.Kind == packages.ListError {
+			errs = append(errs, e)
+		}
+	}
+	pkg.Syntax = nonNil
+	pkg.Types = tpkg
+	pkg.TypesInfo = info
+	pkg.TypeErrors = typeErrs
+	pkg.Errors = errs
+	pkg.IllTyped = len(errs) > 0
+	// Importers see the new package from now on.
+	for _, other := range p.Packages {
+		for path, imp := range other.Imports {
+			if imp.ID == pkg.ID {
+				other.Imports[path] = pkg
+			}
+		}
+	}
+	return nil
+}
+
+type importerFunc func(path string) (*types.Package, error)
+
+func (f importerFunc) Import(path string) (*types.Package, error) { return f(path) }

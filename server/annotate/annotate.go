@@ -1,0 +1,273 @@
+package annotate
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cachelens/cachelens/server/anchor"
+	"github.com/cachelens/cachelens/server/store"
+)
+
+// Annotator computes annotations for files from a store snapshot.
+type Annotator struct {
+	Files *Files
+}
+
+// New returns an annotator reading buffers through b.
+func New(b Buffers) *Annotator { return &Annotator{Files: NewFiles(b)} }
+
+// PlacedDef is a reported cached function placed on the current text.
+type PlacedDef struct {
+	Def   *store.Def
+	At    anchor.Def // where it is in the current text
+	Stale bool       // the program ran older code than the buffer shows
+}
+
+// PlacedSite is a reported call site placed on the current text.
+type PlacedSite struct {
+	Def   *store.Def
+	Site  *store.Site
+	At    anchor.Call
+	Stale bool
+}
+
+// Placement is everything reported about one file, placed.
+type Placement struct {
+	Path  string
+	Text  []byte // the current text the offsets refer to
+	Defs  []PlacedDef
+	Sites []PlacedSite
+}
+
+// Place resolves the snapshot's definitions and call sites in path onto
+// the file's current text.
+func (a *Annotator) Place(snap *store.Snapshot, path string) *Placement {
+	pl := &Placement{Path: path}
+	text, dirty, ok := a.Files.Current(path)
+	if !ok {
+		return pl
+	}
+	pl.Text = text
+	defs, sites := snap.DefsIn(path), snap.SitesIn(path)
+	if len(defs) == 0 && len(sites) == 0 {
+		return pl
+	}
+	holders := a.holders(snap, path, sites)
+	cur := a.Files.index(path, text, holders)
+	for _, d := range defs {
+		at, stale, ok := a.placeDef(d, path, cur, holders, dirty)
+		if ok {
+			pl.Defs = append(pl.Defs, PlacedDef{Def: d, At: at, Stale: stale})
+		}
+	}
+	for _, so := range sites {
+		callee := a.holderOf(so.Def, holders)
+		if callee == "" {
+			continue
+		}
+		built, btext, exact := a.builtText(so.Def, path)
+		var at anchor.Call
+		found := false
+		if btext != nil {
+			bix := a.Files.index(path, btext, holders)
+			if bc, ok := bix.CallAt(so.Site.Key.Line, callee); ok {
+				at, found = cur.Call(bc.ID)
+			}
+		}
+		if !found {
+			if at, found = cur.CallAt(so.Site.Key.Line, callee); !found {
+				continue
+			}
+			exact = false
+		}
+		stale := !exact || dirty || a.Files.ModifiedAfter(path, built)
+		pl.Sites = append(pl.Sites, PlacedSite{Def: so.Def, Site: so.Site, At: at, Stale: stale})
+	}
+	return pl
+}
+
+// builtText returns the text of path the def's newest program was built
+// from.
+func (a *Annotator) builtText(d *store.Def, path string) (built time.Time, text []byte, exact bool) {
+	built = d.Built
+	text, exact, ok := a.Files.BuiltFrom(path, built)
+	if !ok {
+		return built, nil, false
+	}
+	return built, text, exact
+}
+
+func (a *Annotator) placeDef(d *store.Def, path string, cur *anchor.Index, holders map[string]bool, dirty bool) (anchor.Def, bool, bool) {
+	built, btext, exact := a.builtText(d, path)
+	if btext != nil {
+		bix := a.Files.index(path, btext, holders)
+		if bd, ok := bix.DefAt(d.Key.Line); ok {
+			if at, ok := cur.Def(bd.ID); ok {
+				return at, !exact || dirty || a.Files.ModifiedAfter(path, built), true
+			}
+			return anchor.Def{}, false, false // the definition is gone
+		}
+	}
+	at, ok := cur.DefAt(d.Key.Line)
+	return at, true, ok
+}
+
+// holderOf returns the name the def is assigned to, from its file as
+// built.
+func (a *Annotator) holderOf(d *store.Def, holders map[string]bool) string {
+	_, btext, _ := a.builtText(d, d.Key.File)
+	if btext == nil {
+		return ""
+	}
+	bix := a.Files.index(d.Key.File, btext, holders)
+	if bd, ok := bix.DefAt(d.Key.Line); ok {
+		return bd.ID.Holder
+	}
+	return ""
+}
+
+// holders returns the names that hold cached functions and are visible in
+// path: those of its package (its directory) and those called from it.
+func (a *Annotator) holders(snap *store.Snapshot, path string, sites []store.SiteOf) map[string]bool {
+	h := map[string]bool{}
+	dirs := map[string]bool{filepath.Dir(path): true}
+	for _, so := range sites {
+		dirs[filepath.Dir(so.Def.Key.File)] = true
+	}
+	for dir := range dirs {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			if !strings.HasSuffix(e.Name(), ".go") {
+				continue
+			}
+			p := filepath.Join(dir, e.Name())
+			text, _, ok := a.Files.Current(p)
+			if !ok {
+				continue
+			}
+			for n := range a.Files.index(p, text, nil).Holders {
+				h[n] = true
+			}
+		}
+	}
+	return h
+}
+
+// Lens is a code lens on a cached function.
+type Lens struct {
+	Offset int // start of the definition's statement
+	Title  string
+	Def    store.DefKey
+}
+
+// Lenses returns a lens for each cached function in the placement that
+// has been called.
+func (pl *Placement) Lenses() []Lens {
+	var out []Lens
+	for _, pd := range pl.Defs {
+		d := pd.Def
+		if d.Hits+d.Misses+d.Uncached == 0 {
+			continue
+		}
+		out = append(out, Lens{Offset: pd.At.Decl.Start, Title: LensTitle(d, pd.Stale), Def: d.Key})
+	}
+	return out
+}
+
+// LensTitle is the headline of a cached function, as in
+// "cache · 120 hits · 8 misses (94%) · saved 3.1s".
+func LensTitle(d *store.Def, stale bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "cache · %d %s · %d %s (%.0f%%)", d.Hits, plural(d.Hits, "hit", "hits"), d.Misses, plural(d.Misses, "miss", "misses"), 100*d.HitRate())
+	if d.Uncached > 0 {
+		fmt.Fprintf(&b, " · %d uncached", d.Uncached)
+	}
+	if s := d.Saved(); s > 0 {
+		fmt.Fprintf(&b, " · saved %s", Duration(s))
+	}
+	if d.Mutations > 0 {
+		fmt.Fprintf(&b, " · %d %s", d.Mutations, plural(d.Mutations, "mutation", "mutations"))
+	}
+	if stale {
+		b.WriteString(" · older build")
+	}
+	return b.String()
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// Hint is an inlay hint at a call site.
+type Hint struct {
+	Offset  int // end of the call
+	Label   string
+	Tooltip string
+}
+
+// Hints returns a hint for each call site in [start, end).
+func (pl *Placement) Hints(start, end int) []Hint {
+	var out []Hint
+	for _, ps := range pl.Sites {
+		if ps.At.Span.End < start || ps.At.Span.End > end {
+			continue
+		}
+		s := ps.Site
+		if s.Hits+s.Misses+s.Uncached == 0 {
+			continue
+		}
+		label := fmt.Sprintf("%d %s · %d %s", s.Hits, plural(s.Hits, "hit", "hits"), s.Misses, plural(s.Misses, "miss", "misses"))
+		if s.Uncached > 0 {
+			label += fmt.Sprintf(" · %d uncached", s.Uncached)
+		}
+		if ps.Stale {
+			label += " · older build"
+		}
+		tip := ""
+		if len(s.Reasons) > 0 {
+			tip = "last miss here: " + s.Reasons[0].Text
+		}
+		out = append(out, Hint{Offset: ps.At.Span.End, Label: label, Tooltip: tip})
+	}
+	slices.SortFunc(out, func(a, b Hint) int { return a.Offset - b.Offset })
+	return out
+}
+
+// Duration formats a duration the way the annotations show it: 3.1s,
+// 20ms, 120ns.
+func Duration(d time.Duration) string {
+	switch {
+	case d >= time.Minute:
+		return d.Round(time.Second).String()
+	case d >= time.Second:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+	case d >= time.Microsecond:
+		return fmt.Sprintf("%.1fµs", float64(d)/float64(time.Microsecond))
+	}
+	return d.String()
+}
+
+// Bytes formats a size: 912 B, 1.2 MB.
+func Bytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

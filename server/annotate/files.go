@@ -1,0 +1,161 @@
+// Package annotate turns what programs reported (the insight store) into
+// what the editor shows on a file: code lenses on cached functions, inlay
+// hints at call sites, hover tables and runtime diagnostics. It places
+// every annotation by static identity (package anchor), reading the
+// version of the file the reporting program was built from, so
+// annotations follow the code when lines move, and says when the program
+// ran older code than the buffer shows.
+package annotate
+
+import (
+	"crypto/sha256"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cachelens/cachelens/server/anchor"
+)
+
+// Buffers gives the current text of files: the editor's buffer when the
+// file is open, else nothing (the disk is read).
+type Buffers interface {
+	// Buffer returns the open buffer's text and whether it differs from
+	// the file on disk.
+	Buffer(path string) (text []byte, dirty bool, ok bool)
+}
+
+// Files keeps indexes of file versions: the current buffers' and the
+// on-disk versions seen over time (the newest few), so that a program
+// built from an earlier version can be mapped to the current one.
+type Files struct {
+	mu      sync.Mutex
+	buffers Buffers
+	cache   map[indexKey]*anchor.Index
+	disk    map[string][]diskVersion
+	now     func() time.Time
+}
+
+type indexKey struct {
+	sum     [32]byte
+	holders string
+}
+
+type diskVersion struct {
+	mtime time.Time
+	size  int64
+	text  []byte
+	seen  time.Time
+}
+
+// maxVersions bounds the on-disk versions remembered per file.
+const maxVersions = 8
+
+// NewFiles returns an empty set of file indexes.
+func NewFiles(b Buffers) *Files {
+	return &Files{buffers: b, cache: map[indexKey]*anchor.Index{}, disk: map[string][]diskVersion{}, now: time.Now}
+}
+
+func holderKey(h map[string]bool) string {
+	names := make([]string, 0, len(h))
+	for n := range h {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ",")
+}
+
+// index returns the (cached) index of text.
+func (f *Files) index(path string, text []byte, holders map[string]bool) *anchor.Index {
+	k := indexKey{sha256.Sum256(text), holderKey(holders)}
+	f.mu.Lock()
+	ix, ok := f.cache[k]
+	f.mu.Unlock()
+	if ok {
+		return ix
+	}
+	ix = anchor.Parse(path, text, holders)
+	f.mu.Lock()
+	if len(f.cache) > 4096 {
+		clear(f.cache)
+	}
+	f.cache[k] = ix
+	f.mu.Unlock()
+	return ix
+}
+
+// Current returns the text of path as the editor shows it (the buffer, or
+// the disk), whether the buffer has unsaved changes, and whether it
+// exists.
+func (f *Files) Current(path string) (text []byte, dirty bool, ok bool) {
+	if f.buffers != nil {
+		if t, d, ok := f.buffers.Buffer(path); ok {
+			return t, d, true
+		}
+	}
+	v, ok := f.latestDisk(path)
+	return v.text, false, ok
+}
+
+// latestDisk reads path from disk if it changed since last seen and
+// remembers the version.
+func (f *Files) latestDisk(path string) (diskVersion, bool) {
+	fi, err := os.Stat(path)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	vs := f.disk[path]
+	if err != nil {
+		if len(vs) > 0 {
+			return vs[len(vs)-1], true
+		}
+		return diskVersion{}, false
+	}
+	if n := len(vs); n > 0 && vs[n-1].mtime.Equal(fi.ModTime()) && vs[n-1].size == fi.Size() {
+		return vs[n-1], true
+	}
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return diskVersion{}, false
+	}
+	v := diskVersion{mtime: fi.ModTime(), size: fi.Size(), text: text, seen: f.now()}
+	vs = append(vs, v)
+	if len(vs) > maxVersions {
+		vs = vs[len(vs)-maxVersions:]
+	}
+	f.disk[path] = vs
+	return v, true
+}
+
+// Saw records the file's on-disk contents now (the editor saved or opened
+// it), so the version survives later saves.
+func (f *Files) Saw(path string) { f.latestDisk(path) }
+
+// BuiltFrom returns the text of path as it was when a program built at
+// built was compiled: the newest on-disk version not modified after
+// built. exact is false when no such version is known (the oldest known
+// is returned).
+func (f *Files) BuiltFrom(path string, built time.Time) (text []byte, exact bool, ok bool) {
+	latest, ok := f.latestDisk(path)
+	if !ok {
+		return nil, false, false
+	}
+	if built.IsZero() || !latest.mtime.After(built) {
+		return latest.text, true, true
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	vs := f.disk[path]
+	for i := len(vs) - 1; i >= 0; i-- {
+		if !vs[i].mtime.After(built) {
+			return vs[i].text, true, true
+		}
+	}
+	return vs[0].text, false, true
+}
+
+// ModifiedAfter reports whether the file on disk changed after t.
+func (f *Files) ModifiedAfter(path string, t time.Time) bool {
+	v, ok := f.latestDisk(path)
+	return ok && !t.IsZero() && v.mtime.After(t)
+}

@@ -1,0 +1,142 @@
+package annotate
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/cachelens/cachelens/server/store"
+)
+
+// Hover returns Markdown describing the cached function or call site at
+// offset, and the byte range it describes; ok is false if there is none.
+func (pl *Placement) Hover(snap *store.Snapshot, offset int) (md string, start, end int, ok bool) {
+	for _, ps := range pl.Sites {
+		if offset >= ps.At.Span.Start && offset <= ps.At.Span.End {
+			return siteHover(snap, ps), ps.At.Span.Start, ps.At.Span.End, true
+		}
+	}
+	for _, pd := range pl.Defs {
+		in := func(s, e int) bool { return offset >= s && offset <= e }
+		if in(pd.At.Call.Start, pd.At.Call.End) || in(pd.At.Name.Start, pd.At.Name.End) || in(pd.At.Decl.Start, pd.At.Decl.End) {
+			return defHover(snap, pd.Def, pd.Stale), pd.At.Decl.Start, pd.At.Decl.End, true
+		}
+	}
+	return "", 0, 0, false
+}
+
+func defHover(snap *store.Snapshot, d *store.Def, stale bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "**cache** `%s`", d.Name)
+	if d.Sig != "" {
+		fmt.Fprintf(&b, " — `%s`", d.Sig)
+	}
+	b.WriteString("\n\n")
+	row := func(k, v string) { fmt.Fprintf(&b, "| %s | %s |\n", k, v) }
+	b.WriteString("| | |\n|---|---|\n")
+	row("hits", fmt.Sprint(d.Hits))
+	row("misses", fmt.Sprint(d.Misses))
+	row("hit rate", fmt.Sprintf("%.1f%%", 100*d.HitRate()))
+	if d.Uncached > 0 {
+		row("uncached calls", fmt.Sprint(d.Uncached))
+	}
+	row("entries", fmt.Sprint(d.Entries))
+	row("memory held", Bytes(d.Bytes))
+	row("avg compute", Duration(d.AvgCompute()))
+	row("avg hash + check", Duration(d.AvgHash()))
+	row("time saved", Duration(d.Saved()))
+	if d.Evictions > 0 || d.MaxEntries > 0 {
+		row("evictions", fmt.Sprintf("%d (max %d entries)", d.Evictions, d.MaxEntries))
+	}
+	if d.Expired > 0 || d.TTL > 0 {
+		row("expired", fmt.Sprintf("%d (TTL %s)", d.Expired, d.TTL))
+	}
+	if d.AllowMutation {
+		row("mutation check", "off (AllowOutputMutation)")
+	}
+	reasons := 0
+	for _, s := range d.Sites {
+		reasons += len(s.Reasons)
+	}
+	if reasons > 0 {
+		b.WriteString("\n**Last miss reasons**\n\n")
+		n := 0
+		for _, s := range d.Sites {
+			for _, r := range s.Reasons {
+				if n == 6 {
+					break
+				}
+				fmt.Fprintf(&b, "- line %d: %s (×%d)\n", s.Key.Line, r.Text, r.Count)
+				n++
+			}
+		}
+	}
+	if len(d.HashErrs) > 0 {
+		b.WriteString("\n**Hash errors** (the call ran uncached)\n\n")
+		for _, e := range d.HashErrs {
+			fmt.Fprintf(&b, "- `%s` (×%d", e.Text, e.Count)
+			if e.Site.Line > 0 {
+				fmt.Fprintf(&b, ", line %d", e.Site.Line)
+			}
+			b.WriteString(")\n")
+		}
+	}
+	if len(d.MutationLog) > 0 {
+		b.WriteString("\n**Mutations** (a caller changed a cached result)\n\n")
+		for _, m := range d.MutationLog {
+			path := m.Path
+			if path == "" {
+				path = "the result"
+			}
+			fmt.Fprintf(&b, "- `%s` changed after line %d received it; noticed at line %d (×%d)\n", path, m.Recv.Line, m.Detect.Line, m.Count)
+		}
+	}
+	b.WriteString("\n" + processesLine(snap, d))
+	if stale {
+		b.WriteString("\n\n_The reporting program was built from an older version of this file than the editor shows._")
+	}
+	return b.String()
+}
+
+func siteHover(snap *store.Snapshot, ps PlacedSite) string {
+	s := ps.Site
+	var b strings.Builder
+	fmt.Fprintf(&b, "**cached call** to `%s`: %d %s · %d %s", ps.Def.Name, s.Hits, plural(s.Hits, "hit", "hits"), s.Misses, plural(s.Misses, "miss", "misses"))
+	if s.Uncached > 0 {
+		fmt.Fprintf(&b, " · %d uncached", s.Uncached)
+	}
+	b.WriteString(" at this call site\n\n")
+	if len(s.Reasons) > 0 {
+		b.WriteString("**Why calls here missed**\n\n")
+		for i, r := range s.Reasons {
+			if i == 6 {
+				break
+			}
+			fmt.Fprintf(&b, "- %s (×%d)\n", r.Text, r.Count)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("---\n\n")
+	b.WriteString(defHover(snap, ps.Def, ps.Stale))
+	return b.String()
+}
+
+func processesLine(snap *store.Snapshot, d *store.Def) string {
+	var parts []string
+	for _, k := range d.Processes {
+		for _, p := range snap.Processes {
+			if p.Key != k {
+				continue
+			}
+			state := "exited"
+			if p.Connected {
+				state = "running"
+			}
+			parts = append(parts, fmt.Sprintf("%s (pid %d, %s)", filepath.Base(p.Program), p.Key.PID, state))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "Reported by " + strings.Join(parts, ", ")
+}
