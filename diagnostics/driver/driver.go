@@ -8,12 +8,12 @@ package driver
 
 import (
 	"context"
-	"maps"
 	"errors"
 	"fmt"
 	"go/build"
 	"go/token"
 	"go/types"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
