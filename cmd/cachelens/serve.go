@@ -1,14 +1,51 @@
 package main
 
 import (
+	"context"
+	"flag"
 	"fmt"
 	"io"
+	"log"
+	"os"
+	"time"
+
+	"github.com/cachelens/cachelens/server/lsp"
 )
 
-// serve runs the language server on stdio.
+// serve runs the language server on stdio. The process exits with the
+// code the protocol asks for: 0 after shutdown and exit, 1 on exit without
+// shutdown or when the client goes away.
 func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "cachelens: the language server is not built yet")
-	return 2
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	logfile := fs.String("logfile", "", "write the log to this file instead of stderr")
+	quiet := fs.Bool("quiet", false, "log nothing")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: cachelens [serve] [-logfile file] [-quiet]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var logger *log.Logger
+	switch {
+	case *quiet:
+	case *logfile != "":
+		f, err := os.OpenFile(*logfile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			fmt.Fprintln(stderr, "cachelens:", err)
+			return 2
+		}
+		defer f.Close()
+		logger = log.New(f, "cachelens: ", log.LstdFlags|log.Lmicroseconds)
+	default:
+		logger = log.New(stderr, "cachelens: ", log.LstdFlags|log.Lmicroseconds)
+	}
+	opts := lsp.Options{Version: version, Debounce: 2 * time.Millisecond}
+	if logger != nil {
+		opts.Logf = logger.Printf
+	}
+	return lsp.Serve(context.Background(), stdin, stdout, opts)
 }
 
 // demo runs the example program.

@@ -220,6 +220,11 @@ func (p *Program) Run(analyzers []*analysis.Analyzer) Result {
 	return p.run(analyzers, p.Packages)
 }
 
+// Findings returns the findings of the last analysis without analyzing.
+func (p *Program) Findings() Result {
+	return p.run(nil, nil)
+}
+
 // run analyzes pkgs (in dependency order) and returns the findings of all
 // roots, reusing the stored findings of packages not in pkgs.
 func (p *Program) run(analyzers []*analysis.Analyzer, pkgs []*packages.Package) Result {

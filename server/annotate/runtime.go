@@ -126,7 +126,7 @@ func (pl *Placement) RuntimeActions(start, end int) []Action {
 	var out []Action
 	seen := map[string]bool{}
 	for _, pd := range pl.Defs {
-		if !overlaps(pd.At.Call.Start, pd.At.Call.End) {
+		if !overlaps(pd.At.Decl.Start, pd.At.Decl.End) {
 			continue
 		}
 		call := callAt(fset, f, pd.At.Call.Start)

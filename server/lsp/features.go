@@ -1,0 +1,367 @@
+package lsp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+
+	"github.com/cachelens/cachelens/codeactions"
+	"github.com/cachelens/cachelens/server/annotate"
+	"github.com/cachelens/cachelens/server/document"
+	"go.lsp.dev/jsonrpc2"
+	"go.lsp.dev/protocol"
+)
+
+type position struct {
+	Line      int `json:"line"`
+	Character int `json:"character"`
+}
+
+type lspRange struct {
+	Start position `json:"start"`
+	End   position `json:"end"`
+}
+
+func toRange(d *document.Document, start, end int, enc document.Encoding) lspRange {
+	s, e := d.Position(start, enc), d.Position(end, enc)
+	return lspRange{position{s.Line, s.Character}, position{e.Line, e.Character}}
+}
+
+func (s *Server) encoding() document.Encoding {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.enc
+}
+
+func (s *Server) currentSettings() Settings {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.settings
+}
+
+// offsetOf converts a position, answering out-of-range positions with an
+// InvalidParams error.
+func offsetOf(d *document.Document, p position, enc document.Encoding) (int, error) {
+	off, err := d.Offset(document.Position{Line: p.Line, Character: p.Character}, enc)
+	if err != nil {
+		if errors.Is(err, document.ErrPosition) {
+			return 0, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "%v", err)
+		}
+		return 0, err
+	}
+	return off, nil
+}
+
+type codeLens struct {
+	Range   lspRange          `json:"range"`
+	Command *protocol.Command `json:"command,omitempty"`
+}
+
+func (s *Server) codeLens(ctx context.Context, params json.RawMessage) (any, error) {
+	var p struct {
+		TextDocument textDocumentID `json:"textDocument"`
+	}
+	if err := decode(params, &p); err != nil {
+		return nil, err
+	}
+	out := []codeLens{}
+	if !s.currentSettings().CodeLenses {
+		return out, nil
+	}
+	d, err := s.current(p.TextDocument.URI)
+	if err != nil {
+		return nil, err
+	}
+	pl := s.ann.Place(s.store.Snapshot(), d.Path)
+	cur := s.placementDoc(pl, d)
+	enc := s.encoding()
+	for _, l := range pl.Lenses() {
+		pos := cur.Position(l.Offset, enc)
+		r := lspRange{position{pos.Line, 0}, position{pos.Line, 0}}
+		out = append(out, codeLens{Range: r, Command: &protocol.Command{
+			Title: l.Title, Command: CommandDetails, Arguments: []any{l.Def.File, l.Def.Line},
+		}})
+	}
+	return out, nil
+}
+
+// placementDoc returns the document the placement's offsets refer to.
+func (s *Server) placementDoc(pl *annotate.Placement, d *document.Document) *document.Document {
+	if string(pl.Text) == string(d.Text) {
+		return d
+	}
+	return document.New(d.URI, d.Path, d.Version, pl.Text)
+}
+
+// inlayHint is LSP 3.17's InlayHint (protocol 0.12 has none).
+type inlayHint struct {
+	Position    position `json:"position"`
+	Label       string   `json:"label"`
+	Tooltip     string   `json:"tooltip,omitempty"`
+	PaddingLeft bool     `json:"paddingLeft,omitempty"`
+}
+
+func (s *Server) inlayHint(ctx context.Context, params json.RawMessage) (any, error) {
+	var p struct {
+		TextDocument textDocumentID `json:"textDocument"`
+		Range        lspRange       `json:"range"`
+	}
+	if err := decode(params, &p); err != nil {
+		return nil, err
+	}
+	out := []inlayHint{}
+	if !s.currentSettings().InlayHints {
+		return out, nil
+	}
+	d, err := s.current(p.TextDocument.URI)
+	if err != nil {
+		return nil, err
+	}
+	enc := s.encoding()
+	start, err := offsetOf(d, p.Range.Start, enc)
+	if err != nil {
+		return nil, err
+	}
+	end, err := d.Offset(document.Position{Line: p.Range.End.Line, Character: p.Range.End.Character}, enc)
+	if err != nil {
+		end = len(d.Text) // a range past the end means "to the end"
+	}
+	pl := s.ann.Place(s.store.Snapshot(), d.Path)
+	cur := s.placementDoc(pl, d)
+	for _, h := range pl.Hints(start, end) {
+		pos := cur.Position(h.Offset, enc)
+		out = append(out, inlayHint{Position: position{pos.Line, pos.Character}, Label: h.Label, Tooltip: h.Tooltip, PaddingLeft: true})
+	}
+	return out, nil
+}
+
+type hoverResult struct {
+	Contents protocol.MarkupContent `json:"contents"`
+	Range    *lspRange              `json:"range,omitempty"`
+}
+
+func (s *Server) hover(ctx context.Context, params json.RawMessage) (any, error) {
+	var p struct {
+		TextDocument textDocumentID `json:"textDocument"`
+		Position     position       `json:"position"`
+	}
+	if err := decode(params, &p); err != nil {
+		return nil, err
+	}
+	d, err := s.current(p.TextDocument.URI)
+	if err != nil {
+		return nil, err
+	}
+	enc := s.encoding()
+	off, err := offsetOf(d, p.Position, enc)
+	if err != nil {
+		return nil, err
+	}
+	snap := s.store.Snapshot()
+	pl := s.ann.Place(snap, d.Path)
+	cur := s.placementDoc(pl, d)
+	md, start, end, ok := pl.Hover(snap, off)
+	if !ok {
+		return nil, nil
+	}
+	r := toRange(cur, start, end, enc)
+	return hoverResult{Contents: protocol.MarkupContent{Kind: protocol.Markdown, Value: md}, Range: &r}, nil
+}
+
+type codeActionParams struct {
+	TextDocument textDocumentID `json:"textDocument"`
+	Range        lspRange       `json:"range"`
+	Context      struct {
+		Diagnostics []json.RawMessage          `json:"diagnostics"`
+		Only        []protocol.CodeActionKind `json:"only"`
+	} `json:"context"`
+}
+
+type textEdit struct {
+	Range   lspRange `json:"range"`
+	NewText string   `json:"newText"`
+}
+
+type textDocumentEdit struct {
+	TextDocument struct {
+		URI     string `json:"uri"`
+		Version *int32 `json:"version"`
+	} `json:"textDocument"`
+	Edits []textEdit `json:"edits"`
+}
+
+type workspaceEdit struct {
+	DocumentChanges []textDocumentEdit    `json:"documentChanges,omitempty"`
+	Changes         map[string][]textEdit `json:"changes,omitempty"`
+}
+
+type codeAction struct {
+	Title       string                  `json:"title"`
+	Kind        protocol.CodeActionKind `json:"kind"`
+	Diagnostics []lspDiagnostic         `json:"diagnostics,omitempty"`
+	IsPreferred bool                    `json:"isPreferred,omitempty"`
+	Edit        *workspaceEdit          `json:"edit,omitempty"`
+}
+
+func (s *Server) codeAction(ctx context.Context, params json.RawMessage) (any, error) {
+	var p codeActionParams
+	if err := decode(params, &p); err != nil {
+		return nil, err
+	}
+	out := []codeAction{}
+	if len(p.Context.Only) > 0 && !slices.Contains(p.Context.Only, protocol.QuickFix) {
+		return out, nil
+	}
+	d, err := s.current(p.TextDocument.URI)
+	if err != nil {
+		return nil, err
+	}
+	enc := s.encoding()
+	start, err := offsetOf(d, p.Range.Start, enc)
+	if err != nil {
+		return nil, err
+	}
+	end, err := d.Offset(document.Position{Line: p.Range.End.Line, Character: p.Range.End.Character}, enc)
+	if err != nil {
+		end = len(d.Text)
+	}
+	// Static fixes, from the findings of the version they were computed
+	// on (the edit carries that version, so a stale one is refused).
+	s.mu.Lock()
+	f := s.findings
+	s.mu.Unlock()
+	if f != nil {
+		text := f.Texts[d.Path]
+		if text == nil {
+			text = d.Text
+		}
+		v, _ := s.versionOf(d.Path, text)
+		adoc := document.New(d.URI, d.Path, v, text)
+		for _, fd := range f.ByFile[d.Path] {
+			if fd.Pos.Offset > end || fd.End.Offset < start {
+				continue
+			}
+			diag := s.staticDiagnostic(adoc, fd)
+			for i, fix := range fd.Fixes {
+				edit, err := s.workspaceEdit(fix.Edits, map[string]*document.Document{d.Path: adoc})
+				if err != nil {
+					s.logf("fix %q: %v", fix.Message, err)
+					continue
+				}
+				out = append(out, codeAction{Title: fix.Message, Kind: protocol.QuickFix, Diagnostics: []lspDiagnostic{diag}, IsPreferred: i == 0, Edit: edit})
+			}
+		}
+	}
+	// Fixes for what running programs found.
+	pl := s.ann.Place(s.store.Snapshot(), d.Path)
+	cur := s.placementDoc(pl, d)
+	for _, a := range pl.RuntimeActions(start, end) {
+		edit, err := s.workspaceEdit(a.Edits, map[string]*document.Document{d.Path: cur})
+		if err != nil {
+			continue
+		}
+		var diags []lspDiagnostic
+		for _, rd := range pl.RuntimeDiagnostics() {
+			if rd.Code == a.Code && rd.Start <= end && start <= rd.End {
+				diags = append(diags, s.runtimeDiagnostic(cur, rd))
+			}
+		}
+		out = append(out, codeAction{Title: a.Title, Kind: protocol.QuickFix, Diagnostics: diags, Edit: edit})
+	}
+	return out, nil
+}
+
+// workspaceEdit converts byte edits into a versioned workspace edit.
+// docs gives the text edits of a file refer to; other files are read
+// from their open buffer or the disk.
+func (s *Server) workspaceEdit(edits []codeactions.Edit, docs map[string]*document.Document) (*workspaceEdit, error) {
+	enc := s.encoding()
+	byFile := map[string][]codeactions.Edit{}
+	var order []string
+	for _, e := range edits {
+		if _, ok := byFile[e.File]; !ok {
+			order = append(order, e.File)
+		}
+		byFile[e.File] = append(byFile[e.File], e)
+	}
+	we := &workspaceEdit{}
+	for _, file := range order {
+		d := docs[file]
+		var version *int32
+		if d == nil {
+			s.mu.Lock()
+			od, open := s.docs[file]
+			s.mu.Unlock()
+			if open {
+				d = od.Document
+			} else {
+				text, err := os.ReadFile(file)
+				if err != nil {
+					return nil, err
+				}
+				d = document.New(string(fileURI(file)), file, 0, text)
+			}
+		}
+		s.mu.Lock()
+		if od, open := s.docs[file]; open {
+			// The version the edit was computed on: the client refuses
+			// the edit if the buffer has moved on.
+			v := d.Version
+			if d.Version == 0 {
+				v = od.Version
+			}
+			version = &v
+		}
+		s.mu.Unlock()
+		tde := textDocumentEdit{Edits: []textEdit{}}
+		tde.TextDocument.URI = string(fileURI(file))
+		tde.TextDocument.Version = version
+		for _, e := range byFile[file] {
+			if e.End > len(d.Text) {
+				return nil, fmt.Errorf("edit past the end of %s", file)
+			}
+			tde.Edits = append(tde.Edits, textEdit{Range: toRange(d, e.Start, e.End, enc), NewText: e.New})
+		}
+		we.DocumentChanges = append(we.DocumentChanges, tde)
+	}
+	return we, nil
+}
+
+func (s *Server) executeCommand(ctx context.Context, params json.RawMessage) (any, error) {
+	var p struct {
+		Command   string            `json:"command"`
+		Arguments []json.RawMessage `json:"arguments"`
+	}
+	if err := decode(params, &p); err != nil {
+		return nil, err
+	}
+	switch p.Command {
+	case CommandReset:
+		s.store.Reset()
+		s.refresh()
+		return nil, nil
+	case CommandDetails:
+		var file string
+		var line int
+		if len(p.Arguments) != 2 || json.Unmarshal(p.Arguments[0], &file) != nil || json.Unmarshal(p.Arguments[1], &line) != nil {
+			return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, "cachelens.showDetails wants [file, line]")
+		}
+		snap := s.store.Snapshot()
+		def := snap.Def(file, line)
+		if def == nil {
+			return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "no cached function reported at %s:%d", file, line)
+		}
+		pl := s.ann.Place(snap, file)
+		for _, pd := range pl.Defs {
+			if pd.Def == def {
+				md, _, _, _ := pl.Hover(snap, pd.At.Call.Start)
+				return map[string]any{"markdown": md, "title": annotate.LensTitle(def, pd.Stale)}, nil
+			}
+		}
+		return map[string]any{"title": annotate.LensTitle(def, true)}, nil
+	}
+	return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "unknown command %q", p.Command)
+}

@@ -1,0 +1,340 @@
+package lsp
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cachelens/cachelens/server/lsp/lsptest"
+	"github.com/cachelens/cachelens/wire"
+)
+
+const mainGo = `package main
+
+import (
+	"fmt"
+
+	"github.com/cachelens/cachelens/cacheruntime"
+)
+
+type Catalog struct{ Items []int }
+
+type Notifier struct {
+	Channel string
+	Send    func(string) error
+}
+
+var loadCatalog = cacheruntime.Func1(func(region string) *Catalog { return &Catalog{Items: []int{1, 2}} })
+
+var notify = cacheruntime.Func2(func(n Notifier, msg string) int { return len(msg) })
+
+func main() {
+	cat := loadCatalog("eu")
+	cat.Items[0] = 5
+	fmt.Println(notify(Notifier{}, "x"))
+	s := "😀😀"; fmt.Println(s, loadCatalog("us"))
+}
+`
+
+// lineOf returns the 1-based line of the first line containing sub.
+func lineOf(text, sub string) int {
+	for i, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, sub) {
+			return i + 1
+		}
+	}
+	return -1
+}
+
+type lens struct {
+	Range   lsptest.Range `json:"range"`
+	Command struct {
+		Title     string `json:"title"`
+		Command   string `json:"command"`
+		Arguments []any  `json:"arguments"`
+	} `json:"command"`
+}
+
+type hint struct {
+	Position lsptest.Position `json:"position"`
+	Label    string           `json:"label"`
+}
+
+func (h *harness) open(path, text string) {
+	h.t.Helper()
+	if err := h.c.Notify("textDocument/didOpen", map[string]any{"textDocument": map[string]any{"uri": "file://" + path, "languageId": "go", "version": 1, "text": text}}); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func docID(path string) map[string]string { return map[string]string{"uri": "file://" + path} }
+
+func TestStaticDiagnostics(t *testing.T) {
+	dir := writeModule(t, map[string]string{"main.go": mainGo})
+	path := filepath.Join(dir, "main.go")
+	h := start(t)
+	h.initialize(initOpts{roots: []string{dir}, progress: true})
+	h.open(path, mainGo)
+	diags, err := h.c.WaitDiagnostics("file://"+path, 60*time.Second, func(d []lsptest.Diagnostic) bool { return len(d) >= 2 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := map[string]lsptest.Diagnostic{}
+	for _, d := range diags {
+		codes[d.Code] = d
+		if d.Source != "cachelens" {
+			t.Errorf("source %q", d.Source)
+		}
+	}
+	mut, ok := codes["mutated"]
+	if !ok || mut.Range.Start.Line != lineOf(mainGo, "cat.Items[0] = 5")-1 {
+		t.Fatalf("diagnostics %+v", diags)
+	}
+	if _, ok := codes["unhashable"]; !ok {
+		t.Fatalf("no unhashable diagnostic: %+v", diags)
+	}
+	// The load reported progress.
+	kinds := ""
+	for _, p := range h.c.Progress() {
+		var v struct {
+			Value struct{ Kind string } `json:"value"`
+		}
+		json.Unmarshal(p, &v)
+		kinds += v.Value.Kind + " "
+	}
+	if !strings.HasPrefix(kinds, "begin ") || !strings.HasSuffix(kinds, "end ") {
+		t.Errorf("progress: %q", kinds)
+	}
+	// Quick fixes for the mutation, with the document version.
+	var actions []struct {
+		Title string `json:"title"`
+		Kind  string `json:"kind"`
+		Edit  struct {
+			DocumentChanges []struct {
+				TextDocument struct {
+					URI     string `json:"uri"`
+					Version *int32 `json:"version"`
+				} `json:"textDocument"`
+				Edits []struct {
+					Range   lsptest.Range `json:"range"`
+					NewText string        `json:"newText"`
+				} `json:"edits"`
+			} `json:"documentChanges"`
+		} `json:"edit"`
+	}
+	if err := h.c.Call("textDocument/codeAction", map[string]any{"textDocument": docID(path), "range": mut.Range, "context": map[string]any{"diagnostics": []any{}}}, &actions); err != nil {
+		t.Fatal(err)
+	}
+	titles := []string{}
+	for _, a := range actions {
+		titles = append(titles, a.Title)
+	}
+	if len(actions) < 2 || actions[0].Title != "Work on a copy (cacheruntime.Clone)" || actions[1].Title != "Allow mutation of loadCatalog's result" {
+		t.Fatalf("actions %q", titles)
+	}
+	dc := actions[0].Edit.DocumentChanges
+	if len(dc) != 1 || dc[0].TextDocument.Version == nil || *dc[0].TextDocument.Version != 1 {
+		t.Fatalf("edit %+v", actions[0].Edit)
+	}
+	// Apply the Clone fix as an editor would, and see the diagnostic go.
+	version := 2
+	text := mainGo
+	for i := len(dc[0].Edits) - 1; i >= 0; i-- {
+		e := dc[0].Edits[i]
+		h.c.Notify("textDocument/didChange", map[string]any{"textDocument": map[string]any{"uri": "file://" + path, "version": version},
+			"contentChanges": []any{map[string]any{"range": e.Range, "text": e.NewText}}})
+		version++
+	}
+	_ = text
+	if _, err := h.c.WaitDiagnostics("file://"+path, 30*time.Second, func(d []lsptest.Diagnostic) bool {
+		for _, x := range d {
+			if x.Code == "mutated" {
+				return false
+			}
+		}
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h.shutdown()
+}
+
+// feed reports a run of main.go to the server's store the way the
+// collector would.
+func feed(h *harness, path string, built time.Time) {
+	sess := h.s.store.Hello(&wire.Hello{Proto: wire.Version, PID: 4242, Program: "/tmp/catalog", Start: time.Now(), Built: built})
+	src := mainGo
+	sess.Apply(&wire.Def{ID: 1, File: path, Line: lineOf(src, "var loadCatalog"), Name: "main.init.func1", Sig: "func(string) *main.Catalog"})
+	sess.Apply(&wire.Def{ID: 2, File: path, Line: lineOf(src, "var notify"), Name: "main.init.func2"})
+	sess.Apply(&wire.Site{ID: 10, Def: 1, File: path, Line: lineOf(src, `loadCatalog("eu")`), Func: "main.main"})
+	sess.Apply(&wire.Site{ID: 11, Def: 1, File: path, Line: lineOf(src, `loadCatalog("us")`), Func: "main.main"})
+	sess.Apply(&wire.Site{ID: 12, Def: 2, File: path, Line: lineOf(src, "notify(Notifier"), Func: "main.main"})
+	sess.Apply(&wire.Stats{
+		Sites: []wire.SiteCounts{{Site: 10, Hits: 4, Misses: 1}, {Site: 11, Misses: 1}, {Site: 12, Uncached: 1}},
+		Defs:  []wire.DefCounts{{Def: 1, Computes: 2, ComputeNs: 2e9, Entries: 2, Bytes: 1500, Mutations: 1}, {Def: 2, HashErrors: 1}},
+	})
+	sess.Apply(&wire.Miss{Site: 10, Kind: "first", Text: "first call with these arguments", Count: 1})
+	sess.Apply(&wire.HashErr{Def: 2, Site: 12, Arg: 1, ArgType: "main.Notifier", Path: ".Send", Type: "func(string) error", Suggest: "main.Notifier",
+		Text: "arg 1 (main.Notifier).Send: func(string) error cannot be hashed", Count: 1})
+	sess.Apply(&wire.Mutation{Def: 1, Recv: 10, Detect: 10, Path: ".Items[0]", Count: 1})
+}
+
+func TestRuntimeAnnotations(t *testing.T) {
+	dir := writeModule(t, map[string]string{"main.go": mainGo})
+	path := filepath.Join(dir, "main.go")
+	fi, _ := os.Stat(path)
+	h := start(t)
+	h.initialize(initOpts{roots: []string{dir}, refresh: true})
+	h.open(path, mainGo)
+	var lenses []lens
+	if err := h.c.Call("textDocument/codeLens", map[string]any{"textDocument": docID(path)}, &lenses); err != nil || len(lenses) != 0 {
+		t.Fatalf("before any run: %+v %v", lenses, err)
+	}
+	feed(h, path, fi.ModTime().Add(time.Second))
+	if err := h.c.WaitRequest("workspace/codeLens/refresh", 1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.c.WaitRequest("workspace/inlayHint/refresh", 1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.c.Call("textDocument/codeLens", map[string]any{"textDocument": docID(path)}, &lenses); err != nil {
+		t.Fatal(err)
+	}
+	want := map[int]string{
+		lineOf(mainGo, "var loadCatalog") - 1: "cache · 4 hits · 2 misses (67%) · saved 4.0s · 1 mutation",
+		lineOf(mainGo, "var notify") - 1:      "cache · 0 hits · 0 misses (0%) · 1 uncached",
+	}
+	if len(lenses) != 2 {
+		t.Fatalf("lenses %+v", lenses)
+	}
+	for _, l := range lenses {
+		if want[l.Range.Start.Line] != l.Command.Title {
+			t.Errorf("lens at line %d: %q, want %q", l.Range.Start.Line, l.Command.Title, want[l.Range.Start.Line])
+		}
+		if l.Command.Command != CommandDetails {
+			t.Errorf("lens command %q", l.Command.Command)
+		}
+	}
+	// Inlay hints, in UTF-16 columns (the emoji before the second call
+	// counts 2 each).
+	var hints []hint
+	all := map[string]any{"textDocument": docID(path), "range": map[string]any{"start": map[string]int{"line": 0, "character": 0}, "end": map[string]int{"line": 100, "character": 0}}}
+	if err := h.c.Call("textDocument/inlayHint", all, &hints); err != nil {
+		t.Fatal(err)
+	}
+	usLine := lineOf(mainGo, `loadCatalog("us")`)
+	usLineText := strings.Split(mainGo, "\n")[usLine-1]
+	byteEnd := strings.Index(usLineText, `loadCatalog("us")`) + len(`loadCatalog("us")`)
+	utf16End := byteEnd - 2*(4-2) // two emoji: 4 bytes, 2 UTF-16 units each
+	wantHints := map[lsptest.Position]string{
+		{Line: lineOf(mainGo, `loadCatalog("eu")`) - 1, Character: len("\tcat := loadCatalog(\"eu\")")}: "4 hits · 1 miss",
+		{Line: usLine - 1, Character: utf16End}:                                                    "0 hits · 1 miss",
+		{Line: lineOf(mainGo, "notify(Notifier") - 1, Character: len("\tfmt.Println(notify(Notifier{}, \"x\")")}: "0 hits · 0 misses · 1 uncached",
+	}
+	if len(hints) != len(wantHints) {
+		t.Fatalf("hints %+v", hints)
+	}
+	for _, ht := range hints {
+		if wantHints[ht.Position] != ht.Label {
+			t.Errorf("hint at %+v: %q (want %+v)", ht.Position, ht.Label, wantHints)
+		}
+	}
+	// Hover on the call site.
+	var hov struct {
+		Contents struct{ Kind, Value string } `json:"contents"`
+	}
+	euLine := lineOf(mainGo, `loadCatalog("eu")`) - 1
+	if err := h.c.Call("textDocument/hover", map[string]any{"textDocument": docID(path), "position": map[string]int{"line": euLine, "character": 10}}, &hov); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"4 hits · 1 miss at this call site", "| hits | 4 |", "| misses | 2 |", "| hit rate | 66.7% |", "| memory held | 1.5 KB |", "| avg compute | 1.0s |", "first call with these arguments", "`.Items[0]` changed", "catalog (pid 4242, running)"} {
+		if !strings.Contains(hov.Contents.Value, w) {
+			t.Errorf("hover lacks %q:\n%s", w, hov.Contents.Value)
+		}
+	}
+	// Runtime diagnostics and their fixes.
+	diags, err := h.c.WaitDiagnostics("file://"+path, 30*time.Second, func(d []lsptest.Diagnostic) bool {
+		n := 0
+		for _, x := range d {
+			if strings.HasPrefix(x.Code, "runtime-") {
+				n++
+			}
+		}
+		return n == 2
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range diags {
+		switch d.Code {
+		case "runtime-hasherr":
+			if !strings.Contains(d.Message, "(main.Notifier).Send: func(string) error cannot be hashed; 1 call ran uncached") {
+				t.Errorf("hash error diagnostic %q", d.Message)
+			}
+		case "runtime-mutation":
+			if d.Range.Start.Line != euLine || !strings.Contains(d.Message, "(.Items[0])") {
+				t.Errorf("mutation diagnostic %+v", d)
+			}
+		}
+	}
+	var actions []struct{ Title string }
+	notifyLine := lineOf(mainGo, "var notify") - 1
+	if err := h.c.Call("textDocument/codeAction", map[string]any{"textDocument": docID(path), "range": map[string]any{"start": map[string]int{"line": notifyLine, "character": 0}, "end": map[string]int{"line": notifyLine, "character": 5}}, "context": map[string]any{"diagnostics": []any{}}}, &actions); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, a := range actions {
+		if a.Title == "Ignore Notifier when hashing (seen at run time)" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no run-time HashFunc fix: %+v", actions)
+	}
+	// Lines inserted above: the annotations follow, and say the program
+	// ran older code.
+	h.c.Notify("textDocument/didChange", map[string]any{"textDocument": map[string]any{"uri": "file://" + path, "version": 2},
+		"contentChanges": []any{map[string]any{"range": map[string]any{"start": map[string]int{"line": 8, "character": 0}, "end": map[string]int{"line": 8, "character": 0}}, "text": "// one\n// two\n"}}})
+	if err := h.c.Call("textDocument/codeLens", map[string]any{"textDocument": docID(path)}, &lenses); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lenses {
+		if !strings.HasSuffix(l.Command.Title, " · older build") {
+			t.Errorf("lens %q does not say the build is older", l.Command.Title)
+		}
+		if _, ok := want[l.Range.Start.Line-2]; !ok {
+			t.Errorf("lens at line %d did not move down by 2", l.Range.Start.Line)
+		}
+	}
+	if err := h.c.Call("textDocument/inlayHint", all, &hints); err != nil {
+		t.Fatal(err)
+	}
+	for _, ht := range hints {
+		p := ht.Position
+		p.Line -= 2
+		if _, ok := wantHints[p]; !ok {
+			t.Errorf("hint at %+v did not move down by 2", ht.Position)
+		}
+	}
+	// Commands.
+	var details map[string]string
+	if err := h.c.Call("workspace/executeCommand", map[string]any{"command": CommandDetails, "arguments": []any{path, lineOf(mainGo, "var loadCatalog")}}, &details); err != nil || !strings.Contains(details["markdown"], "| hits | 4 |") {
+		t.Errorf("details: %v %v", details, err)
+	}
+	if err := h.c.Call("workspace/executeCommand", map[string]any{"command": CommandReset}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.c.Call("textDocument/codeLens", map[string]any{"textDocument": docID(path)}, &lenses); err != nil || len(lenses) != 0 {
+		t.Errorf("after reset: %+v %v", lenses, err)
+	}
+	// Settings: hints off.
+	h.c.Notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"cachelens": map[string]any{"inlayHints": false}}})
+	feed(h, path, fi.ModTime().Add(time.Second))
+	if err := h.c.Call("textDocument/inlayHint", all, &hints); err != nil || len(hints) != 0 {
+		t.Errorf("hints off: %+v %v", hints, err)
+	}
+	h.shutdown()
+}

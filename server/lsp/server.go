@@ -1,0 +1,405 @@
+// Package lsp is the cachelens language server: LSP over a stream (stdio)
+// built on go.lsp.dev/jsonrpc2 and go.lsp.dev/protocol. It runs beside
+// gopls and offers only what is about caches: code lenses with each cached
+// function's hits and misses, inlay hints at call sites, hover tables,
+// diagnostics from the static checks and from running programs, and quick
+// fixes.
+//
+// The handlers are thin: they read an immutable snapshot of the insight
+// store (server/store, fed by server/collector), place it on the buffer
+// (server/annotate) and convert positions (server/document). Loading and
+// analysis (server/workspace) run in the background and publish when done,
+// so no request waits for them.
+package lsp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cachelens/cachelens/server/annotate"
+	"github.com/cachelens/cachelens/server/collector"
+	"github.com/cachelens/cachelens/server/document"
+	"github.com/cachelens/cachelens/server/store"
+	"github.com/cachelens/cachelens/server/workspace"
+	"go.lsp.dev/jsonrpc2"
+)
+
+// Options configures a server.
+type Options struct {
+	// Logf receives log lines (the command writes them to stderr, which
+	// editors show in their output panels). Nil discards them.
+	Logf func(format string, args ...any)
+	// RuntimeDir is where the collector registers; empty means the
+	// per-user default.
+	RuntimeDir string
+	// Socket overrides the socket path (also settable by the client and
+	// by CACHELENS_SOCKET).
+	Socket string
+	// Debounce is how long edits settle before re-checking.
+	Debounce time.Duration
+	// RefreshEvery throttles refresh requests to the client.
+	RefreshEvery time.Duration
+	// Version is reported in serverInfo.
+	Version string
+}
+
+// Serve runs a server on in and out until the client sends exit, and
+// returns the process exit code (0 after a shutdown request, 1 without).
+func Serve(ctx context.Context, in io.Reader, out io.Writer, opts Options) int {
+	if opts.Logf == nil {
+		opts.Logf = func(string, ...any) {}
+	}
+	if opts.RefreshEvery == 0 {
+		opts.RefreshEvery = 250 * time.Millisecond
+	}
+	return newServer(opts).run(ctx, in, out)
+}
+
+func (s *Server) run(ctx context.Context, in io.Reader, out io.Writer) int {
+	opts := s.opts
+	st := newStream(in, out, nil, opts.Logf)
+	s.conn = jsonrpc2.NewConn(st)
+	s.conn.Go(ctx, s.receive)
+	go s.work(ctx)
+	select {
+	case code := <-s.exit:
+		s.stop()
+		return code
+	case <-s.conn.Done():
+		// The client went away without exit.
+		s.stop()
+		return 1
+	case <-ctx.Done():
+		s.stop()
+		return 1
+	}
+}
+
+type state int
+
+const (
+	stateNew state = iota
+	stateRunning
+	stateShutdown
+)
+
+// Server is one client's session.
+type Server struct {
+	opts Options
+	conn jsonrpc2.Conn
+	exit chan int
+
+	qmu    sync.Mutex
+	queue  []queued
+	qwake  chan struct{}
+	active map[string]context.CancelFunc // in-flight and queued requests
+	gone   map[string]bool               // cancelled before they ran
+
+	mu       sync.Mutex
+	state    state
+	caps     clientCaps
+	enc      document.Encoding
+	settings Settings
+	roots    []string
+	docs     map[string]*doc // by file path
+
+	store     *store.Store
+	coll      *collector.Collector
+	ws        *workspace.Workspace
+	ann       *annotate.Annotator
+	findings  *workspace.Findings
+	published map[string]bool
+	pubMu     sync.Mutex
+	unsub     func()
+	progressN int
+}
+
+// doc is an open buffer.
+type doc struct {
+	*document.Document
+	dirty bool
+}
+
+type queued struct {
+	ctx   context.Context
+	reply jsonrpc2.Replier
+	req   jsonrpc2.Request
+	key   string
+}
+
+func newServer(opts Options) *Server {
+	s := &Server{
+		opts:      opts,
+		exit:      make(chan int, 1),
+		qwake:     make(chan struct{}, 1),
+		active:    map[string]context.CancelFunc{},
+		gone:      map[string]bool{},
+		docs:      map[string]*doc{},
+		store:     store.New(),
+		published: map[string]bool{},
+		settings:  defaultSettings(),
+	}
+	s.ann = annotate.New(s)
+	return s
+}
+
+func (s *Server) logf(format string, args ...any) { s.opts.Logf(format, args...) }
+
+// receive runs on the connection's reader goroutine: it must not block.
+// Cancellation and exit act at once; everything else is queued, in order.
+func (s *Server) receive(ctx context.Context, reply jsonrpc2.Replier, req jsonrpc2.Request) error {
+	switch req.Method() {
+	case "$/cancelRequest":
+		var p struct {
+			ID json.RawMessage `json:"id"`
+		}
+		if json.Unmarshal(req.Params(), &p) == nil {
+			s.cancel(idKey(p.ID))
+		}
+		return nil
+	case "exit":
+		s.mu.Lock()
+		code := 1
+		if s.state == stateShutdown {
+			code = 0
+		}
+		s.mu.Unlock()
+		select {
+		case s.exit <- code:
+		default:
+		}
+		return nil
+	}
+	q := queued{ctx: ctx, reply: reply, req: req}
+	if call, ok := req.(*jsonrpc2.Call); ok {
+		id := call.ID()
+		raw, _ := json.Marshal(&id) // MarshalJSON has a pointer receiver
+		q.key = idKey(raw)
+		var cancel context.CancelFunc
+		q.ctx, cancel = context.WithCancel(ctx)
+		s.qmu.Lock()
+		s.active[q.key] = cancel
+		s.qmu.Unlock()
+	}
+	s.qmu.Lock()
+	s.queue = append(s.queue, q)
+	s.qmu.Unlock()
+	select {
+	case s.qwake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func idKey(raw json.RawMessage) string { return strings.TrimSpace(string(raw)) }
+
+func (s *Server) cancel(key string) {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	if c, ok := s.active[key]; ok {
+		c()
+	}
+}
+
+// work handles queued messages one at a time, in the order they came.
+func (s *Server) work(ctx context.Context) {
+	for {
+		s.qmu.Lock()
+		if len(s.queue) == 0 {
+			s.qmu.Unlock()
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.qwake:
+			case <-s.conn.Done():
+				return
+			}
+			continue
+		}
+		q := s.queue[0]
+		s.queue = s.queue[1:]
+		s.qmu.Unlock()
+		s.dispatch(q)
+	}
+}
+
+// RequestCancelled is LSP's error code for a cancelled request.
+const RequestCancelled jsonrpc2.Code = -32800
+
+func (s *Server) dispatch(q queued) {
+	method := q.req.Method()
+	_, isCall := q.req.(*jsonrpc2.Call)
+	done := func() {
+		if q.key != "" {
+			s.qmu.Lock()
+			if c, ok := s.active[q.key]; ok {
+				c()
+				delete(s.active, q.key)
+			}
+			s.qmu.Unlock()
+		}
+	}
+	if isCall && q.ctx.Err() != nil {
+		done()
+		q.reply(context.Background(), nil, jsonrpc2.NewError(RequestCancelled, "request cancelled"))
+		return
+	}
+	result, err := s.call(q.ctx, method, q.req.Params(), isCall)
+	cancelled := q.ctx.Err() != nil
+	done()
+	if !isCall {
+		if err != nil {
+			s.logf("%s: %v", method, err)
+		}
+		return
+	}
+	if cancelled && err == nil {
+		err = jsonrpc2.NewError(RequestCancelled, "request cancelled")
+		result = nil
+	}
+	if rerr := q.reply(context.Background(), result, err); rerr != nil {
+		s.logf("replying to %s: %v", method, rerr)
+	}
+}
+
+// call runs one handler, turning a panic into an error reply.
+func (s *Server) call(ctx context.Context, method string, params json.RawMessage, isCall bool) (result any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.logf("internal error in %s: %v\n%s", method, r, debug.Stack())
+			result, err = nil, jsonrpc2.Errorf(jsonrpc2.InternalError, "internal error in %s: %v", method, r)
+		}
+	}()
+	s.mu.Lock()
+	st := s.state
+	s.mu.Unlock()
+	switch {
+	case st == stateNew && method != "initialize":
+		if !isCall {
+			return nil, nil // notifications before initialize are dropped
+		}
+		return nil, jsonrpc2.NewError(jsonrpc2.ServerNotInitialized, "the server is not initialized")
+	case st != stateNew && method == "initialize":
+		return nil, jsonrpc2.NewError(jsonrpc2.InvalidRequest, "initialize was already called")
+	case st == stateShutdown:
+		if !isCall {
+			return nil, nil
+		}
+		return nil, jsonrpc2.NewError(jsonrpc2.InvalidRequest, "the server is shutting down")
+	}
+	h, ok := handlers[method]
+	if !ok {
+		if !isCall || strings.HasPrefix(method, "$/") {
+			return nil, nil // unknown notifications are ignored
+		}
+		return nil, jsonrpc2.Errorf(jsonrpc2.MethodNotFound, "method %q is not supported by cachelens", method)
+	}
+	return h(s, ctx, params)
+}
+
+// handler handles one method; params are the raw JSON params.
+type handler func(s *Server, ctx context.Context, params json.RawMessage) (any, error)
+
+var handlers map[string]handler
+
+func init() {
+	handlers = map[string]handler{
+		"initialize":                          (*Server).initialize,
+		"initialized":                         (*Server).initialized,
+		"shutdown":                            (*Server).shutdown,
+		"textDocument/didOpen":                (*Server).didOpen,
+		"textDocument/didChange":              (*Server).didChange,
+		"textDocument/didSave":                (*Server).didSave,
+		"textDocument/didClose":               (*Server).didClose,
+		"textDocument/codeLens":               (*Server).codeLens,
+		"textDocument/inlayHint":              (*Server).inlayHint,
+		"textDocument/hover":                  (*Server).hover,
+		"textDocument/codeAction":             (*Server).codeAction,
+		"workspace/executeCommand":            (*Server).executeCommand,
+		"workspace/didChangeConfiguration":    (*Server).didChangeConfiguration,
+		"workspace/didChangeWorkspaceFolders": (*Server).didChangeWorkspaceFolders,
+		"workspace/didChangeWatchedFiles":     (*Server).didChangeWatchedFiles,
+	}
+}
+
+// decode unmarshals params, with an InvalidParams error on failure.
+func decode(params json.RawMessage, v any) error {
+	if len(params) == 0 || string(params) == "null" {
+		return jsonrpc2.NewError(jsonrpc2.InvalidParams, "missing params")
+	}
+	if err := json.Unmarshal(params, v); err != nil {
+		return jsonrpc2.Errorf(jsonrpc2.InvalidParams, "invalid params: %v", err)
+	}
+	return nil
+}
+
+func (s *Server) shutdown(ctx context.Context, _ json.RawMessage) (any, error) {
+	s.mu.Lock()
+	s.state = stateShutdown
+	s.mu.Unlock()
+	s.stopBackground()
+	return nil, nil
+}
+
+// stopBackground stops the collector and the workspace.
+func (s *Server) stopBackground() {
+	s.mu.Lock()
+	coll, ws, unsub := s.coll, s.ws, s.unsub
+	s.coll, s.ws, s.unsub = nil, nil, nil
+	s.mu.Unlock()
+	if unsub != nil {
+		unsub()
+	}
+	if coll != nil {
+		coll.Close()
+	}
+	if ws != nil {
+		ws.Close()
+	}
+}
+
+func (s *Server) stop() {
+	s.stopBackground()
+	s.conn.Close()
+}
+
+// notify sends a notification to the client.
+func (s *Server) notify(method string, params any) {
+	if err := s.conn.Notify(context.Background(), method, params); err != nil {
+		s.logf("sending %s: %v", method, err)
+	}
+}
+
+// callClient sends a request to the client from its own goroutine, so no
+// handler ever waits for the client.
+func (s *Server) callClient(method string, params any, done func(error)) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var result json.RawMessage
+		_, err := s.conn.Call(ctx, method, params, &result)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			s.logf("%s: %v", method, err)
+		}
+		if done != nil {
+			done(err)
+		}
+	}()
+}
+
+// logMessage shows a line in the client's log.
+func (s *Server) logMessage(typ int, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	s.logf("%s", msg)
+	s.notify("window/logMessage", map[string]any{"type": typ, "message": msg})
+}
+
+func envSocket() string { return os.Getenv("CACHELENS_SOCKET") }

@@ -1,0 +1,151 @@
+package lsp
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+
+	"go.lsp.dev/jsonrpc2"
+)
+
+// maxMessage bounds one message's body.
+const maxMessage = 64 << 20
+
+// stream is a jsonrpc2.Stream with LSP's Content-Length framing that
+// survives bad input: a message that is not valid JSON-RPC gets a parse
+// error response and the connection carries on (jsonrpc2's own stream
+// would end the connection). Only a broken transport ends it.
+type stream struct {
+	in   *bufio.Reader
+	out  io.Writer
+	wmu  sync.Mutex
+	logf func(format string, args ...any)
+	c    io.Closer
+}
+
+func newStream(r io.Reader, w io.Writer, c io.Closer, logf func(string, ...any)) *stream {
+	return &stream{in: bufio.NewReaderSize(r, 64<<10), out: w, c: c, logf: logf}
+}
+
+// Read returns the next valid message.
+func (s *stream) Read(ctx context.Context) (jsonrpc2.Message, int64, error) {
+	for {
+		body, n, err := s.frame()
+		if err != nil {
+			var bad badFrame
+			if errors.As(err, &bad) {
+				s.logf("ignoring a malformed message: %v", err)
+				s.replyParseError(err)
+				continue
+			}
+			return nil, n, err
+		}
+		msg, err := jsonrpc2.DecodeMessage(body)
+		if err != nil {
+			s.logf("ignoring a message that is not JSON-RPC: %v", err)
+			s.replyParseError(fmt.Errorf("not a JSON-RPC message: %v", err))
+			continue
+		}
+		return msg, n, nil
+	}
+}
+
+// badFrame is a framing error after which the next frame can still be
+// read.
+type badFrame struct{ error }
+
+// frame reads one header block and body.
+func (s *stream) frame() ([]byte, int64, error) {
+	var total int64
+	length := -1
+	for {
+		line, err := s.in.ReadString('\n')
+		total += int64(len(line))
+		if err != nil {
+			if err == io.EOF && line == "" {
+				return nil, total, io.EOF
+			}
+			return nil, total, fmt.Errorf("reading a header: %w", err)
+		}
+		line = strings.TrimRight(line, "\r\n")
+		if line == "" {
+			if length < 0 {
+				if total <= 2 {
+					continue // stray blank line between messages
+				}
+				return nil, total, badFrame{errors.New("a message without Content-Length")}
+			}
+			break
+		}
+		name, value, ok := strings.Cut(line, ":")
+		if !ok {
+			return nil, total, badFrame{fmt.Errorf("bad header line %q", line)}
+		}
+		if strings.EqualFold(strings.TrimSpace(name), "Content-Length") {
+			n, err := strconv.Atoi(strings.TrimSpace(value))
+			if err != nil || n < 0 {
+				return nil, total, badFrame{fmt.Errorf("bad Content-Length %q", value)}
+			}
+			length = n
+		}
+	}
+	if length > maxMessage {
+		// Skip it: the stream stays in step.
+		if _, err := io.CopyN(io.Discard, s.in, int64(length)); err != nil {
+			return nil, total, err
+		}
+		return nil, total + int64(length), badFrame{fmt.Errorf("a %d-byte message exceeds the %d-byte limit", length, maxMessage)}
+	}
+	body := make([]byte, length)
+	if _, err := io.ReadFull(s.in, body); err != nil {
+		return nil, total, fmt.Errorf("reading a %d-byte body: %w", length, err)
+	}
+	return body, total + int64(length), nil
+}
+
+// replyParseError tells the client about a message the server could not
+// read. JSON-RPC would answer with an error response whose id is null,
+// but several clients (go.lsp.dev/jsonrpc2 among them) drop the
+// connection on a response they cannot match, so the error is shown as a
+// log message instead.
+func (s *stream) replyParseError(err error) {
+	msg := map[string]any{"jsonrpc": "2.0", "method": "window/logMessage", "params": map[string]any{
+		"type": 1, "message": fmt.Sprintf("cachelens: ignored a malformed message (JSON-RPC error %d): %v", jsonrpc2.ParseError, err),
+	}}
+	data, _ := json.Marshal(msg)
+	s.write(data)
+}
+
+// Write sends one message.
+func (s *stream) Write(ctx context.Context, msg jsonrpc2.Message) (int64, error) {
+	data, err := json.Marshal(msg)
+	if err != nil {
+		return 0, fmt.Errorf("encoding a message: %w", err)
+	}
+	return s.write(data)
+}
+
+func (s *stream) write(data []byte) (int64, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	n, err := fmt.Fprintf(s.out, "Content-Length: %d\r\n\r\n", len(data))
+	if err != nil {
+		return int64(n), err
+	}
+	m, err := s.out.Write(data)
+	return int64(n + m), err
+}
+
+// Close closes the transport.
+func (s *stream) Close() error {
+	if s.c != nil {
+		return s.c.Close()
+	}
+	return nil
+}
