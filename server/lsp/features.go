@@ -175,7 +175,7 @@ type codeActionParams struct {
 	TextDocument textDocumentID `json:"textDocument"`
 	Range        lspRange       `json:"range"`
 	Context      struct {
-		Diagnostics []json.RawMessage          `json:"diagnostics"`
+		Diagnostics []json.RawMessage         `json:"diagnostics"`
 		Only        []protocol.CodeActionKind `json:"only"`
 	} `json:"context"`
 }

@@ -230,8 +230,8 @@ func TestRuntimeAnnotations(t *testing.T) {
 	byteEnd := strings.Index(usLineText, `loadCatalog("us")`) + len(`loadCatalog("us")`)
 	utf16End := byteEnd - 2*(4-2) // two emoji: 4 bytes, 2 UTF-16 units each
 	wantHints := map[lsptest.Position]string{
-		{Line: lineOf(mainGo, `loadCatalog("eu")`) - 1, Character: len("\tcat := loadCatalog(\"eu\")")}: "4 hits · 1 miss",
-		{Line: usLine - 1, Character: utf16End}:                                                    "0 hits · 1 miss",
+		{Line: lineOf(mainGo, `loadCatalog("eu")`) - 1, Character: len("\tcat := loadCatalog(\"eu\")")}:          "4 hits · 1 miss",
+		{Line: usLine - 1, Character: utf16End}:                                                                  "0 hits · 1 miss",
 		{Line: lineOf(mainGo, "notify(Notifier") - 1, Character: len("\tfmt.Println(notify(Notifier{}, \"x\")")}: "0 hits · 0 misses · 1 uncached",
 	}
 	if len(hints) != len(wantHints) {
