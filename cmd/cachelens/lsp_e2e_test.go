@@ -1,0 +1,319 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cachelens/cachelens/server/lsp/lsptest"
+)
+
+// catalogModule copies the example program into a temporary module.
+func catalogModule(t *testing.T) (dir string, src string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "e2e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir, _ = filepath.EvalSymlinks(dir)
+	root := repoRoot(t)
+	data, err := os.ReadFile(filepath.Join(root, "testdata", "catalog", "main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeCatalog(t, dir, data)
+	return dir, string(data)
+}
+
+func writeCatalog(t *testing.T, dir string, mainGo []byte) {
+	t.Helper()
+	root := repoRoot(t)
+	os.WriteFile(filepath.Join(dir, "main.go"), mainGo, 0o644)
+	gomod := "module example.com/catalog\n\ngo 1.26\n\nrequire github.com/cachelens/cachelens v0.0.0\n\nreplace github.com/cachelens/cachelens => " + root + "\n"
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod), 0o644)
+	sum, _ := os.ReadFile(filepath.Join(root, "go.sum"))
+	os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644)
+	tidy := exec.Command("go", "mod", "tidy")
+	tidy.Dir = dir
+	if out, err := tidy.CombinedOutput(); err != nil {
+		t.Fatalf("go mod tidy: %v\n%s", err, out)
+	}
+}
+
+// toOffset converts an LSP position (UTF-16; the example is ASCII).
+func toOffset(text string, p lsptest.Position) int {
+	lines := strings.SplitAfter(text, "\n")
+	off := 0
+	for i := 0; i < p.Line && i < len(lines); i++ {
+		off += len(lines[i])
+	}
+	return off + p.Character
+}
+
+type wsEdit struct {
+	DocumentChanges []struct {
+		TextDocument struct {
+			URI     string `json:"uri"`
+			Version *int32 `json:"version"`
+		} `json:"textDocument"`
+		Edits []struct {
+			Range   lsptest.Range `json:"range"`
+			NewText string        `json:"newText"`
+		} `json:"edits"`
+	} `json:"documentChanges"`
+}
+
+func applyEdit(text string, e wsEdit) string {
+	for _, dc := range e.DocumentChanges {
+		for i := len(dc.Edits) - 1; i >= 0; i-- {
+			ed := dc.Edits[i]
+			s, end := toOffset(text, ed.Range.Start), toOffset(text, ed.Range.End)
+			text = text[:s] + ed.NewText + text[end:]
+		}
+	}
+	return text
+}
+
+func TestLanguageServerEndToEnd(t *testing.T) {
+	dir, src := catalogModule(t)
+	mainPath := filepath.Join(dir, "main.go")
+	uri := "file://" + mainPath
+	rt, _ := os.MkdirTemp("", "rt")
+	os.Chmod(rt, 0o700)
+	t.Cleanup(func() { os.RemoveAll(rt) })
+	env := append(os.Environ(), "XDG_RUNTIME_DIR="+rt, "XDG_CACHE_HOME="+cacheHome(t), "GOCACHE="+goCache)
+
+	// The real binary, over pipes.
+	srv := exec.Command(binary, "serve")
+	srv.Env = env
+	stdin, _ := srv.StdinPipe()
+	stdout, _ := srv.StdoutPipe()
+	var stderr bytes.Buffer
+	srv.Stderr = &stderr
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Process.Kill()
+	c := lsptest.New(stdout, stdin, stdin.Close)
+	var init map[string]any
+	err := c.Call("initialize", map[string]any{
+		"processId":        os.Getpid(),
+		"workspaceFolders": []any{map[string]string{"uri": "file://" + dir, "name": "catalog"}},
+		"capabilities": map[string]any{
+			"workspace":    map[string]any{"codeLens": map[string]bool{"refreshSupport": true}, "inlayHint": map[string]bool{"refreshSupport": true}, "workspaceEdit": map[string]bool{"documentChanges": true}},
+			"textDocument": map[string]any{"inlayHint": map[string]any{}, "publishDiagnostics": map[string]bool{"relatedInformation": true}},
+			"window":       map[string]bool{"workDoneProgress": true},
+		},
+	}, &init)
+	if err != nil {
+		t.Fatalf("initialize: %v\n%s", err, stderr.String())
+	}
+	c.Notify("initialized", map[string]any{})
+	c.Notify("textDocument/didOpen", map[string]any{"textDocument": map[string]any{"uri": uri, "languageId": "go", "version": 1, "text": src}})
+
+	// 1. Static diagnostics.
+	diags, err := c.WaitDiagnostics(uri, 90*time.Second, func(d []lsptest.Diagnostic) bool {
+		codes := map[string]bool{}
+		for _, x := range d {
+			codes[x.Code] = true
+		}
+		return codes["unhashable"] && codes["mutated"]
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+
+	// 2. Every quick fix, applied to a copy and built.
+	fixes := 0
+	for _, d := range diags {
+		var actions []struct {
+			Title string `json:"title"`
+			Edit  wsEdit `json:"edit"`
+		}
+		if err := c.Call("textDocument/codeAction", map[string]any{"textDocument": map[string]string{"uri": uri}, "range": d.Range, "context": map[string]any{"diagnostics": []any{d}}}, &actions); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range actions {
+			fixed := applyEdit(src, a.Edit)
+			bdir := t.TempDir()
+			writeCatalog(t, bdir, []byte(fixed))
+			build := exec.Command("go", "build", "-o", os.DevNull, ".")
+			build.Dir = bdir
+			if out, err := build.CombinedOutput(); err != nil {
+				t.Errorf("fix %q for %q does not build: %v\n%s", a.Title, d.Message, err, out)
+			}
+			fixes++
+		}
+	}
+	if fixes < 4 {
+		t.Errorf("only %d fixes offered", fixes)
+	}
+
+	// 3. Run the program; it finds the server through the runtime
+	// directory and reports.
+	run := exec.Command("go", "run", ".")
+	run.Dir = dir
+	run.Env = env
+	out, err := run.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go run: %v\n%s", err, out)
+	}
+	siteRE := regexp.MustCompile(`(?m)^\s+line (\d+)\s+(\d+) hits\s+(\d+) misses`)
+	cacheRE := regexp.MustCompile(`(?m)^(\S+)\s+(\d+) hits\s+(\d+) misses\s+(\d+) uncached\s+\((\d+)% hit rate`)
+	wantHints := map[int]string{}
+	for _, m := range siteRE.FindAllStringSubmatch(string(out), -1) {
+		line, _ := strconv.Atoi(m[1])
+		h, _ := strconv.Atoi(m[2])
+		mi, _ := strconv.Atoi(m[3])
+		wantHints[line-1] = fmt.Sprintf("%d %s · %d %s", h, plural(h, "hit", "hits"), mi, plural(mi, "miss", "misses"))
+	}
+	var wantLenses []string
+	for _, m := range cacheRE.FindAllStringSubmatch(string(out), -1) {
+		h, _ := strconv.Atoi(m[2])
+		mi, _ := strconv.Atoi(m[3])
+		wantLenses = append(wantLenses, fmt.Sprintf("cache · %d %s · %d %s (%s%%)", h, plural(h, "hit", "hits"), mi, plural(mi, "miss", "misses"), m[5]))
+	}
+	if len(wantHints) < 6 || len(wantLenses) != 3 {
+		t.Fatalf("program output:\n%s", out)
+	}
+
+	// 4. Exact counts in code lenses and inlay hints.
+	type lens struct {
+		Range   lsptest.Range `json:"range"`
+		Command struct {
+			Title string `json:"title"`
+		} `json:"command"`
+	}
+	type hint struct {
+		Position lsptest.Position `json:"position"`
+		Label    string           `json:"label"`
+	}
+	var lenses []lens
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		lenses = nil
+		if err := c.Call("textDocument/codeLens", map[string]any{"textDocument": map[string]string{"uri": uri}}, &lenses); err != nil {
+			t.Fatal(err)
+		}
+		matched := 0
+		for _, w := range wantLenses {
+			for _, l := range lenses {
+				if strings.HasPrefix(l.Command.Title, w) {
+					matched++
+				}
+			}
+		}
+		if matched == len(wantLenses) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lenses %+v, want titles starting %q\n%s", lenses, wantLenses, stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	all := map[string]any{"textDocument": map[string]string{"uri": uri}, "range": map[string]any{"start": map[string]int{"line": 0, "character": 0}, "end": map[string]int{"line": 1000, "character": 0}}}
+	var hints []hint
+	if err := c.Call("textDocument/inlayHint", all, &hints); err != nil {
+		t.Fatal(err)
+	}
+	got := map[int]string{}
+	for _, h := range hints {
+		got[h.Position.Line] = h.Label
+	}
+	for line, w := range wantHints {
+		if !strings.HasPrefix(got[line], w) {
+			t.Errorf("hint on line %d: %q, want %q", line+1, got[line], w)
+		}
+	}
+	if c.Requests("workspace/codeLens/refresh") == 0 {
+		t.Error("the server never asked for a code lens refresh")
+	}
+	// Hover at the first loadCatalog call in main.
+	var hov struct {
+		Contents struct{ Value string } `json:"contents"`
+	}
+	callLine := -1
+	for i, l := range strings.Split(src, "\n") {
+		if strings.Contains(l, `loadCatalog("eu")`) && strings.HasPrefix(l, "\t\t") {
+			callLine = i
+			break
+		}
+	}
+	if err := c.Call("textDocument/hover", map[string]any{"textDocument": map[string]string{"uri": uri}, "position": map[string]int{"line": callLine, "character": 5}}, &hov); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(hov.Contents.Value, wantHints[callLine]+" at this call site") || !strings.Contains(hov.Contents.Value, "| hit rate |") {
+		t.Errorf("hover:\n%s", hov.Contents.Value)
+	}
+	// Run-time diagnostics: the hash error and the mutation.
+	if _, err := c.WaitDiagnostics(uri, 30*time.Second, func(d []lsptest.Diagnostic) bool {
+		codes := map[string]bool{}
+		for _, x := range d {
+			codes[x.Code] = true
+		}
+		return codes["runtime-hasherr"] && codes["runtime-mutation"]
+	}); err != nil {
+		t.Error(err)
+	}
+
+	// 5. Lines inserted above: annotations move with the code.
+	c.Notify("textDocument/didChange", map[string]any{"textDocument": map[string]any{"uri": uri, "version": 2},
+		"contentChanges": []any{map[string]any{"range": map[string]any{"start": map[string]int{"line": 5, "character": 0}, "end": map[string]int{"line": 5, "character": 0}}, "text": "// inserted\n// lines\n// above\n"}}})
+	before := map[int]bool{}
+	for _, l := range lenses {
+		before[l.Range.Start.Line] = true
+	}
+	var moved []lens
+	if err := c.Call("textDocument/codeLens", map[string]any{"textDocument": map[string]string{"uri": uri}}, &moved); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range moved {
+		if !before[l.Range.Start.Line-3] || !strings.HasSuffix(l.Command.Title, "older build") {
+			t.Errorf("lens after the edit: line %d %q", l.Range.Start.Line, l.Command.Title)
+		}
+	}
+	if err := c.Call("textDocument/inlayHint", all, &hints); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hints {
+		if _, ok := wantHints[h.Position.Line-3]; !ok {
+			t.Errorf("hint after the edit at line %d did not move", h.Position.Line+1)
+		}
+	}
+
+	// 6. Clean shutdown.
+	if err := c.Call("shutdown", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	c.Notify("exit", nil)
+	done := make(chan error, 1)
+	go func() { done <- srv.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the server exited with %v\n%s", err, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server did not exit")
+	}
+	// Its socket and registration are gone.
+	left, _ := filepath.Glob(filepath.Join(rt, "cachelens", "*"))
+	if len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
