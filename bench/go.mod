@@ -9,6 +9,11 @@ require (
 	github.com/mitchellh/hashstructure/v2 v2.0.2
 )
 
-require golang.org/x/sys v0.49.0 // indirect
+require (
+	github.com/segmentio/asm v1.1.3 // indirect
+	github.com/segmentio/encoding v0.3.4 // indirect
+	go.lsp.dev/jsonrpc2 v0.10.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+)
 
 replace github.com/cachelens/cachelens => ../

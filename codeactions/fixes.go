@@ -7,6 +7,8 @@ import (
 	"go/parser"
 	"go/token"
 	"go/types"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -55,6 +57,11 @@ func (f *File) RuntimeName(need *[]Import) string {
 	return "cacheruntime"
 }
 
+// The fix builders below return raw edits: they compile but may not be
+// gofmt-formatted (indentation, import order). They are cheap enough to
+// compute for every finding on every keystroke; NormalizeFix turns them
+// into the formatted, minimal edits a user is offered.
+
 // AddOption returns the edits that add option (Go source text) as the last
 // argument of call, a cacheruntime.Func call in f.
 func AddOption(f *File, call *ast.CallExpr, option string, imports []Import) ([]Edit, error) {
@@ -76,7 +83,7 @@ func AddOption(f *File, call *ast.CallExpr, option string, imports []Import) ([]
 	} else {
 		raw = Edit{File: f.Name, Start: end, End: end, New: ", " + option}
 	}
-	return Rewrite(f.Name, f.Src, []Edit{raw}, imports)
+	return append(ImportEdits(f, imports), raw), nil
 }
 
 // HashFuncOption returns the text of a cacheruntime.HashFunc option for t
@@ -113,7 +120,7 @@ func WrapInClone(f *File, call ast.Expr) ([]Edit, error) {
 		{File: f.Name, Start: start, End: start, New: rt + ".Clone("},
 		{File: f.Name, Start: end, End: end, New: ")"},
 	}
-	return Rewrite(f.Name, f.Src, raw, need)
+	return append(ImportEdits(f, need), raw...), nil
 }
 
 // CloneAfter returns the edits that insert "name = cacheruntime.Clone(name)"
@@ -124,7 +131,7 @@ func CloneAfter(f *File, stmt ast.Stmt, name string) ([]Edit, error) {
 	end := f.Offset(stmt.End())
 	indent := lineIndent(f.Src, f.Offset(stmt.Pos()))
 	raw := []Edit{{File: f.Name, Start: end, End: end, New: fmt.Sprintf("\n%s%s = %s.Clone(%s)", indent, name, rt, name)}}
-	return Rewrite(f.Name, f.Src, raw, need)
+	return append(ImportEdits(f, need), raw...), nil
 }
 
 func lineIndent(src []byte, off int) string {
@@ -160,4 +167,106 @@ func AllowMutation(name string, src []byte, closeOff int) ([]Edit, error) {
 	var need []Import
 	rt := f.RuntimeName(&need)
 	return AddOption(f, call, rt+".AllowOutputMutation()", need)
+}
+
+// ImportEdits returns raw edits that import the packages f lacks.
+func ImportEdits(f *File, imports []Import) []Edit {
+	var missing []Import
+	for _, imp := range imports {
+		if _, ok := LocalName(f.AST, imp.Path, ""); !ok && !slices.Contains(missing, imp) {
+			missing = append(missing, imp)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	var specs []string
+	for _, imp := range missing {
+		spec := strconv.Quote(imp.Path)
+		if imp.Name != "" {
+			spec = imp.Name + " " + spec
+		}
+		specs = append(specs, spec)
+	}
+	// Into the last parenthesized import declaration, if there is one.
+	var last *ast.GenDecl
+	for _, d := range f.AST.Decls {
+		if gd, ok := d.(*ast.GenDecl); ok && gd.Tok == token.IMPORT {
+			last = gd
+		}
+	}
+	switch {
+	case last != nil && last.Lparen.IsValid() && len(last.Specs) > 0:
+		// Next to the import with the longest common path prefix (the
+		// group it belongs to), as goimports would.
+		var out []Edit
+		for i, imp := range missing {
+			best, bestLen := last.Specs[0], -1
+			for _, sp := range last.Specs {
+				p, _ := strconv.Unquote(sp.(*ast.ImportSpec).Path.Value)
+				if n := commonPrefix(p, imp.Path); n > bestLen {
+					best, bestLen = sp, n
+				}
+			}
+			at := f.Offset(best.End())
+			out = append(out, Edit{File: f.Name, Start: at, End: at, New: "\n\t" + specs[i]})
+		}
+		return out
+	case last != nil && last.Lparen.IsValid():
+		at := f.Offset(last.Rparen)
+		return []Edit{{File: f.Name, Start: at, End: at, New: "\n\t" + strings.Join(specs, "\n\t") + "\n"}}
+	case last != nil:
+		// import "x" becomes import ( "x"; "y" ).
+		start, end := f.Offset(last.Pos()), f.Offset(last.End())
+		old := string(f.Src[f.Offset(last.Specs[0].Pos()):end])
+		return []Edit{{File: f.Name, Start: start, End: end, New: "import (\n\t" + old + "\n\t" + strings.Join(specs, "\n\t") + "\n)"}}
+	}
+	at := f.Offset(f.AST.Name.End())
+	return []Edit{{File: f.Name, Start: at, End: at, New: "\n\nimport (\n\t" + strings.Join(specs, "\n\t") + "\n)"}}
+}
+
+// NormalizeFix turns a fix's raw edits into the edits a user is offered:
+// for each file, the edits applied, the result gofmt-formatted (when the
+// file was) and checked to parse, and the difference to the original as
+// minimal line edits. read returns a file's current contents.
+func NormalizeFix(read func(name string) ([]byte, error), edits []Edit) ([]Edit, error) {
+	byFile := map[string][]Edit{}
+	var order []string
+	for _, e := range edits {
+		if _, ok := byFile[e.File]; !ok {
+			order = append(order, e.File)
+		}
+		byFile[e.File] = append(byFile[e.File], e)
+	}
+	var out []Edit
+	for _, name := range order {
+		src, err := read(name)
+		if err != nil {
+			return nil, err
+		}
+		norm, err := Rewrite(name, src, byFile[name], nil)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, norm...)
+	}
+	return out, nil
+}
+
+// commonPrefix is the length of the common prefix of two import paths,
+// counting whole path elements (a dot in the first one counts as a
+// domain: third-party paths group together).
+func commonPrefix(a, b string) int {
+	as, bs := strings.Split(a, "/"), strings.Split(b, "/")
+	n := 0
+	for n < len(as) && n < len(bs) && as[n] == bs[n] {
+		n++
+	}
+	if n == 0 && strings.Contains(as[0], ".") == strings.Contains(bs[0], ".") {
+		return 0 // both standard library, or both third party
+	}
+	if n == 0 {
+		return -1
+	}
+	return n
 }

@@ -40,7 +40,12 @@ func analyze(t *testing.T, dir string, a *analysis.Analyzer, pkg string) []fixDi
 		fd := fixDiag{message: f.Message}
 		for _, fix := range f.Fixes {
 			var edits []codeactions.Edit
-			for _, e := range fix.Edits {
+			norm, err := codeactions.NormalizeFix(os.ReadFile, fix.Edits)
+			if err != nil {
+				t.Errorf("%s: fix %q does not normalize: %v", pkg, fix.Message, err)
+				continue
+			}
+			for _, e := range norm {
 				rel, _ := filepath.Rel(dir, e.File)
 				e.File = rel
 				edits = append(edits, e)

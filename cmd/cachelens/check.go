@@ -94,6 +94,11 @@ func applyFixes(findings []driver.Finding) ([]string, error) {
 			continue
 		}
 		fix := f.Fixes[0]
+		edits, err := codeactions.NormalizeFix(os.ReadFile, fix.Edits)
+		if err != nil {
+			continue // a fix that does not apply cleanly is not applied
+		}
+		fix.Edits = edits
 		ok := true
 		for _, e := range fix.Edits {
 			for _, o := range byFile[e.File] {
@@ -199,7 +204,11 @@ func report(res driver.Result, asJSON bool, stdout, stderr io.Writer) int {
 			}
 			for _, fx := range f.Fixes {
 				jfx := jsonFix{Message: fx.Message}
-				for _, e := range fx.Edits {
+				edits, err := codeactions.NormalizeFix(os.ReadFile, fx.Edits)
+				if err != nil {
+					continue
+				}
+				for _, e := range edits {
 					jfx.Edits = append(jfx.Edits, jsonEdit{File: e.File, Start: e.Start, End: e.End, New: e.New})
 				}
 				jf.Fixes = append(jf.Fixes, jfx)

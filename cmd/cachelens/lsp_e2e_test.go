@@ -186,12 +186,7 @@ func TestLanguageServerEndToEnd(t *testing.T) {
 	}
 
 	// 4. Exact counts in code lenses and inlay hints.
-	type lens struct {
-		Range   lsptest.Range `json:"range"`
-		Command struct {
-			Title string `json:"title"`
-		} `json:"command"`
-	}
+	type lens = lsptest.Lens
 	type hint struct {
 		Position lsptest.Position `json:"position"`
 		Label    string           `json:"label"`
@@ -199,8 +194,8 @@ func TestLanguageServerEndToEnd(t *testing.T) {
 	var lenses []lens
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		lenses = nil
-		if err := c.Call("textDocument/codeLens", map[string]any{"textDocument": map[string]string{"uri": uri}}, &lenses); err != nil {
+		var err error
+		if lenses, err = c.CodeLenses(uri); err != nil {
 			t.Fatal(err)
 		}
 		matched := 0
@@ -271,8 +266,8 @@ func TestLanguageServerEndToEnd(t *testing.T) {
 	for _, l := range lenses {
 		before[l.Range.Start.Line] = true
 	}
-	var moved []lens
-	if err := c.Call("textDocument/codeLens", map[string]any{"textDocument": map[string]string{"uri": uri}}, &moved); err != nil {
+	moved, err := c.CodeLenses(uri)
+	if err != nil {
 		t.Fatal(err)
 	}
 	for _, l := range moved {

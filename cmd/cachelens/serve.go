@@ -7,7 +7,8 @@ import (
 	"io"
 	"log"
 	"os"
-	"time"
+	"runtime/debug"
+	"runtime/pprof"
 
 	"github.com/cachelens/cachelens/server/lsp"
 )
@@ -20,12 +21,26 @@ func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	logfile := fs.String("logfile", "", "write the log to this file instead of stderr")
 	quiet := fs.Bool("quiet", false, "log nothing")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the session to this file")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: cachelens [serve] [-logfile file] [-quiet]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(stderr, "cachelens:", err)
+			return 2
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "cachelens:", err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
 	}
 	var logger *log.Logger
 	switch {
@@ -41,7 +56,10 @@ func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	default:
 		logger = log.New(stderr, "cachelens: ", log.LstdFlags|log.Lmicroseconds)
 	}
-	opts := lsp.Options{Version: version, Debounce: 2 * time.Millisecond}
+	// The server's heap is small (tens of MB) but long-lived; collecting
+	// less often keeps request latency steady.
+	debug.SetGCPercent(300)
+	opts := lsp.Options{Version: version}
 	if logger != nil {
 		opts.Logf = logger.Printf
 	}

@@ -236,11 +236,7 @@ func moveFix(pass *analysis.Pass, d *cachedfunc.Def, decl *ast.FuncDecl, local *
 		at = f.Offset(decl.Doc.Pos())
 	}
 	raw = append(raw, codeactions.Edit{File: f.Name, Start: at, End: at, New: fmt.Sprintf("var %s = %s\n\n", name, callText)})
-	edits, err := codeactions.Rewrite(f.Name, f.Src, raw, nil)
-	if err != nil {
-		return analysis.SuggestedFix{}, false
-	}
-	return codeactions.SuggestedFix(pass.Fset, "Move the cache to package level", edits)
+	return codeactions.SuggestedFix(pass.Fset, "Move the cache to package level", raw)
 }
 
 func hasTypeParams(recv *ast.FieldList) bool {

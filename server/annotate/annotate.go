@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/cachelens/cachelens/server/anchor"
 	"github.com/cachelens/cachelens/server/store"
@@ -15,10 +17,27 @@ import (
 // Annotator computes annotations for files from a store snapshot.
 type Annotator struct {
 	Files *Files
+
+	mu     sync.Mutex
+	placed map[placeKey]*Placement
+}
+
+// placeKey is everything a placement depends on: the snapshot, the
+// buffer's text, and the files on disk in its directory.
+type placeKey struct {
+	path    string
+	version uint64
+	data    *byte
+	n       int
+	dir     time.Time
+	mtime   time.Time
+	size    int64
 }
 
 // New returns an annotator reading buffers through b.
-func New(b Buffers) *Annotator { return &Annotator{Files: NewFiles(b)} }
+func New(b Buffers) *Annotator {
+	return &Annotator{Files: NewFiles(b), placed: map[placeKey]*Placement{}}
+}
 
 // PlacedDef is a reported cached function placed on the current text.
 type PlacedDef struct {
@@ -46,11 +65,33 @@ type Placement struct {
 // Place resolves the snapshot's definitions and call sites in path onto
 // the file's current text.
 func (a *Annotator) Place(snap *store.Snapshot, path string) *Placement {
-	pl := &Placement{Path: path}
 	text, dirty, ok := a.Files.Current(path)
 	if !ok {
+		return &Placement{Path: path}
+	}
+	k := placeKey{path: path, version: snap.Version, data: unsafe.SliceData(text), n: len(text)}
+	k.mtime, k.size = diskStamp(path)
+	if fi, err := os.Stat(filepath.Dir(path)); err == nil {
+		k.dir = fi.ModTime()
+	}
+	a.mu.Lock()
+	pl, hit := a.placed[k]
+	a.mu.Unlock()
+	if hit {
 		return pl
 	}
+	pl = a.place(snap, path, text, dirty)
+	a.mu.Lock()
+	if len(a.placed) > 256 {
+		clear(a.placed)
+	}
+	a.placed[k] = pl
+	a.mu.Unlock()
+	return pl
+}
+
+func (a *Annotator) place(snap *store.Snapshot, path string, text []byte, dirty bool) *Placement {
+	pl := &Placement{Path: path}
 	pl.Text = text
 	defs, sites := snap.DefsIn(path), snap.SitesIn(path)
 	if len(defs) == 0 && len(sites) == 0 {
@@ -101,7 +142,7 @@ func (a *Annotator) builtText(d *store.Def, path string) (built time.Time, text 
 	return built, text, exact
 }
 
-func (a *Annotator) placeDef(d *store.Def, path string, cur *anchor.Index, holders map[string]bool, dirty bool) (anchor.Def, bool, bool) {
+func (a *Annotator) placeDef(d *store.Def, path string, cur *anchor.Index, holders holderSet, dirty bool) (anchor.Def, bool, bool) {
 	built, btext, exact := a.builtText(d, path)
 	if btext != nil {
 		bix := a.Files.index(path, btext, holders)
@@ -118,7 +159,7 @@ func (a *Annotator) placeDef(d *store.Def, path string, cur *anchor.Index, holde
 
 // holderOf returns the name the def is assigned to, from its file as
 // built.
-func (a *Annotator) holderOf(d *store.Def, holders map[string]bool) string {
+func (a *Annotator) holderOf(d *store.Def, holders holderSet) string {
 	_, btext, _ := a.builtText(d, d.Key.File)
 	if btext == nil {
 		return ""
@@ -132,7 +173,7 @@ func (a *Annotator) holderOf(d *store.Def, holders map[string]bool) string {
 
 // holders returns the names that hold cached functions and are visible in
 // path: those of its package (its directory) and those called from it.
-func (a *Annotator) holders(snap *store.Snapshot, path string, sites []store.SiteOf) map[string]bool {
+func (a *Annotator) holders(snap *store.Snapshot, path string, sites []store.SiteOf) holderSet {
 	h := map[string]bool{}
 	dirs := map[string]bool{filepath.Dir(path): true}
 	for _, so := range sites {
@@ -152,19 +193,20 @@ func (a *Annotator) holders(snap *store.Snapshot, path string, sites []store.Sit
 			if !ok {
 				continue
 			}
-			for n := range a.Files.index(p, text, nil).Holders {
+			for n := range a.Files.index(p, text, holderSet{}).Holders {
 				h[n] = true
 			}
 		}
 	}
-	return h
+	return newHolderSet(h)
 }
 
-// Lens is a code lens on a cached function.
+// Lens is a code lens on a cached function; its title comes from
+// LensTitle when the editor resolves it.
 type Lens struct {
 	Offset int // start of the definition's statement
-	Title  string
 	Def    store.DefKey
+	Stale  bool
 }
 
 // Lenses returns a lens for each cached function in the placement that
@@ -176,7 +218,7 @@ func (pl *Placement) Lenses() []Lens {
 		if d.Hits+d.Misses+d.Uncached == 0 {
 			continue
 		}
-		out = append(out, Lens{Offset: pd.At.Decl.Start, Title: LensTitle(d, pd.Stale), Def: d.Key})
+		out = append(out, Lens{Offset: pd.At.Decl.Start, Def: d.Key, Stale: pd.Stale})
 	}
 	return out
 }

@@ -8,12 +8,12 @@
 package annotate
 
 import (
-	"crypto/sha256"
 	"os"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/cachelens/cachelens/server/anchor"
 )
@@ -38,7 +38,11 @@ type Files struct {
 }
 
 type indexKey struct {
-	sum     [32]byte
+	// texts are never modified once made, so their identity (start and
+	// length) is a key; equal texts in different slices are indexed
+	// twice, which is only a little waste.
+	data    *byte
+	n       int
 	holders string
 }
 
@@ -66,19 +70,27 @@ func holderKey(h map[string]bool) string {
 	return strings.Join(names, ",")
 }
 
+// holderSet is a set of holder names with its cache key.
+type holderSet struct {
+	names map[string]bool
+	key   string
+}
+
+func newHolderSet(names map[string]bool) holderSet { return holderSet{names, holderKey(names)} }
+
 // index returns the (cached) index of text.
-func (f *Files) index(path string, text []byte, holders map[string]bool) *anchor.Index {
-	k := indexKey{sha256.Sum256(text), holderKey(holders)}
+func (f *Files) index(path string, text []byte, holders holderSet) *anchor.Index {
+	k := indexKey{unsafe.SliceData(text), len(text), holders.key}
 	f.mu.Lock()
 	ix, ok := f.cache[k]
 	f.mu.Unlock()
 	if ok {
 		return ix
 	}
-	ix = anchor.Parse(path, text, holders)
+	ix = anchor.Parse(path, text, holders.names)
 	f.mu.Lock()
-	if len(f.cache) > 4096 {
-		clear(f.cache)
+	if len(f.cache) > 1024 {
+		clear(f.cache) // drops the references to old texts too
 	}
 	f.cache[k] = ix
 	f.mu.Unlock()
@@ -96,6 +108,15 @@ func (f *Files) Current(path string) (text []byte, dirty bool, ok bool) {
 	}
 	v, ok := f.latestDisk(path)
 	return v.text, false, ok
+}
+
+// diskStamp returns the file's modification time and size, for cache keys.
+func diskStamp(path string) (time.Time, int64) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return time.Time{}, -1
+	}
+	return fi.ModTime(), fi.Size()
 }
 
 // latestDisk reads path from disk if it changed since last seen and

@@ -11,6 +11,7 @@ import (
 	"github.com/cachelens/cachelens/codeactions"
 	"github.com/cachelens/cachelens/server/annotate"
 	"github.com/cachelens/cachelens/server/document"
+	"github.com/cachelens/cachelens/server/store"
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 )
@@ -58,8 +59,20 @@ func offsetOf(d *document.Document, p position, enc document.Encoding) (int, err
 type codeLens struct {
 	Range   lspRange          `json:"range"`
 	Command *protocol.Command `json:"command,omitempty"`
+	Data    *lensData         `json:"data,omitempty"`
 }
 
+// lensData is what an unresolved lens carries: an id for the cached
+// function it annotates (ids are stable per definition, so the table
+// stays as small as the number of definitions).
+type lensData struct {
+	ID int `json:"id"`
+}
+
+// codeLens returns a lens for each cached function that has been called,
+// without its title: editors resolve the lenses they show
+// (codeLens/resolve), so a file with hundreds of cached functions costs
+// little to annotate.
 func (s *Server) codeLens(ctx context.Context, params json.RawMessage) (any, error) {
 	var p struct {
 		TextDocument textDocumentID `json:"textDocument"`
@@ -76,16 +89,86 @@ func (s *Server) codeLens(ctx context.Context, params json.RawMessage) (any, err
 		return nil, err
 	}
 	pl := s.ann.Place(s.store.Snapshot(), d.Path)
-	cur := s.placementDoc(pl, d)
 	enc := s.encoding()
-	for _, l := range pl.Lenses() {
+	// The encoded answer is kept with the placement it came from (which
+	// changes whenever the buffer or the reports do).
+	s.mu.Lock()
+	cached, ok := s.lensCache[pl]
+	s.mu.Unlock()
+	if ok && cached.enc == enc && cached.uri == p.TextDocument.URI {
+		return cached.json, nil
+	}
+	cur := s.placementDoc(pl, d)
+	lenses := pl.Lenses()
+	s.mu.Lock()
+	for _, l := range lenses {
 		pos := cur.Position(l.Offset, enc)
 		r := lspRange{position{pos.Line, 0}, position{pos.Line, 0}}
-		out = append(out, codeLens{Range: r, Command: &protocol.Command{
-			Title: l.Title, Command: CommandDetails, Arguments: []any{l.Def.File, l.Def.Line},
-		}})
+		out = append(out, codeLens{Range: r, Data: &lensData{ID: s.lensIDLocked(l.Def)}})
 	}
-	return out, nil
+	s.mu.Unlock()
+	data, err := json.Marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if len(s.lensCache) > 64 {
+		clear(s.lensCache)
+	}
+	s.lensCache[pl] = lensAnswer{enc: enc, uri: p.TextDocument.URI, json: data}
+	s.mu.Unlock()
+	return json.RawMessage(data), nil
+}
+
+// lensAnswer is an encoded codeLens reply.
+type lensAnswer struct {
+	enc  document.Encoding
+	uri  string
+	json json.RawMessage
+}
+
+// lensIDLocked returns the id of a definition for lens data; s.mu is held.
+func (s *Server) lensIDLocked(k store.DefKey) int {
+	if id, ok := s.lensIDs[k]; ok {
+		return id
+	}
+	id := len(s.lensDefs)
+	s.lensIDs[k] = id
+	s.lensDefs = append(s.lensDefs, k)
+	return id
+}
+
+func (s *Server) resolveCodeLens(ctx context.Context, params json.RawMessage) (any, error) {
+	var l codeLens
+	if err := decode(params, &l); err != nil {
+		return nil, err
+	}
+	if l.Data == nil {
+		return l, nil // already resolved
+	}
+	s.mu.Lock()
+	var key store.DefKey
+	ok := l.Data.ID >= 0 && l.Data.ID < len(s.lensDefs)
+	if ok {
+		key = s.lensDefs[l.Data.ID]
+	}
+	s.mu.Unlock()
+	if !ok {
+		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "unknown code lens %d", l.Data.ID)
+	}
+	snap := s.store.Snapshot()
+	title := "cache · no longer reported"
+	if def := snap.Def(key.File, key.Line); def != nil {
+		stale := true
+		for _, pd := range s.ann.Place(snap, key.File).Defs {
+			if pd.Def == def {
+				stale = pd.Stale
+			}
+		}
+		title = annotate.LensTitle(def, stale)
+	}
+	l.Command = &protocol.Command{Title: title, Command: CommandDetails, Arguments: []any{key.File, key.Line}}
+	return l, nil
 }
 
 // placementDoc returns the document the placement's offsets refer to.
@@ -245,8 +328,19 @@ func (s *Server) codeAction(ctx context.Context, params json.RawMessage) (any, e
 				continue
 			}
 			diag := s.staticDiagnostic(adoc, fd)
+			read := func(name string) ([]byte, error) {
+				if name == d.Path {
+					return text, nil
+				}
+				return s.readFile(name)
+			}
 			for i, fix := range fd.Fixes {
-				edit, err := s.workspaceEdit(fix.Edits, map[string]*document.Document{d.Path: adoc})
+				edits, err := codeactions.NormalizeFix(read, fix.Edits)
+				if err != nil {
+					s.logf("fix %q: %v", fix.Message, err)
+					continue
+				}
+				edit, err := s.workspaceEdit(edits, map[string]*document.Document{d.Path: adoc})
 				if err != nil {
 					s.logf("fix %q: %v", fix.Message, err)
 					continue
@@ -259,7 +353,16 @@ func (s *Server) codeAction(ctx context.Context, params json.RawMessage) (any, e
 	pl := s.ann.Place(s.store.Snapshot(), d.Path)
 	cur := s.placementDoc(pl, d)
 	for _, a := range pl.RuntimeActions(start, end) {
-		edit, err := s.workspaceEdit(a.Edits, map[string]*document.Document{d.Path: cur})
+		edits, err := codeactions.NormalizeFix(func(name string) ([]byte, error) {
+			if name == d.Path {
+				return cur.Text, nil
+			}
+			return s.readFile(name)
+		}, a.Edits)
+		if err != nil {
+			continue
+		}
+		edit, err := s.workspaceEdit(edits, map[string]*document.Document{d.Path: cur})
 		if err != nil {
 			continue
 		}
@@ -328,6 +431,17 @@ func (s *Server) workspaceEdit(edits []codeactions.Edit, docs map[string]*docume
 		we.DocumentChanges = append(we.DocumentChanges, tde)
 	}
 	return we, nil
+}
+
+// readFile reads a file as the editor has it (open buffer) or from disk.
+func (s *Server) readFile(name string) ([]byte, error) {
+	s.mu.Lock()
+	d, ok := s.docs[name]
+	s.mu.Unlock()
+	if ok {
+		return d.Text, nil
+	}
+	return os.ReadFile(name)
 }
 
 func (s *Server) executeCommand(ctx context.Context, params json.RawMessage) (any, error) {

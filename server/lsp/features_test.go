@@ -10,6 +10,7 @@ import (
 
 	"github.com/cachelens/cachelens/server/lsp/lsptest"
 	"github.com/cachelens/cachelens/wire"
+	"go.lsp.dev/jsonrpc2"
 )
 
 const mainGo = `package main
@@ -49,14 +50,7 @@ func lineOf(text, sub string) int {
 	return -1
 }
 
-type lens struct {
-	Range   lsptest.Range `json:"range"`
-	Command struct {
-		Title     string `json:"title"`
-		Command   string `json:"command"`
-		Arguments []any  `json:"arguments"`
-	} `json:"command"`
-}
+type lens = lsptest.Lens
 
 type hint struct {
 	Position lsptest.Position `json:"position"`
@@ -189,8 +183,8 @@ func TestRuntimeAnnotations(t *testing.T) {
 	h := start(t)
 	h.initialize(initOpts{roots: []string{dir}, refresh: true})
 	h.open(path, mainGo)
-	var lenses []lens
-	if err := h.c.Call("textDocument/codeLens", map[string]any{"textDocument": docID(path)}, &lenses); err != nil || len(lenses) != 0 {
+	lenses, err := h.c.CodeLenses("file://" + path)
+	if err != nil || len(lenses) != 0 {
 		t.Fatalf("before any run: %+v %v", lenses, err)
 	}
 	feed(h, path, fi.ModTime().Add(time.Second))
@@ -200,8 +194,15 @@ func TestRuntimeAnnotations(t *testing.T) {
 	if err := h.c.WaitRequest("workspace/inlayHint/refresh", 1, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.c.Call("textDocument/codeLens", map[string]any{"textDocument": docID(path)}, &lenses); err != nil {
+	if lenses, err = h.c.CodeLenses("file://" + path); err != nil {
 		t.Fatal(err)
+	}
+	var raw []map[string]any
+	if err := h.c.Call("textDocument/codeLens", map[string]any{"textDocument": docID(path)}, &raw); err != nil || len(raw) != 2 || raw[0]["command"] != nil || raw[0]["data"] == nil {
+		t.Fatalf("unresolved lenses: %v %v", raw, err)
+	}
+	if err := h.c.Call("codeLens/resolve", map[string]any{"range": raw[0]["range"], "data": map[string]int{"id": 999}}, nil); rpcCode(err) != jsonrpc2.InvalidParams {
+		t.Errorf("resolving an unknown lens: %v", err)
 	}
 	want := map[int]string{
 		lineOf(mainGo, "var loadCatalog") - 1: "cache · 4 hits · 2 misses (67%) · saved 4.0s · 1 mutation",
@@ -298,7 +299,7 @@ func TestRuntimeAnnotations(t *testing.T) {
 	// ran older code.
 	h.c.Notify("textDocument/didChange", map[string]any{"textDocument": map[string]any{"uri": "file://" + path, "version": 2},
 		"contentChanges": []any{map[string]any{"range": map[string]any{"start": map[string]int{"line": 8, "character": 0}, "end": map[string]int{"line": 8, "character": 0}}, "text": "// one\n// two\n"}}})
-	if err := h.c.Call("textDocument/codeLens", map[string]any{"textDocument": docID(path)}, &lenses); err != nil {
+	if lenses, err = h.c.CodeLenses("file://" + path); err != nil {
 		t.Fatal(err)
 	}
 	for _, l := range lenses {
@@ -327,7 +328,7 @@ func TestRuntimeAnnotations(t *testing.T) {
 	if err := h.c.Call("workspace/executeCommand", map[string]any{"command": CommandReset}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.c.Call("textDocument/codeLens", map[string]any{"textDocument": docID(path)}, &lenses); err != nil || len(lenses) != 0 {
+	if lenses, err = h.c.CodeLenses("file://" + path); err != nil || len(lenses) != 0 {
 		t.Errorf("after reset: %+v %v", lenses, err)
 	}
 	// Settings: hints off.

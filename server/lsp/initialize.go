@@ -152,7 +152,7 @@ func (s *Server) initialize(ctx context.Context, params json.RawMessage) (any, e
 		Change:    protocol.TextDocumentSyncKindIncremental,
 		Save:      &protocol.SaveOptions{},
 	}
-	sc.CodeLensProvider = &protocol.CodeLensOptions{}
+	sc.CodeLensProvider = &protocol.CodeLensOptions{ResolveProvider: true}
 	sc.HoverProvider = true
 	sc.CodeActionProvider = &protocol.CodeActionOptions{CodeActionKinds: []protocol.CodeActionKind{protocol.QuickFix}}
 	sc.ExecuteCommandProvider = &protocol.ExecuteCommandOptions{Commands: []string{CommandReset, CommandDetails}}

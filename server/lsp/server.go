@@ -120,6 +120,9 @@ type Server struct {
 	pubMu     sync.Mutex
 	unsub     func()
 	progressN int
+	lensIDs   map[store.DefKey]int
+	lensDefs  []store.DefKey
+	lensCache map[*annotate.Placement]lensAnswer
 }
 
 // doc is an open buffer.
@@ -146,6 +149,8 @@ func newServer(opts Options) *Server {
 		store:     store.New(),
 		published: map[string]bool{},
 		settings:  defaultSettings(),
+		lensIDs:   map[store.DefKey]int{},
+		lensCache: map[*annotate.Placement]lensAnswer{},
 	}
 	s.ann = annotate.New(s)
 	return s
@@ -320,6 +325,7 @@ func init() {
 		"textDocument/didSave":                (*Server).didSave,
 		"textDocument/didClose":               (*Server).didClose,
 		"textDocument/codeLens":               (*Server).codeLens,
+		"codeLens/resolve":                    (*Server).resolveCodeLens,
 		"textDocument/inlayHint":              (*Server).inlayHint,
 		"textDocument/hover":                  (*Server).hover,
 		"textDocument/codeAction":             (*Server).codeAction,

@@ -124,7 +124,15 @@ func (s *stream) replyParseError(err error) {
 
 // Write sends one message.
 func (s *stream) Write(ctx context.Context, msg jsonrpc2.Message) (int64, error) {
-	data, err := json.Marshal(msg)
+	// jsonrpc2's messages marshal themselves; calling that directly
+	// spares encoding/json a second pass over the bytes.
+	var data []byte
+	var err error
+	if m, ok := msg.(json.Marshaler); ok {
+		data, err = m.MarshalJSON()
+	} else {
+		data, err = json.Marshal(msg)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("encoding a message: %w", err)
 	}

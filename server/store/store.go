@@ -50,6 +50,7 @@ type Store struct {
 	mu      sync.Mutex
 	procs   map[ProcKey]*procState
 	version uint64
+	last    *Snapshot // the snapshot of version, if built
 	subs    map[*subscriber]struct{}
 	now     func() time.Time
 }
@@ -300,7 +301,11 @@ func (s *Store) Version() uint64 {
 func (s *Store) Snapshot() *Snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.last != nil && s.last.Version == s.version {
+		return s.last // snapshots are immutable
+	}
 	snap := &Snapshot{Version: s.version, defs: map[DefKey]*Def{}}
+	defer func() { s.last = snap }()
 	for _, p := range s.procs {
 		snap.Processes = append(snap.Processes, p.info)
 		for _, d := range p.defs {

@@ -71,7 +71,10 @@ func Update(t *testing.T, dir string, a *analysis.Analyzer, patterns ...string) 
 		}
 		slices.Sort(keys)
 		for _, msg := range keys {
-			edits := dedup(msgs[msg])
+			edits, err := codeactions.NormalizeFix(os.ReadFile, dedup(msgs[msg]))
+			if err != nil {
+				t.Fatalf("%s: fix %q: %v", file, msg, err)
+			}
 			out, err := codeactions.Apply(src, edits)
 			if err != nil {
 				t.Fatalf("%s: fix %q: %v", file, msg, err)

@@ -208,3 +208,32 @@ func Raw(w io.Writer, body string) error {
 	_, err := fmt.Fprintf(w, "Content-Length: %d\r\n\r\n%s", len(body), body)
 	return err
 }
+
+// Lens is a resolved code lens.
+type Lens struct {
+	Range   Range `json:"range"`
+	Command struct {
+		Title     string `json:"title"`
+		Command   string `json:"command"`
+		Arguments []any  `json:"arguments"`
+	} `json:"command"`
+	Data json.RawMessage `json:"data,omitempty"`
+}
+
+// CodeLenses asks for the code lenses of uri and resolves each, as an
+// editor showing all of them would.
+func (c *Client) CodeLenses(uri string) ([]Lens, error) {
+	var raw []json.RawMessage
+	if err := c.Call("textDocument/codeLens", map[string]any{"textDocument": map[string]string{"uri": uri}}, &raw); err != nil {
+		return nil, err
+	}
+	out := make([]Lens, 0, len(raw))
+	for _, r := range raw {
+		var l Lens
+		if err := c.Call("codeLens/resolve", r, &l); err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
