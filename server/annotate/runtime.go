@@ -235,12 +235,15 @@ func sourceType(rtype string, f *ast.File) (string, bool) {
 	}
 	for _, imp := range f.Imports {
 		path := strings.Trim(imp.Path.Value, `"`)
-		local := path[strings.LastIndex(path, "/")+1:]
+		base := path[strings.LastIndex(path, "/")+1:]
+		local := base
 		if imp.Name != nil {
 			local = imp.Name.Name
 		}
-		if local == pkg {
-			return ptr + pkg + "." + name, true
+		// reflect names the package by its name, usually the last
+		// element of its path; the file may import it under another.
+		if local == pkg || base == pkg {
+			return ptr + local + "." + name, true
 		}
 	}
 	return "", false
