@@ -5,10 +5,10 @@
 // A definition is identified by the top-level declaration around it, the
 // name of the variable or field it is assigned to, and its position among
 // the definitions with that name in that declaration. A call site is
-// identified by the top-level function around it, the name it calls, and
-// its position among the calls of that name in that function. Lines
-// inserted or removed anywhere — above the code, or inside the function
-// before it — do not change identities.
+// identified by the top-level function around it and its text (or, if
+// its text changed, its position among the calls of that name in that
+// function). Lines inserted or removed anywhere — above the code, or
+// inside the function before it, other calls included — do not lose it.
 package anchor
 
 import (
@@ -55,6 +55,12 @@ type Def struct {
 type Call struct {
 	ID   CallID
 	Span Span
+	// Text is the call's source, with spaces removed; TextOrdinal counts
+	// the earlier calls in the function with the same text. Together they
+	// find a call again after other calls of the same name were added or
+	// removed before it.
+	Text        string
+	TextOrdinal int
 }
 
 // Span is a byte range with its lines (1-based).
@@ -87,13 +93,13 @@ func Parse(filename string, src []byte, holders map[string]bool) *Index {
 	if f == nil {
 		return &Index{Holders: map[string]bool{}, Broken: true}
 	}
-	ix := Build(fset, f, holders)
+	ix := Build(fset, f, src, holders)
 	ix.Broken = err != nil
 	return ix
 }
 
-// Build indexes a parsed file.
-func Build(fset *token.FileSet, f *ast.File, holders map[string]bool) *Index {
+// Build indexes a parsed file whose source is src.
+func Build(fset *token.FileSet, f *ast.File, src []byte, holders map[string]bool) *Index {
 	ix := &Index{Holders: map[string]bool{}}
 	rt := runtimeName(f)
 	if rt != "" {
@@ -107,7 +113,7 @@ func Build(fset *token.FileSet, f *ast.File, holders map[string]bool) *Index {
 		names[n] = true
 	}
 	if len(names) > 0 {
-		ix.findCalls(fset, f, names)
+		ix.findCalls(fset, f, src, names)
 	}
 	return ix
 }
@@ -258,8 +264,9 @@ func holderOf(parents []ast.Node, call *ast.CallExpr) (name string, ident ast.No
 	return "", nil, nil
 }
 
-func (ix *Index) findCalls(fset *token.FileSet, f *ast.File, names map[string]bool) {
+func (ix *Index) findCalls(fset *token.FileSet, f *ast.File, src []byte, names map[string]bool) {
 	counts := map[CallID]int{}
+	textCounts := map[[2]string]int{}
 	for _, decl := range f.Decls {
 		scope := ScopeName(decl)
 		ast.Inspect(decl, func(n ast.Node) bool {
@@ -272,8 +279,15 @@ func (ix *Index) findCalls(fset *token.FileSet, f *ast.File, names map[string]bo
 				return true
 			}
 			id := CallID{Func: scope, Callee: callee}
-			ix.Calls = append(ix.Calls, Call{ID: CallID{Func: scope, Callee: callee, Ordinal: counts[id]}, Span: span(fset, call)})
+			sp := span(fset, call)
+			text := ""
+			if sp.End <= len(src) {
+				text = strings.Join(strings.Fields(string(src[sp.Start:sp.End])), "")
+			}
+			tk := [2]string{scope, text}
+			ix.Calls = append(ix.Calls, Call{ID: CallID{Func: scope, Callee: callee, Ordinal: counts[id]}, Span: sp, Text: text, TextOrdinal: textCounts[tk]})
 			counts[id]++
+			textCounts[tk]++
 			return true
 		})
 	}
@@ -325,6 +339,20 @@ func (ix *Index) CallAt(line int, callee string) (Call, bool) {
 		}
 	}
 	return best, found
+}
+
+// Match finds the call c (from another version of the file) in this one:
+// the call in the same function with the same text (the same one of
+// several identical ones), else the one with the same identity.
+func (ix *Index) Match(c Call) (Call, bool) {
+	if c.Text != "" {
+		for _, x := range ix.Calls {
+			if x.ID.Func == c.ID.Func && x.Text == c.Text && x.TextOrdinal == c.TextOrdinal {
+				return x, true
+			}
+		}
+	}
+	return ix.Call(c.ID)
 }
 
 // Call returns the call with the identity, if the file has it.

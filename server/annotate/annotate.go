@@ -116,7 +116,7 @@ func (a *Annotator) place(snap *store.Snapshot, path string, text []byte, dirty 
 		if btext != nil {
 			bix := a.Files.index(path, btext, holders)
 			if bc, ok := bix.CallAt(so.Site.Key.Line, callee); ok {
-				at, found = cur.Call(bc.ID)
+				at, found = cur.Match(bc)
 			}
 		}
 		if !found {
