@@ -50,3 +50,26 @@ func TestRewriteAddsImportAndFormats(t *testing.T) {
 		t.Error("an edit that breaks the syntax was accepted")
 	}
 }
+
+func TestUnified(t *testing.T) {
+	old := "a\nb\nc\nd\ne\nf\ng\n"
+	new := "a\nb\nC\nd\ne\nf\ng\nh\n"
+	got := Unified("x.go", []byte(old), []byte(new), 1)
+	want := "--- x.go\n+++ x.go (fixed)\n@@ -2,3 +2,3 @@\n b\n-c\n+C\n d\n@@ -7,1 +7,2 @@\n g\n+h\n"
+	if got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+	if Unified("x.go", []byte(old), []byte(old), 3) != "" {
+		t.Fatal("no change should print nothing")
+	}
+}
+
+func TestUnifiedMergesNearbyChanges(t *testing.T) {
+	old := "1\n2\n3\n4\n5\n6\n7\n8\n9\n"
+	new := "1\n2\nX\n4\nY\n6\n7\n8\n9\n"
+	got := Unified("f", []byte(old), []byte(new), 1)
+	want := "--- f\n+++ f (fixed)\n@@ -2,5 +2,5 @@\n 2\n-3\n+X\n 4\n-5\n+Y\n 6\n"
+	if got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+}

@@ -65,9 +65,3 @@ func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	return lsp.Serve(context.Background(), stdin, stdout, opts)
 }
-
-// demo runs the example program.
-func demo(args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "cachelens: the demo is not built yet")
-	return 2
-}

@@ -178,7 +178,7 @@ func (pl *Placement) RuntimeActions(start, end int) []Action {
 			edits, err = codeactions.WrapInClone(file, call)
 		}
 		if err == nil {
-			out = append(out, Action{Title: "Work on a copy (cacheruntime.Clone), as the mutation seen at run time needs", Code: "runtime-mutation", Edits: edits})
+			out = append(out, Action{Title: "Work on a copy (cacheruntime.Clone) of the result a caller changed at run time", Code: "runtime-mutation", Edits: edits})
 		}
 	}
 	return out

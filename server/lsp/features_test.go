@@ -191,6 +191,15 @@ func TestRuntimeAnnotations(t *testing.T) {
 	if err := h.c.WaitRequest("workspace/codeLens/refresh", 1, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
+	var st Status
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if json.Unmarshal(h.c.Status(), &st) == nil && st.Running == 1 {
+			break
+		}
+	}
+	if !st.Listening || st.Running != 1 || st.Processes != 1 || st.Functions != 2 {
+		t.Errorf("status %+v", st)
+	}
 	if err := h.c.WaitRequest("workspace/inlayHint/refresh", 1, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}

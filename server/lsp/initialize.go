@@ -218,6 +218,7 @@ func (s *Server) initialized(ctx context.Context, _ json.RawMessage) (any, error
 			s.runtimeChanged()
 		}
 	}()
+	s.sendStatus()
 	return nil, nil
 }
 
@@ -269,6 +270,7 @@ func (s *Server) didChangeConfiguration(ctx context.Context, params json.RawMess
 	s.mu.Unlock()
 	if settings.Socket != oldSocket {
 		s.startCollector(settings.Socket, roots)
+		s.sendStatus()
 	}
 	s.refresh()
 	s.republishAll()

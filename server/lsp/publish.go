@@ -80,6 +80,37 @@ func mapKeys(m map[string]bool) []string {
 func (s *Server) runtimeChanged() {
 	s.refresh()
 	s.republishAll()
+	s.sendStatus()
+}
+
+// Status is the cachelens/status notification: whether the server
+// receives reports and from how many programs. Editors show it in a status
+// bar.
+type Status struct {
+	Listening bool   `json:"listening"`
+	Socket    string `json:"socket,omitempty"`
+	Running   int    `json:"running"`   // programs connected now
+	Processes int    `json:"processes"` // programs that reported since the start
+	Functions int    `json:"functions"` // cached functions reported
+}
+
+func (s *Server) sendStatus() {
+	s.mu.Lock()
+	coll := s.coll
+	s.mu.Unlock()
+	st := Status{}
+	if coll != nil {
+		st.Listening, st.Socket = true, coll.Socket()
+	}
+	snap := s.store.Snapshot()
+	for _, p := range snap.Processes {
+		st.Processes++
+		if p.Connected {
+			st.Running++
+		}
+	}
+	st.Functions = len(snap.Defs)
+	s.notify("cachelens/status", st)
 }
 
 // republishAll republishes every file that has, or had, diagnostics, and

@@ -7,7 +7,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -110,9 +109,6 @@ func main() {
 	cacheruntime.Flush()
 	for _, h := range []*cacheruntime.Handle{&catalogStats, &searchStats, &notifyStats} {
 		report(h.Stats())
-	}
-	if os.Getenv("CATALOG_WAIT") != "" {
-		time.Sleep(time.Second)
 	}
 }
 

@@ -48,6 +48,7 @@ type Client struct {
 	logs      []string
 	requests  map[string]int // server→client requests by method
 	published int
+	status    json.RawMessage
 }
 
 type rwc struct {
@@ -94,6 +95,9 @@ func (c *Client) handle(ctx context.Context, reply jsonrpc2.Replier, req jsonrpc
 		return nil
 	case "$/progress":
 		c.progress = append(c.progress, slices.Clone(req.Params()))
+		return nil
+	case "cachelens/status":
+		c.status = slices.Clone(req.Params())
 		return nil
 	case "window/logMessage", "window/showMessage":
 		var p struct {
@@ -236,4 +240,11 @@ func (c *Client) CodeLenses(uri string) ([]Lens, error) {
 		out = append(out, l)
 	}
 	return out, nil
+}
+
+// Status returns the last cachelens/status notification.
+func (c *Client) Status() json.RawMessage {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.status
 }
