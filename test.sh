@@ -21,5 +21,22 @@ go test -race -count=1 ./...
 step "fuzz seed corpora and benchmarks compile (bench module)"
 (cd bench && go vet ./... && go test -count=1 -run 'Test' -bench 'x^' ./...)
 
+step "VS Code extension: typecheck, unit tests, the bundle against the real server, .vsix"
+(
+	cd editors/vscode
+	npm ci --no-audit --no-fund --loglevel=error
+	npm test
+	npm run package --silent >/dev/null
+	python3 - <<'PY'
+import zipfile
+names = set(zipfile.ZipFile("cachelens.vsix").namelist())
+need = {"extension/package.json", "extension/dist/extension.js"}
+missing = need - names
+assert not missing, f"cachelens.vsix lacks {missing}"
+assert not any(n.startswith("extension/node_modules/") or n.startswith("extension/src/") for n in names), names
+print("cachelens.vsix:", len(names), "files")
+PY
+)
+
 echo
 echo "all tests passed"

@@ -92,7 +92,7 @@ func TestLanguageServerEndToEnd(t *testing.T) {
 	env := append(os.Environ(), "XDG_RUNTIME_DIR="+rt, "XDG_CACHE_HOME="+cacheHome(t), "GOCACHE="+goCache)
 
 	// The real binary, over pipes.
-	srv := exec.Command(binary, "serve")
+	srv := exec.Command(binary, "serve", "--stdio") // as vscode-languageclient starts it
 	srv.Env = env
 	stdin, _ := srv.StdinPipe()
 	stdout, _ := srv.StdoutPipe()

@@ -22,8 +22,11 @@ func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	logfile := fs.String("logfile", "", "write the log to this file instead of stderr")
 	quiet := fs.Bool("quiet", false, "log nothing")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the session to this file")
+	// Clients such as vscode-languageclient add --stdio; stdio is the only
+	// transport, so the flag is accepted and means nothing more.
+	fs.Bool("stdio", true, "speak LSP on stdin and stdout (the only transport; accepted for clients that pass it)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cachelens [serve] [-logfile file] [-quiet]")
+		fmt.Fprintln(stderr, "usage: cachelens [serve] [-stdio] [-logfile file] [-quiet]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

@@ -430,6 +430,18 @@ func (s *Server) workspaceEdit(edits []codeactions.Edit, docs map[string]*docume
 		}
 		we.DocumentChanges = append(we.DocumentChanges, tde)
 	}
+	s.mu.Lock()
+	versioned := s.caps.documentChanges
+	s.mu.Unlock()
+	if !versioned {
+		// The client takes only a map of edits per document (no
+		// versions): Neovim 0.7, for one.
+		we.Changes = map[string][]textEdit{}
+		for _, dc := range we.DocumentChanges {
+			we.Changes[dc.TextDocument.URI] = append(we.Changes[dc.TextDocument.URI], dc.Edits...)
+		}
+		we.DocumentChanges = nil
+	}
 	return we, nil
 }
 

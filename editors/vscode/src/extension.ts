@@ -1,0 +1,88 @@
+// The VS Code entry point: adapts the real vscode API and
+// vscode-languageclient to the wiring in activate.ts.
+import * as fs from "fs";
+import * as os from "os";
+import * as vscode from "vscode";
+import { LanguageClient, TransportKind } from "vscode-languageclient/node";
+import { activateWith, Client, ClientOptions, Extension, Host, Settings } from "./activate";
+import { ServerCommand } from "./findServer";
+
+let ext: Extension | undefined;
+
+function settings(): Settings {
+  const c = vscode.workspace.getConfiguration("cachelens");
+  return {
+    serverPath: c.get<string>("server.path", ""),
+    codeLenses: c.get<boolean>("codeLenses", true),
+    inlayHints: c.get<boolean>("inlayHints", true),
+    runtimeDiagnostics: c.get<boolean>("runtimeDiagnostics", true),
+    socket: c.get<string>("socket", ""),
+  };
+}
+
+function isExecutable(p: string): boolean {
+  try {
+    fs.accessSync(p, fs.constants.X_OK);
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+const host: Host = {
+  settings,
+  onSettingsChanged: (f) =>
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration("cachelens")) {
+        f();
+      }
+    }),
+  outputChannel: (name) => vscode.window.createOutputChannel(name, { log: true }),
+  statusItem: () => {
+    const item = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
+    return item as unknown as ReturnType<Host["statusItem"]>;
+  },
+  registerCommand: (id, f) => vscode.commands.registerCommand(id, f),
+  showError: async (message, ...actions) => vscode.window.showErrorMessage(message, ...actions),
+  showMarkdown: async (title, markdown) => {
+    const doc = await vscode.workspace.openTextDocument({ language: "markdown", content: markdown });
+    await vscode.commands.executeCommand("markdown.showPreview", doc.uri);
+  },
+  openSettings: async (query) => {
+    await vscode.commands.executeCommand("workbench.action.openSettings", query);
+  },
+  env: process.env,
+  home: os.homedir(),
+  platform: process.platform,
+  isExecutable,
+};
+
+function makeClient(server: ServerCommand, o: ClientOptions): Client {
+  const client = new LanguageClient(
+    "cachelens",
+    "cachelens",
+    { command: server.command, args: server.args, transport: TransportKind.stdio },
+    {
+      documentSelector: o.documentSelector,
+      initializationOptions: o.initializationOptions,
+      outputChannel: o.outputChannel as vscode.LogOutputChannel,
+      synchronize: { configurationSection: o.configurationSection },
+      middleware: { executeCommand: (command, args, next) => o.executeCommand(command, args, async (c, a) => next(c, a)) },
+    },
+  );
+  return {
+    start: () => client.start(),
+    stop: () => client.stop(),
+    onNotification: (method, f) => client.onNotification(method, f),
+    sendRequest: (method, params) => client.sendRequest(method, params),
+  };
+}
+
+export async function activate(_context: vscode.ExtensionContext): Promise<void> {
+  ext = await activateWith(host, makeClient);
+}
+
+export async function deactivate(): Promise<void> {
+  await ext?.dispose();
+  ext = undefined;
+}

@@ -1,0 +1,44 @@
+// Where the cachelens binary is: the configured path, else PATH, else
+// $GOPATH/bin (~/go/bin by default).
+import * as path from "path";
+
+export interface ServerCommand {
+  command: string;
+  args: string[];
+}
+
+export interface Lookup {
+  configured: string;
+  env: Record<string, string | undefined>;
+  home: string;
+  platform: string;
+  isExecutable: (p: string) => boolean;
+}
+
+export const installHint = "go install github.com/cachelens/cachelens/cmd/cachelens@latest";
+
+export function findServer(l: Lookup): ServerCommand | { error: string } {
+  const exe = l.platform === "win32" ? "cachelens.exe" : "cachelens";
+  if (l.configured) {
+    if (l.isExecutable(l.configured)) {
+      return { command: l.configured, args: ["serve"] };
+    }
+    return { error: `cachelens.server.path is ${l.configured}, which is not an executable file.` };
+  }
+  const sep = l.platform === "win32" ? ";" : ":";
+  for (const dir of (l.env.PATH || "").split(sep)) {
+    if (dir && l.isExecutable(path.join(dir, exe))) {
+      return { command: path.join(dir, exe), args: ["serve"] };
+    }
+  }
+  const gopaths = (l.env.GOPATH || path.join(l.home, "go")).split(sep).filter((d) => d);
+  for (const gp of gopaths) {
+    const p = path.join(gp, "bin", exe);
+    if (l.isExecutable(p)) {
+      return { command: p, args: ["serve"] };
+    }
+  }
+  return {
+    error: `The cachelens language server was not found on PATH or in ${gopaths.map((g) => path.join(g, "bin")).join(", ")}. Install it with: ${installHint}`,
+  };
+}
