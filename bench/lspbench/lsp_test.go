@@ -269,7 +269,7 @@ func startSession(b *testing.B, server string, ws workspace) *session {
 		"processId":        os.Getpid(),
 		"workspaceFolders": []any{map[string]string{"uri": "file://" + ws.dir, "name": "ws"}},
 		"capabilities": map[string]any{
-			"textDocument": map[string]any{"inlayHint": map[string]any{}, "hover": map[string]any{"contentFormat": []string{"markdown"}}},
+			"textDocument": map[string]any{"inlayHint": map[string]any{}, "codeLens": map[string]any{}, "hover": map[string]any{"contentFormat": []string{"markdown"}}},
 		},
 	}
 	if server == "gopls" {

@@ -109,7 +109,7 @@ func TestLanguageServerEndToEnd(t *testing.T) {
 		"workspaceFolders": []any{map[string]string{"uri": "file://" + dir, "name": "catalog"}},
 		"capabilities": map[string]any{
 			"workspace":    map[string]any{"codeLens": map[string]bool{"refreshSupport": true}, "inlayHint": map[string]bool{"refreshSupport": true}, "workspaceEdit": map[string]bool{"documentChanges": true}},
-			"textDocument": map[string]any{"inlayHint": map[string]any{}, "publishDiagnostics": map[string]bool{"relatedInformation": true}},
+			"textDocument": map[string]any{"inlayHint": map[string]any{}, "codeLens": map[string]any{}, "publishDiagnostics": map[string]bool{"relatedInformation": true}},
 			"window":       map[string]bool{"workDoneProgress": true},
 		},
 	}, &init)

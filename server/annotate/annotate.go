@@ -1,6 +1,7 @@
 package annotate
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -282,6 +283,29 @@ func (pl *Placement) Hints(start, end int) []Hint {
 		out = append(out, Hint{Offset: ps.At.Span.End, Label: label, Tooltip: tip})
 	}
 	slices.SortFunc(out, func(a, b Hint) int { return a.Offset - b.Offset })
+	return out
+}
+
+// DefHints returns, for editors without code lenses (Helix, for one),
+// each called cached function's lens title as a hint at the end of the
+// line that defines it, when that line end lies in [start, end].
+func (pl *Placement) DefHints(start, end int) []Hint {
+	var out []Hint
+	for _, l := range pl.Lenses() {
+		off := len(pl.Text)
+		if i := bytes.IndexByte(pl.Text[min(l.Offset, len(pl.Text)):], '\n'); i >= 0 {
+			off = l.Offset + i
+		}
+		if off < start || off > end {
+			continue
+		}
+		for _, pd := range pl.Defs {
+			if pd.Def.Key == l.Def {
+				out = append(out, Hint{Offset: off, Label: LensTitle(pd.Def, l.Stale), Tooltip: "hover the cached function for details"})
+				break
+			}
+		}
+	}
 	return out
 }
 

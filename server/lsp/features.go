@@ -214,7 +214,17 @@ func (s *Server) inlayHint(ctx context.Context, params json.RawMessage) (any, er
 	}
 	pl := s.ann.Place(s.store.Snapshot(), d.Path)
 	cur := s.placementDoc(pl, d)
-	for _, h := range pl.Hints(start, end) {
+	hints := pl.Hints(start, end)
+	s.mu.Lock()
+	noLenses := !s.caps.codeLenses
+	s.mu.Unlock()
+	if noLenses && s.currentSettings().CodeLenses {
+		// The client shows no code lenses: the headline goes at the end
+		// of the definition's line instead.
+		hints = append(hints, pl.DefHints(start, end)...)
+		slices.SortStableFunc(hints, func(a, b annotate.Hint) int { return a.Offset - b.Offset })
+	}
+	for _, h := range hints {
 		pos := cur.Position(h.Offset, enc)
 		out = append(out, inlayHint{Position: position{pos.Line, pos.Character}, Label: h.Label, Tooltip: h.Tooltip, PaddingLeft: true})
 	}

@@ -2,6 +2,7 @@ package lsp
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -347,4 +348,53 @@ func TestRuntimeAnnotations(t *testing.T) {
 		t.Errorf("hints off: %+v %v", hints, err)
 	}
 	h.shutdown()
+}
+
+// A client that shows no code lenses (Helix) gets each cached function's
+// headline as an inlay hint at the end of its definition line, unless
+// lenses are switched off.
+func TestHeadlineHintsWithoutCodeLenses(t *testing.T) {
+	dir := writeModule(t, map[string]string{"main.go": mainGo})
+	path := filepath.Join(dir, "main.go")
+	fi, _ := os.Stat(path)
+	lines := strings.Split(mainGo, "\n")
+	all := map[string]any{"textDocument": docID(path), "range": map[string]any{"start": map[string]int{"line": 0, "character": 0}, "end": map[string]int{"line": 100, "character": 0}}}
+	for _, lensesOn := range []bool{true, false} {
+		h := start(t)
+		h.initialize(initOpts{roots: []string{dir}, refresh: true, noCodeLenses: true, options: map[string]any{"codeLenses": lensesOn}})
+		h.open(path, mainGo)
+		var hints []hint
+		// Before any run, no hints; the answer also means the server has
+		// handled initialized and watches the store.
+		if err := h.c.Call("textDocument/inlayHint", all, &hints); err != nil || len(hints) != 0 {
+			t.Fatalf("before any run: %v %v", hints, err)
+		}
+		feed(h, path, fi.ModTime().Add(time.Second))
+		if err := h.c.WaitRequest("workspace/inlayHint/refresh", 1, 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.c.Call("textDocument/inlayHint", all, &hints); err != nil {
+			t.Fatal(err)
+		}
+		heads := map[lsptest.Position]string{}
+		for _, ht := range hints {
+			if strings.HasPrefix(ht.Label, "cache · ") {
+				heads[ht.Position] = ht.Label
+			}
+		}
+		want := map[lsptest.Position]string{}
+		if lensesOn {
+			l := lineOf(mainGo, "var loadCatalog") - 1
+			want[lsptest.Position{Line: l, Character: len(lines[l])}] = "cache · 4 hits · 2 misses (67%) · saved 4.0s · 1 mutation"
+			l = lineOf(mainGo, "var notify") - 1
+			want[lsptest.Position{Line: l, Character: len(lines[l])}] = "cache · 0 hits · 0 misses (0%) · 1 uncached"
+		}
+		if !maps.Equal(heads, want) {
+			t.Errorf("codeLenses %v: headline hints %v, want %v", lensesOn, heads, want)
+		}
+		if len(hints)-len(heads) != 3 {
+			t.Errorf("call-site hints: %+v", hints)
+		}
+		h.shutdown()
+	}
 }

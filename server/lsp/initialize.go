@@ -37,6 +37,7 @@ type clientCaps struct {
 	codeLensRefresh  bool
 	inlayHintRefresh bool
 	inlayHints       bool
+	codeLenses       bool
 	progress         bool
 	related          bool
 	versioned        bool
@@ -71,6 +72,7 @@ type initializeParams struct {
 		} `json:"workspace"`
 		TextDocument struct {
 			InlayHint          *json.RawMessage `json:"inlayHint"`
+			CodeLens           *json.RawMessage `json:"codeLens"`
 			PublishDiagnostics struct {
 				RelatedInformation bool `json:"relatedInformation"`
 				VersionSupport     bool `json:"versionSupport"`
@@ -110,6 +112,7 @@ func (s *Server) initialize(ctx context.Context, params json.RawMessage) (any, e
 		codeLensRefresh:  c.Workspace.CodeLens.RefreshSupport,
 		inlayHintRefresh: c.Workspace.InlayHint.RefreshSupport,
 		inlayHints:       c.TextDocument.InlayHint != nil,
+		codeLenses:       c.TextDocument.CodeLens != nil,
 		progress:         c.Window.WorkDoneProgress,
 		related:          c.TextDocument.PublishDiagnostics.RelatedInformation,
 		versioned:        c.TextDocument.PublishDiagnostics.VersionSupport,

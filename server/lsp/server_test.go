@@ -52,6 +52,7 @@ type initOpts struct {
 	refresh      bool
 	progress     bool
 	noInlayHints bool
+	noCodeLenses bool // like Helix, which shows no code lenses
 }
 
 func (h *harness) initialize(o initOpts) map[string]any {
@@ -71,6 +72,9 @@ func (h *harness) initialize(o initOpts) map[string]any {
 	}
 	if !o.noInlayHints {
 		caps["textDocument"].(map[string]any)["inlayHint"] = map[string]any{}
+	}
+	if !o.noCodeLenses {
+		caps["textDocument"].(map[string]any)["codeLens"] = map[string]any{}
 	}
 	if o.utf8 {
 		caps["general"] = map[string]any{"positionEncodings": []string{"utf-8", "utf-16"}}

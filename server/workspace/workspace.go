@@ -67,6 +67,7 @@ type Workspace struct {
 	busy    bool
 	closed  bool
 	cancel  context.CancelFunc
+	stopped chan struct{} // closed when the worker has returned
 
 	// owned by the worker
 	progs map[string]*driver.Program // by module directory
@@ -82,7 +83,11 @@ func New(cfg Config) *Workspace {
 	w.idle = sync.NewCond(&w.mu)
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel = cancel
-	go w.loop(ctx)
+	w.stopped = make(chan struct{})
+	go func() {
+		defer close(w.stopped)
+		w.loop(ctx)
+	}()
 	return w
 }
 
@@ -144,13 +149,15 @@ func (w *Workspace) Wait() {
 	}
 }
 
-// Close stops the workspace.
+// Close stops the workspace and waits for its worker: a load under way
+// is cancelled (go list is killed), and nothing runs or logs afterwards.
 func (w *Workspace) Close() {
 	w.mu.Lock()
 	w.closed = true
 	w.idle.Broadcast()
 	w.mu.Unlock()
 	w.cancel()
+	<-w.stopped
 }
 
 func (w *Workspace) loop(ctx context.Context) {
@@ -256,7 +263,9 @@ func (w *Workspace) load(ctx context.Context, roots []string, overlay map[string
 		t0 := time.Now()
 		prog, err := driver.Load(ctx, driver.Config{Dir: dir, Tests: true, Overlay: overlay})
 		if err != nil {
-			if !errors.Is(err, context.Canceled) {
+			// go/packages reports a cancelled go list as text, not as
+			// a wrapped context.Canceled.
+			if !errors.Is(err, context.Canceled) && ctx.Err() == nil {
 				errs = append(errs, fmt.Errorf("loading %s: %w", dir, err))
 				w.cfg.Logf("loading %s: %v", dir, err)
 			}
