@@ -96,7 +96,7 @@ func (s *Server) codeLens(ctx context.Context, params json.RawMessage) (any, err
 	cached, ok := s.lensCache[pl]
 	s.mu.Unlock()
 	if ok && cached.enc == enc && cached.uri == p.TextDocument.URI {
-		return cached.json, nil
+		return cached.lenses, nil
 	}
 	cur := s.placementDoc(pl, d)
 	lenses := pl.Lenses()
@@ -106,25 +106,21 @@ func (s *Server) codeLens(ctx context.Context, params json.RawMessage) (any, err
 		r := lspRange{position{pos.Line, 0}, position{pos.Line, 0}}
 		out = append(out, codeLens{Range: r, Data: &lensData{ID: s.lensIDLocked(l.Def)}})
 	}
-	s.mu.Unlock()
-	data, err := json.Marshal(out)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
 	if len(s.lensCache) > 64 {
 		clear(s.lensCache)
 	}
-	s.lensCache[pl] = lensAnswer{enc: enc, uri: p.TextDocument.URI, json: data}
+	s.lensCache[pl] = lensAnswer{enc: enc, uri: p.TextDocument.URI, lenses: out}
 	s.mu.Unlock()
-	return json.RawMessage(data), nil
+	return out, nil
 }
 
-// lensAnswer is an encoded codeLens reply.
+// lensAnswer is a codeLens reply kept for the placement it came from. It
+// is kept as values, not as encoded JSON: jsonrpc2 would re-validate and
+// copy a json.RawMessage, which costs more than encoding the values.
 type lensAnswer struct {
-	enc  document.Encoding
-	uri  string
-	json json.RawMessage
+	enc    document.Encoding
+	uri    string
+	lenses []codeLens
 }
 
 // lensIDLocked returns the id of a definition for lens data; s.mu is held.
