@@ -48,14 +48,29 @@ type Site struct {
 	Reasons                []Reason // most recent first
 }
 
-// Reason is a miss reason with its count.
-type Reason struct {
-	Kind  string // first, args, expired, evicted, mutated, cleared, error, panicked
-	Arg   int
-	Path  string
-	Text  string
+// Tally is how often something was reported and when it last was.
+type Tally struct {
 	Count int64
 	Last  time.Time
+}
+
+func (t *Tally) tally() *Tally { return t }
+
+// add counts o into t.
+func (t *Tally) add(o *Tally) {
+	t.Count += o.Count
+	if o.Last.After(t.Last) {
+		t.Last = o.Last
+	}
+}
+
+// Reason is a miss reason with its count.
+type Reason struct {
+	Kind string // first, args, expired, evicted, mutated, cleared, error, panicked
+	Arg  int
+	Path string
+	Text string
+	Tally
 }
 
 // HashErr is a distinct hash error with its count.
@@ -68,8 +83,7 @@ type HashErr struct {
 	Suggest string
 	Text    string
 	Site    SiteKey
-	Count   int64
-	Last    time.Time
+	Tally
 }
 
 // Mutation is a distinct mutation with its count.
@@ -77,8 +91,7 @@ type Mutation struct {
 	Path   string
 	Recv   SiteKey
 	Detect SiteKey
-	Count  int64
-	Last   time.Time
+	Tally
 }
 
 // Def returns the cached function defined at file:line, or nil.

@@ -335,10 +335,10 @@ func (s *Store) Snapshot() *Snapshot {
 				agg.Built = p.info.Built
 			}
 			for _, e := range d.errs {
-				agg.HashErrs = mergeHashErr(agg.HashErrs, *e)
+				agg.HashErrs = merge(agg.HashErrs, *e, sameHashErr)
 			}
 			for _, m := range d.muts {
-				agg.MutationLog = mergeMutation(agg.MutationLog, *m)
+				agg.MutationLog = merge(agg.MutationLog, *m, sameMutation)
 			}
 		}
 		for _, st := range p.sites {
@@ -360,7 +360,7 @@ func (s *Store) Snapshot() *Snapshot {
 			agg.Misses += st.misses
 			agg.Uncached += st.uncached
 			for _, r := range st.reasons {
-				as.Reasons = mergeReason(as.Reasons, *r)
+				as.Reasons = merge(as.Reasons, *r, sameReason)
 			}
 		}
 	}
@@ -384,41 +384,26 @@ func (s *Store) Snapshot() *Snapshot {
 	return snap
 }
 
-func mergeReason(list []Reason, r Reason) []Reason {
+// merge counts x into the entry of list that is the same one, or appends
+// it: the same miss reason, hash error or mutation reported by several
+// processes is one entry with the sum of their counts.
+func merge[T any, P interface {
+	*T
+	tally() *Tally
+}](list []T, x T, same func(a, b *T) bool) []T {
 	for i := range list {
-		if list[i].Text == r.Text {
-			list[i].Count += r.Count
-			if r.Last.After(list[i].Last) {
-				list[i].Last = r.Last
-			}
+		if same(&list[i], &x) {
+			P(&list[i]).tally().add(P(&x).tally())
 			return list
 		}
 	}
-	return append(list, r)
+	return append(list, x)
 }
 
-func mergeHashErr(list []HashErr, e HashErr) []HashErr {
-	for i := range list {
-		if list[i].Text == e.Text && list[i].Site == e.Site {
-			list[i].Count += e.Count
-			if e.Last.After(list[i].Last) {
-				list[i].Last = e.Last
-			}
-			return list
-		}
-	}
-	return append(list, e)
-}
+func sameReason(a, b *Reason) bool { return a.Text == b.Text }
 
-func mergeMutation(list []Mutation, m Mutation) []Mutation {
-	for i := range list {
-		if list[i].Path == m.Path && list[i].Recv == m.Recv && list[i].Detect == m.Detect {
-			list[i].Count += m.Count
-			if m.Last.After(list[i].Last) {
-				list[i].Last = m.Last
-			}
-			return list
-		}
-	}
-	return append(list, m)
+func sameHashErr(a, b *HashErr) bool { return a.Text == b.Text && a.Site == b.Site }
+
+func sameMutation(a, b *Mutation) bool {
+	return a.Path == b.Path && a.Recv == b.Recv && a.Detect == b.Detect
 }
