@@ -215,14 +215,15 @@ type Lens struct {
 func (pl *Placement) Lenses() []Lens {
 	var out []Lens
 	for _, pd := range pl.Defs {
-		d := pd.Def
-		if d.Hits+d.Misses+d.Uncached == 0 {
-			continue
+		if pd.ran() {
+			out = append(out, Lens{Offset: pd.At.Decl.Start, Def: pd.Def.Key, Stale: pd.Stale})
 		}
-		out = append(out, Lens{Offset: pd.At.Decl.Start, Def: d.Key, Stale: pd.Stale})
 	}
 	return out
 }
+
+// ran reports whether the cached function has been called.
+func (pd *PlacedDef) ran() bool { return pd.Def.Hits+pd.Def.Misses+pd.Def.Uncached > 0 }
 
 // LensTitle is the headline of a cached function, as in
 // "cache · 120 hits · 8 misses (94%) · saved 3.1s".
@@ -291,19 +292,17 @@ func (pl *Placement) Hints(start, end int) []Hint {
 // line that defines it, when that line end lies in [start, end].
 func (pl *Placement) DefHints(start, end int) []Hint {
 	var out []Hint
-	for _, l := range pl.Lenses() {
-		off := len(pl.Text)
-		if i := bytes.IndexByte(pl.Text[min(l.Offset, len(pl.Text)):], '\n'); i >= 0 {
-			off = l.Offset + i
-		}
-		if off < start || off > end {
+	for _, pd := range pl.Defs {
+		if !pd.ran() {
 			continue
 		}
-		for _, pd := range pl.Defs {
-			if pd.Def.Key == l.Def {
-				out = append(out, Hint{Offset: off, Label: LensTitle(pd.Def, l.Stale), Tooltip: "hover the cached function for details"})
-				break
-			}
+		decl := min(pd.At.Decl.Start, len(pl.Text))
+		off := len(pl.Text)
+		if i := bytes.IndexByte(pl.Text[decl:], '\n'); i >= 0 {
+			off = decl + i
+		}
+		if off >= start && off <= end {
+			out = append(out, Hint{Offset: off, Label: LensTitle(pd.Def, pd.Stale), Tooltip: "hover the cached function for details"})
 		}
 	}
 	return out

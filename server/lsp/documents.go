@@ -124,9 +124,9 @@ func (s *Server) didSave(ctx context.Context, params json.RawMessage) (any, erro
 		return nil, nil
 	}
 	s.ann.Files.Saw(path)
+	disk, _ := os.ReadFile(path) // not under s.mu: every handler takes it
 	s.mu.Lock()
 	if d, ok := s.docs[path]; ok {
-		disk, _ := os.ReadFile(path)
 		d.dirty = !bytes.Equal(disk, d.Text)
 	}
 	s.mu.Unlock()

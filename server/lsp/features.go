@@ -43,6 +43,12 @@ func (s *Server) currentSettings() Settings {
 	return s.settings
 }
 
+func (s *Server) clientCaps() clientCaps {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.caps
+}
+
 // offsetOf converts a position, answering out-of-range positions with an
 // InvalidParams error.
 func offsetOf(d *document.Document, p position, enc document.Encoding) (int, error) {
@@ -54,6 +60,19 @@ func offsetOf(d *document.Document, p position, enc document.Encoding) (int, err
 		return 0, err
 	}
 	return off, nil
+}
+
+// offsetsOf converts a range. Its start must lie in the document; an end
+// past the end means "to the end", as clients send for a whole file.
+func offsetsOf(d *document.Document, r lspRange, enc document.Encoding) (start, end int, err error) {
+	if start, err = offsetOf(d, r.Start, enc); err != nil {
+		return 0, 0, err
+	}
+	end, err = d.Offset(document.Position{Line: r.End.Line, Character: r.End.Character}, enc)
+	if err != nil {
+		end = len(d.Text)
+	}
+	return start, end, nil
 }
 
 type codeLens struct {
@@ -192,7 +211,8 @@ func (s *Server) inlayHint(ctx context.Context, params json.RawMessage) (any, er
 		return nil, err
 	}
 	out := []inlayHint{}
-	if !s.currentSettings().InlayHints {
+	settings := s.currentSettings()
+	if !settings.InlayHints {
 		return out, nil
 	}
 	d, err := s.current(p.TextDocument.URI)
@@ -200,21 +220,14 @@ func (s *Server) inlayHint(ctx context.Context, params json.RawMessage) (any, er
 		return nil, err
 	}
 	enc := s.encoding()
-	start, err := offsetOf(d, p.Range.Start, enc)
+	start, end, err := offsetsOf(d, p.Range, enc)
 	if err != nil {
 		return nil, err
-	}
-	end, err := d.Offset(document.Position{Line: p.Range.End.Line, Character: p.Range.End.Character}, enc)
-	if err != nil {
-		end = len(d.Text) // a range past the end means "to the end"
 	}
 	pl := s.ann.Place(s.store.Snapshot(), d.Path)
 	cur := s.placementDoc(pl, d)
 	hints := pl.Hints(start, end)
-	s.mu.Lock()
-	noLenses := !s.caps.codeLenses
-	s.mu.Unlock()
-	if noLenses && s.currentSettings().CodeLenses {
+	if !s.clientCaps().codeLenses && settings.CodeLenses {
 		// The client shows no code lenses: the headline goes at the end
 		// of the definition's line instead.
 		hints = append(hints, pl.DefHints(start, end)...)
@@ -309,13 +322,9 @@ func (s *Server) codeAction(ctx context.Context, params json.RawMessage) (any, e
 		return nil, err
 	}
 	enc := s.encoding()
-	start, err := offsetOf(d, p.Range.Start, enc)
+	start, end, err := offsetsOf(d, p.Range, enc)
 	if err != nil {
 		return nil, err
-	}
-	end, err := d.Offset(document.Position{Line: p.Range.End.Line, Character: p.Range.End.Character}, enc)
-	if err != nil {
-		end = len(d.Text)
 	}
 	// Static fixes, from the findings of the version they were computed
 	// on (the edit carries that version, so a stale one is refused).
@@ -436,10 +445,7 @@ func (s *Server) workspaceEdit(edits []codeactions.Edit, docs map[string]*docume
 		}
 		we.DocumentChanges = append(we.DocumentChanges, tde)
 	}
-	s.mu.Lock()
-	versioned := s.caps.documentChanges
-	s.mu.Unlock()
-	if !versioned {
+	if !s.clientCaps().documentChanges {
 		// The client takes only a map of edits per document (no
 		// versions): Neovim 0.7, for one.
 		we.Changes = map[string][]textEdit{}

@@ -251,9 +251,7 @@ func (s *Server) runtimeDiagnostic(d *document.Document, rd annotate.Diag) lspDi
 // it supports that (a few times a second at most: the store's
 // subscription is throttled).
 func (s *Server) refresh() {
-	s.mu.Lock()
-	caps := s.caps
-	s.mu.Unlock()
+	caps := s.clientCaps()
 	if caps.codeLensRefresh {
 		s.callClient("workspace/codeLens/refresh", nil, nil)
 	}
