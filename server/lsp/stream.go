@@ -133,7 +133,7 @@ func (s *stream) Write(ctx context.Context, msg jsonrpc2.Message) (int64, error)
 		// made; Response.MarshalJSON would copy it again through a
 		// compacting, HTML-escaping pass (most of the cost of a large
 		// answer such as 200 code lenses).
-		data, err = appendResponse(nil, r)
+		data, err = encodeResponse(r)
 	} else if m, ok := msg.(json.Marshaler); ok {
 		data, err = m.MarshalJSON()
 	} else {
@@ -145,12 +145,11 @@ func (s *stream) Write(ctx context.Context, msg jsonrpc2.Message) (int64, error)
 	return s.write(data)
 }
 
-// appendResponse encodes a successful reply as the JSON-RPC 2.0 response
+// encodeResponse encodes a successful reply as the JSON-RPC 2.0 response
 // object, with its already-encoded result copied as it is.
-func appendResponse(buf []byte, r *jsonrpc2.Response) ([]byte, error) {
+func encodeResponse(r *jsonrpc2.Response) ([]byte, error) {
 	rid := r.ID()
 	id, err := json.Marshal(&rid) // ID marshals itself through a pointer
-
 	if err != nil {
 		return nil, fmt.Errorf("encoding a reply's id: %w", err)
 	}
@@ -158,6 +157,7 @@ func appendResponse(buf []byte, r *jsonrpc2.Response) ([]byte, error) {
 	if len(result) == 0 {
 		result = json.RawMessage("null")
 	}
+	buf := make([]byte, 0, len(`{"jsonrpc":"2.0","id":,"result":}`)+len(id)+len(result))
 	buf = append(buf, `{"jsonrpc":"2.0","id":`...)
 	buf = append(buf, id...)
 	buf = append(buf, `,"result":`...)

@@ -10,7 +10,7 @@ import (
 
 // A successful reply written by the stream decodes to the same message
 // as jsonrpc2's own encoding of it.
-func TestAppendResponseMatchesJSONRPC2(t *testing.T) {
+func TestEncodeResponseMatchesJSONRPC2(t *testing.T) {
 	results := []any{nil, map[string]any{"a": []int{1, 2}, "b": "<tag> & \u2028"}, []string{}, "text", 42.5, json.RawMessage(`{"x": [ 1, 2 ]}`)}
 	ids := []jsonrpc2.ID{jsonrpc2.NewNumberID(7), jsonrpc2.NewStringID("req-1")}
 	for _, id := range ids {
@@ -19,7 +19,7 @@ func TestAppendResponseMatchesJSONRPC2(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ours, err := appendResponse(nil, r)
+			ours, err := encodeResponse(r)
 			if err != nil {
 				t.Fatal(err)
 			}
