@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachelens/cachelens/internal/testmodule"
 	"github.com/cachelens/cachelens/server/lsp/lsptest"
 )
 
@@ -72,23 +73,12 @@ func setup(b *testing.B) {
 	}
 }
 
-// module writes a module that uses this repository's cacheruntime.
+// module writes a module that uses this repository's cacheruntime, once
+// per benchmark binary.
 func module(b *testing.B, name string, files map[string]string) string {
 	dir := filepath.Join(tmpRoot, name)
-	if _, err := os.Stat(dir); err == nil {
-		return dir
-	}
-	root, _ := filepath.Abs("../..")
-	files["go.mod"] = "module example.com/" + name + "\n\ngo 1.26\n\nrequire github.com/cachelens/cachelens v0.0.0\n\nreplace github.com/cachelens/cachelens => " + root + "\n"
-	for f, content := range files {
-		p := filepath.Join(dir, f)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		os.WriteFile(p, []byte(content), 0o644)
-	}
-	sum, _ := os.ReadFile(filepath.Join(root, "go.sum"))
-	os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644)
-	if err := sh(dir, nil, "go", "mod", "tidy"); err != nil {
-		b.Fatal(err)
+	if _, err := os.Stat(dir); err != nil {
+		testmodule.Write(b, dir, "example.com/"+name, files)
 	}
 	return dir
 }

@@ -12,40 +12,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachelens/cachelens/internal/testmodule"
 	"github.com/cachelens/cachelens/server/lsp/lsptest"
 )
 
 // catalogModule copies the example program into a temporary module.
 func catalogModule(t *testing.T) (dir string, src string) {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "e2e")
+	data, err := os.ReadFile(filepath.Join(testmodule.Root(t), "testdata", "catalog", "main.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	dir, _ = filepath.EvalSymlinks(dir)
-	root := repoRoot(t)
-	data, err := os.ReadFile(filepath.Join(root, "testdata", "catalog", "main.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeCatalog(t, dir, data)
-	return dir, string(data)
-}
-
-func writeCatalog(t *testing.T, dir string, mainGo []byte) {
-	t.Helper()
-	root := repoRoot(t)
-	os.WriteFile(filepath.Join(dir, "main.go"), mainGo, 0o644)
-	gomod := "module example.com/catalog\n\ngo 1.26\n\nrequire github.com/cachelens/cachelens v0.0.0\n\nreplace github.com/cachelens/cachelens => " + root + "\n"
-	os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod), 0o644)
-	sum, _ := os.ReadFile(filepath.Join(root, "go.sum"))
-	os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644)
-	tidy := exec.Command("go", "mod", "tidy")
-	tidy.Dir = dir
-	if out, err := tidy.CombinedOutput(); err != nil {
-		t.Fatalf("go mod tidy: %v\n%s", err, out)
-	}
+	return testmodule.New(t, "example.com/catalog", map[string]string{"main.go": string(data)}), string(data)
 }
 
 // toOffset converts an LSP position (UTF-16; the example is ASCII).
@@ -143,8 +121,7 @@ func TestLanguageServerEndToEnd(t *testing.T) {
 		}
 		for _, a := range actions {
 			fixed := applyEdit(src, a.Edit)
-			bdir := t.TempDir()
-			writeCatalog(t, bdir, []byte(fixed))
+			bdir := testmodule.New(t, "example.com/catalog", map[string]string{"main.go": fixed})
 			build := exec.Command("go", "build", "-o", os.DevNull, ".")
 			build.Dir = bdir
 			if out, err := build.CombinedOutput(); err != nil {

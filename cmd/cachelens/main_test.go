@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/cachelens/cachelens/internal/testmodule"
 )
 
 var binary, goCache string
@@ -33,20 +35,12 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func repoRoot(t *testing.T) string {
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return root
-}
-
 // module copies testdata/checkmod into a temporary module that uses this
 // repository's cacheruntime.
 func module(t *testing.T, withBroken bool) string {
 	t.Helper()
-	dir := t.TempDir()
 	src := "testdata/checkmod"
+	files := map[string]string{}
 	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -56,27 +50,17 @@ func module(t *testing.T, withBroken bool) string {
 			if rel == "broken" && !withBroken {
 				return filepath.SkipDir
 			}
-			return os.MkdirAll(filepath.Join(dir, rel), 0o755)
+			return nil
 		}
 		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dir, rel), data, 0o644)
+		files[rel] = string(data)
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	root := repoRoot(t)
-	gomod := "module example.com/checkmod\n\ngo 1.26\n\nrequire github.com/cachelens/cachelens v0.0.0\n\nreplace github.com/cachelens/cachelens => " + root + "\n"
-	os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod), 0o644)
-	sum, _ := os.ReadFile(filepath.Join(root, "go.sum"))
-	os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644)
-	tidy := exec.Command("go", "mod", "tidy")
-	tidy.Dir = dir
-	if out, err := tidy.CombinedOutput(); err != nil {
-		t.Fatalf("go mod tidy: %v\n%s", err, out)
-	}
+	dir := t.TempDir()
+	testmodule.Write(t, dir, "example.com/checkmod", files)
 	return dir
 }
 

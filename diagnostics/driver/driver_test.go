@@ -2,36 +2,14 @@ package driver_test
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/cachelens/cachelens/diagnostics"
 	"github.com/cachelens/cachelens/diagnostics/driver"
+	"github.com/cachelens/cachelens/internal/testmodule"
 )
-
-// writeModule creates a module using this repository's cacheruntime.
-func writeModule(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	root, _ := filepath.Abs("../..")
-	files["go.mod"] = "module example.com/m\n\ngo 1.26\n\nrequire github.com/cachelens/cachelens v0.0.0\n\nreplace github.com/cachelens/cachelens => " + root + "\n"
-	for name, content := range files {
-		path := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(path), 0o755)
-		os.WriteFile(path, []byte(content), 0o644)
-	}
-	sum, _ := os.ReadFile(filepath.Join(root, "go.sum"))
-	os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644)
-	tidy := exec.Command("go", "mod", "tidy")
-	tidy.Dir = dir
-	if out, err := tidy.CombinedOutput(); err != nil {
-		t.Fatalf("go mod tidy: %v\n%s", err, out)
-	}
-	return dir
-}
 
 const storeGo = `package store
 
@@ -61,7 +39,7 @@ func messages(r driver.Result) []string {
 }
 
 func TestUpdate(t *testing.T) {
-	dir := writeModule(t, map[string]string{"store/store.go": storeGo, "web/web.go": webGo})
+	dir := testmodule.New(t, "example.com/m", map[string]string{"store/store.go": storeGo, "web/web.go": webGo})
 	prog, err := driver.Load(context.Background(), driver.Config{Dir: dir})
 	if err != nil {
 		t.Fatal(err)

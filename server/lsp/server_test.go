@@ -1,17 +1,16 @@
 package lsp
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cachelens/cachelens/internal/testmodule"
 	"github.com/cachelens/cachelens/server/lsp/lsptest"
 	"go.lsp.dev/jsonrpc2"
 )
@@ -241,28 +240,5 @@ func TestCancel(t *testing.T) {
 
 // writeModule creates a module using this repository's cacheruntime.
 func writeModule(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "lspmod")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	dir, _ = filepath.EvalSymlinks(dir)
-	root, _ := filepath.Abs("../..")
-	files["go.mod"] = "module example.com/m\n\ngo 1.26\n\nrequire github.com/cachelens/cachelens v0.0.0\n\nreplace github.com/cachelens/cachelens => " + root + "\n"
-	for name, content := range files {
-		path := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(path), 0o755)
-		os.WriteFile(path, []byte(content), 0o644)
-	}
-	sum, _ := os.ReadFile(filepath.Join(root, "go.sum"))
-	os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644)
-	tidy := exec.Command("go", "mod", "tidy")
-	tidy.Dir = dir
-	if out, err := tidy.CombinedOutput(); err != nil {
-		t.Fatalf("go mod tidy: %v\n%s", err, out)
-	}
-	return dir
+	return testmodule.New(t, "example.com/m", files)
 }
-
-var _ = json.Marshal

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cachelens/cachelens/internal/testmodule"
 )
 
 // Env is one prepared run.
@@ -36,10 +38,7 @@ type Env struct {
 // editor's folder under editors/.
 func Setup(t *testing.T, editor string) *Env {
 	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := testmodule.Root(t)
 	tmp := t.TempDir()
 	e := &Env{Root: root, Bin: filepath.Join(tmp, "cachelens"), Module: filepath.Join(tmp, "catalog"),
 		Home: filepath.Join(tmp, "home"), Log: filepath.Join(tmp, "server.log"), Result: filepath.Join(tmp, "result.json")}
@@ -51,27 +50,10 @@ func Setup(t *testing.T, editor string) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, _ := os.ReadFile(filepath.Join(root, "go.sum"))
-	for _, dir := range []string{e.Module, e.Home} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
+	if err := os.MkdirAll(e.Home, 0o755); err != nil {
+		t.Fatal(err)
 	}
-	files := map[string][]byte{
-		"main.go": src,
-		"go.mod":  []byte("module example.com/catalog\n\ngo 1.26\n\nrequire github.com/cachelens/cachelens v0.0.0\n\nreplace github.com/cachelens/cachelens => " + root + "\n"),
-		"go.sum":  sum,
-	}
-	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(e.Module, name), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tidy := exec.Command("go", "mod", "tidy")
-	tidy.Dir = e.Module
-	if out, err := tidy.CombinedOutput(); err != nil {
-		t.Fatalf("tidy: %v\n%s", err, out)
-	}
+	testmodule.Write(t, e.Module, "example.com/catalog", map[string]string{"main.go": string(src)})
 	// A short path: socket paths are limited to about 100 bytes.
 	rt, err := os.MkdirTemp("", "clrt")
 	if err != nil {
