@@ -1,17 +1,13 @@
 package hiddeninput_test
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/cachelens/cachelens/diagnostics/hiddeninput"
+	"github.com/cachelens/cachelens/diagnostics/internal/golden"
 	"golang.org/x/tools/go/analysis/analysistest"
 )
 
 func TestAnalyzer(t *testing.T) {
-	dir, err := filepath.Abs("../testdata")
-	if err != nil {
-		t.Fatal(err)
-	}
-	analysistest.Run(t, dir, hiddeninput.Analyzer, "hiddeninput/a")
+	analysistest.Run(t, golden.Testdata(t), hiddeninput.Analyzer, "hiddeninput/a")
 }

@@ -1,7 +1,6 @@
 package percall_test
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/cachelens/cachelens/diagnostics/internal/golden"
@@ -9,19 +8,10 @@ import (
 	"golang.org/x/tools/go/analysis/analysistest"
 )
 
-func testdata(t *testing.T) string {
-	d, err := filepath.Abs("../testdata")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
 func TestAnalyzer(t *testing.T) {
-	analysistest.Run(t, testdata(t), percall.Analyzer, "percall/a")
+	analysistest.Run(t, golden.Testdata(t), percall.Analyzer, "percall/a")
 }
 
 func TestFixes(t *testing.T) {
-	golden.Update(t, testdata(t), percall.Analyzer, "percall/fixes")
-	analysistest.RunWithSuggestedFixes(t, testdata(t), percall.Analyzer, "percall/fixes")
+	golden.RunWithSuggestedFixes(t, percall.Analyzer, "percall/fixes")
 }

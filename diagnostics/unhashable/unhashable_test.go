@@ -1,7 +1,6 @@
 package unhashable_test
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/cachelens/cachelens/diagnostics/internal/golden"
@@ -9,19 +8,10 @@ import (
 	"golang.org/x/tools/go/analysis/analysistest"
 )
 
-func testdata(t *testing.T) string {
-	d, err := filepath.Abs("../testdata")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
 func TestAnalyzer(t *testing.T) {
-	analysistest.Run(t, testdata(t), unhashable.Analyzer, "unhashable/a")
+	analysistest.Run(t, golden.Testdata(t), unhashable.Analyzer, "unhashable/a")
 }
 
 func TestFixes(t *testing.T) {
-	golden.Update(t, testdata(t), unhashable.Analyzer, "unhashable/fixes")
-	analysistest.RunWithSuggestedFixes(t, testdata(t), unhashable.Analyzer, "unhashable/fixes")
+	golden.RunWithSuggestedFixes(t, unhashable.Analyzer, "unhashable/fixes")
 }

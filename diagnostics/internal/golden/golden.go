@@ -8,17 +8,40 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 
 	"github.com/cachelens/cachelens/codeactions"
 	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/analysis/analysistest"
 	"golang.org/x/tools/go/analysis/checker"
 	"golang.org/x/tools/go/packages"
 	"golang.org/x/tools/txtar"
 )
 
 var update = flag.Bool("update", false, "rewrite the .golden files of suggested-fix tests")
+
+// Testdata returns the GOPATH-style tree the analyzers' tests share
+// (diagnostics/testdata).
+func Testdata(t *testing.T) string {
+	t.Helper()
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("golden: cannot tell where the testdata is")
+	}
+	return filepath.Join(filepath.Dir(file), "..", "..", "testdata")
+}
+
+// RunWithSuggestedFixes checks the analyzer's diagnostics and its fixes
+// against the .golden files for the packages matching patterns in
+// Testdata, rewriting those files first when the test runs with -update.
+func RunWithSuggestedFixes(t *testing.T, a *analysis.Analyzer, patterns ...string) {
+	t.Helper()
+	dir := Testdata(t)
+	Update(t, dir, a, patterns...)
+	analysistest.RunWithSuggestedFixes(t, dir, a, patterns...)
+}
 
 // Update rewrites the golden files for the packages matching patterns in
 // the GOPATH-style tree dir, when the test runs with -update.
