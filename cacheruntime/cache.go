@@ -243,6 +243,9 @@ func shortName(name string) string {
 	return name
 }
 
+// tupleHash hashes fields in order at their offsets: a struct's fields, or
+// a call's arguments laid out as one. One and two fields, the common
+// shapes, are unrolled.
 func tupleHash(fields []fieldHash) hashFn {
 	switch len(fields) {
 	case 0:

@@ -340,24 +340,10 @@ func (s *hashSet) buildStruct(t reflect.Type, building map[reflect.Type]*compile
 		}
 		fields = append(fields, fieldHash{f.Offset, s.compile(f.Type, building, false)})
 	}
-	switch len(fields) {
-	case 0:
+	if len(fields) == 0 {
 		return func(h *hstate, p unsafe.Pointer) { h.word(0x5eed) }
-	case 1:
-		f0 := fields[0]
-		return func(h *hstate, p unsafe.Pointer) { f0.c.fn(h, unsafe.Add(p, f0.off)) }
-	case 2:
-		f0, f1 := fields[0], fields[1]
-		return func(h *hstate, p unsafe.Pointer) {
-			f0.c.fn(h, unsafe.Add(p, f0.off))
-			f1.c.fn(h, unsafe.Add(p, f1.off))
-		}
 	}
-	return func(h *hstate, p unsafe.Pointer) {
-		for _, f := range fields {
-			f.c.fn(h, unsafe.Add(p, f.off))
-		}
-	}
+	return tupleHash(fields)
 }
 
 func (s *hashSet) buildArray(t reflect.Type, building map[reflect.Type]*compiled) hashFn {
