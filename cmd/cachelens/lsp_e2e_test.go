@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cachelens/cachelens/internal/testmodule"
+	"github.com/cachelens/cachelens/server/document"
 	"github.com/cachelens/cachelens/server/lsp/lsptest"
 )
 
@@ -24,16 +25,6 @@ func catalogModule(t *testing.T) (dir string, src string) {
 		t.Fatal(err)
 	}
 	return testmodule.New(t, "example.com/catalog", map[string]string{"main.go": string(data)}), string(data)
-}
-
-// toOffset converts an LSP position (UTF-16; the example is ASCII).
-func toOffset(text string, p lsptest.Position) int {
-	lines := strings.SplitAfter(text, "\n")
-	off := 0
-	for i := 0; i < p.Line && i < len(lines); i++ {
-		off += len(lines[i])
-	}
-	return off + p.Character
 }
 
 type wsEdit struct {
@@ -49,15 +40,27 @@ type wsEdit struct {
 	} `json:"documentChanges"`
 }
 
-func applyEdit(text string, e wsEdit) string {
+// applyEdit applies a workspace edit's text edits to text, with the
+// server's own document type (edits in one document all refer to the text
+// before any of them: applied last first, they do not shift each other).
+func applyEdit(t *testing.T, text string, e wsEdit) string {
+	t.Helper()
+	d := document.New("", "", 0, []byte(text))
 	for _, dc := range e.DocumentChanges {
+		var changes []document.Change
 		for i := len(dc.Edits) - 1; i >= 0; i-- {
-			ed := dc.Edits[i]
-			s, end := toOffset(text, ed.Range.Start), toOffset(text, ed.Range.End)
-			text = text[:s] + ed.NewText + text[end:]
+			r := dc.Edits[i].Range
+			changes = append(changes, document.Change{Text: dc.Edits[i].NewText, Range: &document.Range{
+				Start: document.Position{Line: r.Start.Line, Character: r.Start.Character},
+				End:   document.Position{Line: r.End.Line, Character: r.End.Character},
+			}})
+		}
+		var err error
+		if d, err = d.Apply(d.Version+1, changes, document.UTF16); err != nil {
+			t.Fatalf("applying %+v: %v", dc.Edits, err)
 		}
 	}
-	return text
+	return string(d.Text)
 }
 
 func TestLanguageServerEndToEnd(t *testing.T) {
@@ -120,7 +123,7 @@ func TestLanguageServerEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, a := range actions {
-			fixed := applyEdit(src, a.Edit)
+			fixed := applyEdit(t, src, a.Edit)
 			bdir := testmodule.New(t, "example.com/catalog", map[string]string{"main.go": fixed})
 			build := exec.Command("go", "build", "-o", os.DevNull, ".")
 			build.Dir = bdir
