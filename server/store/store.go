@@ -62,6 +62,16 @@ type procState struct {
 	sites map[int]*siteState
 }
 
+// siteKey names the process's call site id of d by where it is, or is the
+// zero key when the process has not described that site.
+func (p *procState) siteKey(d *defState, id int) SiteKey {
+	st := p.sites[id]
+	if st == nil {
+		return SiteKey{}
+	}
+	return SiteKey{Def: defKey(d.def), File: st.site.File, Line: st.site.Line}
+}
+
 type defState struct {
 	def    wire.Def
 	counts wire.DefCounts // accumulated deltas; Entries and Bytes are current values
@@ -196,9 +206,7 @@ func (ss *Session) Apply(msg any) {
 			e := d.errs[k]
 			if e == nil {
 				e = &HashErr{Arg: m.Arg, ArgType: m.ArgType, Path: m.Path, Type: m.Type, Panic: m.Panic, Suggest: m.Suggest, Text: m.Text}
-				if st := p.sites[m.Site]; st != nil {
-					e.Site = SiteKey{Def: defKey(d.def), File: st.site.File, Line: st.site.Line}
-				}
+				e.Site = p.siteKey(d, m.Site)
 				d.errs[k] = e
 			}
 			e.Count += m.Count
@@ -209,13 +217,7 @@ func (ss *Session) Apply(msg any) {
 			k := mutKey{m.Path, m.Recv, m.Detect}
 			mu := d.muts[k]
 			if mu == nil {
-				mu = &Mutation{Path: m.Path}
-				if st := p.sites[m.Recv]; st != nil {
-					mu.Recv = SiteKey{Def: defKey(d.def), File: st.site.File, Line: st.site.Line}
-				}
-				if st := p.sites[m.Detect]; st != nil {
-					mu.Detect = SiteKey{Def: defKey(d.def), File: st.site.File, Line: st.site.Line}
-				}
+				mu = &Mutation{Path: m.Path, Recv: p.siteKey(d, m.Recv), Detect: p.siteKey(d, m.Detect)}
 				d.muts[k] = mu
 			}
 			mu.Count += m.Count
