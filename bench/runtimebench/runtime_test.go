@@ -1,12 +1,14 @@
 package runtimebench
 
 import (
+	"fmt"
 	"hash/maphash"
 	"slices"
 	"sync"
 	"testing"
 	"unsafe"
 
+	"github.com/cachelens/cachelens/bench/internal/cputime"
 	"github.com/cachelens/cachelens/cacheruntime"
 	gohugo "github.com/gohugoio/hashstructure"
 	clone "github.com/huandu/go-clone"
@@ -51,9 +53,11 @@ func BenchmarkHit(b *testing.B) {
 	run := func(b *testing.B, f func(int, string) small) {
 		f(42, "hello world")
 		b.ReportAllocs()
+		ct := cputime.Start()
 		for b.Loop() {
 			f(42, "hello world")
 		}
+		ct.Report(b)
 	}
 	b.Run("impl=memo", func(b *testing.B) { run(b, handMemo()) })
 	b.Run("impl=Func2", func(b *testing.B) { run(b, cacheruntime.Func2(compute, cacheruntime.NoReport())) })
@@ -65,11 +69,13 @@ func BenchmarkHitParallel(b *testing.B) {
 	run := func(b *testing.B, f func(int, string) small) {
 		f(42, "hello world")
 		b.ReportAllocs()
+		ct := cputime.Start()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				f(42, "hello world")
 			}
 		})
+		ct.Report(b)
 	}
 	b.Run("impl=memo", func(b *testing.B) { run(b, handMemo()) })
 	b.Run("impl=Func2", func(b *testing.B) { run(b, cacheruntime.Func2(compute, cacheruntime.NoReport())) })
@@ -82,6 +88,7 @@ func BenchmarkHashStruct(b *testing.B) {
 	r := NewRecord()
 	b.Run("impl=cacheruntime", func(b *testing.B) {
 		b.ReportAllocs()
+		ct := cputime.Start()
 		for b.Loop() {
 			k, err := cacheruntime.Hash(r)
 			if err != nil {
@@ -89,15 +96,19 @@ func BenchmarkHashStruct(b *testing.B) {
 			}
 			sink += k[0]
 		}
+		ct.Report(b)
 	})
 	b.Run("impl=reference", func(b *testing.B) {
 		b.ReportAllocs()
+		ct := cputime.Start()
 		for b.Loop() {
 			sink += ReferenceHash(r)
 		}
+		ct.Report(b)
 	})
 	b.Run("impl=hashstructure-v2", func(b *testing.B) {
 		b.ReportAllocs()
+		ct := cputime.Start()
 		for b.Loop() {
 			h, err := hashstructure.Hash(r, hashstructure.FormatV2, nil)
 			if err != nil {
@@ -105,9 +116,11 @@ func BenchmarkHashStruct(b *testing.B) {
 			}
 			sink += h
 		}
+		ct.Report(b)
 	})
 	b.Run("impl=gohugoio", func(b *testing.B) {
 		b.ReportAllocs()
+		ct := cputime.Start()
 		for b.Loop() {
 			h, err := gohugo.Hash(r, nil)
 			if err != nil {
@@ -115,6 +128,7 @@ func BenchmarkHashStruct(b *testing.B) {
 			}
 			sink += h
 		}
+		ct.Report(b)
 	})
 }
 
@@ -128,25 +142,31 @@ func BenchmarkFloatsResult(b *testing.B) {
 	size := int64(len(data) * 8)
 	b.Run("impl=maphash", func(b *testing.B) {
 		b.SetBytes(size)
+		ct := cputime.Start()
 		for b.Loop() {
 			sink += maphash.Bytes(seed, unsafe.Slice((*byte)(unsafe.Pointer(&data[0])), size))
 		}
+		ct.Report(b)
 	})
 	b.Run("op=hit/impl=cacheruntime", func(b *testing.B) {
 		f := cacheruntime.Func1(func(int) []float64 { return data }, cacheruntime.NoReport())
 		f(1)
 		b.SetBytes(size)
 		b.ReportAllocs()
+		ct := cputime.Start()
 		for b.Loop() {
 			f(1)
 		}
+		ct.Report(b)
 	})
 	b.Run("op=hash/impl=cacheruntime", func(b *testing.B) {
 		b.SetBytes(size)
+		ct := cputime.Start()
 		for b.Loop() {
 			k, _ := cacheruntime.Hash(data)
 			sink += k[0]
 		}
+		ct.Report(b)
 	})
 }
 
@@ -156,32 +176,83 @@ func BenchmarkClone(b *testing.B) {
 	data := Floats()
 	b.Run("value=struct/impl=cacheruntime", func(b *testing.B) {
 		b.ReportAllocs()
+		ct := cputime.Start()
 		for b.Loop() {
 			_ = cacheruntime.Clone(r)
 		}
+		ct.Report(b)
 	})
 	b.Run("value=struct/impl=go-clone", func(b *testing.B) {
 		b.ReportAllocs()
+		ct := cputime.Start()
 		for b.Loop() {
 			_ = clone.Clone(r).(Record)
 		}
+		ct.Report(b)
 	})
 	b.Run("value=floats/impl=cacheruntime", func(b *testing.B) {
 		b.SetBytes(int64(len(data) * 8))
+		ct := cputime.Start()
 		for b.Loop() {
 			_ = cacheruntime.Clone(data)
 		}
+		ct.Report(b)
 	})
 	b.Run("value=floats/impl=go-clone", func(b *testing.B) {
 		b.SetBytes(int64(len(data) * 8))
+		ct := cputime.Start()
 		for b.Loop() {
 			_ = clone.Clone(data).([]float64)
 		}
+		ct.Report(b)
 	})
 	b.Run("value=floats/impl=slices.Clone", func(b *testing.B) {
 		b.SetBytes(int64(len(data) * 8))
+		ct := cputime.Start()
 		for b.Loop() {
 			_ = slices.Clone(data)
 		}
+		ct.Report(b)
 	})
+}
+
+type listNode struct {
+	V    int
+	Next *listNode
+}
+
+// BenchmarkHashDeep hashes n nodes three ways: as a linked list (a
+// pointer hop per node, each an object of the walk), as the same nodes
+// held by a slice of pointers (the same objects, no depth), and as a slice
+// of the node values (no references at all).
+func BenchmarkHashDeep(b *testing.B) {
+	for _, n := range []int{1_000, 100_000, 1_000_000, 10_000_000} {
+		if testing.Short() && n > 100_000 {
+			continue
+		}
+		var head *listNode
+		ptrs := make([]*listNode, n)
+		vals := make([]listNode, n)
+		for i := n - 1; i >= 0; i-- {
+			head = &listNode{V: i, Next: head}
+			ptrs[i] = &listNode{V: i}
+			vals[i] = listNode{V: i}
+		}
+		run := func(b *testing.B, v any) {
+			cacheruntime.Hash(v)
+			b.ReportAllocs()
+			ct := cputime.Start()
+			for b.Loop() {
+				k, err := cacheruntime.Hash(v)
+				if err != nil {
+					b.Fatal(err)
+				}
+				sink += k[0]
+			}
+			ct.Report(b)
+		}
+		b.Run(fmt.Sprintf("n=%d/shape=list", n), func(b *testing.B) { run(b, head) })
+		b.Run(fmt.Sprintf("n=%d/shape=pointers", n), func(b *testing.B) { run(b, ptrs) })
+		b.Run(fmt.Sprintf("n=%d/shape=values", n), func(b *testing.B) { run(b, vals) })
+	}
 }
