@@ -4,7 +4,8 @@
 // types from any package, such as *sql.DB) that no HashFunc option
 // covers. At run time every call to such a function runs uncached.
 //
-// context.Context parameters are exempt (they are not part of the key).
+// context.Context parameters and fields are exempt (they are not part of
+// the key); a struct that embeds a context.Context is data.
 // Interfaces are not looked into: only what is known statically is
 // reported. The quick fixes add a HashFunc that hashes the type by its
 // hashable fields, or ignores it.
@@ -150,43 +151,26 @@ func Qualifier(pkg *types.Package) types.Qualifier {
 	}
 }
 
-// IsContext reports whether t is context.Context or implements it.
+// IsContext reports whether values of t are left out of cache keys: t is
+// context.Context or an interface type that has its methods (Deadline,
+// Done, Err, Value). A concrete type that implements context.Context, such
+// as a struct embedding one, is data and is hashed (its embedded
+// context.Context field is left out), as at run time.
 func IsContext(t types.Type) bool {
+	iface, ok := types.Unalias(t).Underlying().(*types.Interface)
+	if !ok {
+		return false
+	}
 	if n, ok := types.Unalias(t).(*types.Named); ok {
 		if obj := n.Obj(); obj.Pkg() != nil && obj.Pkg().Path() == "context" && obj.Name() == "Context" {
 			return true
 		}
 	}
-	iface := contextIface()
-	return iface != nil && types.Implements(t, iface)
-}
-
-var ctxIface *types.Interface
-
-// contextIface builds context.Context's method set structurally (Deadline,
-// Done, Err, Value), so the check needs no import of package context.
-func contextIface() *types.Interface {
-	if ctxIface != nil {
-		return ctxIface
+	need := map[string]bool{"Deadline": true, "Done": true, "Err": true, "Value": true}
+	for i := range iface.NumMethods() {
+		delete(need, iface.Method(i).Name())
 	}
-	anyT := types.Universe.Lookup("any").Type()
-	errT := types.Universe.Lookup("error").Type()
-	boolT := types.Typ[types.Bool]
-	timePkg := types.NewPackage("time", "time")
-	timeT := types.NewNamed(types.NewTypeName(0, timePkg, "Time", nil), types.NewStruct(nil, nil), nil)
-	done := types.NewChan(types.RecvOnly, types.NewStruct(nil, nil))
-	sig := func(params []*types.Var, results ...*types.Var) *types.Signature {
-		return types.NewSignatureType(nil, nil, nil, types.NewTuple(params...), types.NewTuple(results...), false)
-	}
-	v := func(t types.Type) *types.Var { return types.NewParam(0, nil, "", t) }
-	methods := []*types.Func{
-		types.NewFunc(0, nil, "Deadline", sig(nil, v(timeT), v(boolT))),
-		types.NewFunc(0, nil, "Done", sig(nil, v(done))),
-		types.NewFunc(0, nil, "Err", sig(nil, v(errT))),
-		types.NewFunc(0, nil, "Value", sig([]*types.Var{v(anyT)}, v(anyT))),
-	}
-	ctxIface = types.NewInterfaceType(methods, nil).Complete()
-	return ctxIface
+	return len(need) == 0
 }
 
 // suggest picks the type a HashFunc should cover: the first named type on

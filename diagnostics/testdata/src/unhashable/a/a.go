@@ -32,6 +32,27 @@ func withCtx(ctx context.Context, v any, r io.Reader) int { return 0 }
 
 var fine = cacheruntime.Func3(withCtx)
 
+// A struct that embeds a context is data: its context field is left out,
+// its other fields count.
+type request struct {
+	context.Context
+	ID      int
+	OnError func(error)
+}
+
+func handle(r request) int { return r.ID }
+
+var cachedHandle = cacheruntime.Func1(handle) // want `cachedHandle: arg 1 r \(request\)\.OnError: func\(error\) cannot be hashed`
+
+type plainRequest struct {
+	context.Context
+	ID int
+}
+
+func handlePlain(r plainRequest) int { return r.ID }
+
+var cachedPlain = cacheruntime.Func1(handlePlain)
+
 type Conn struct {
 	ID     int
 	events chan string
