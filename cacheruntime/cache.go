@@ -23,6 +23,7 @@ type cache struct {
 	file string // the Func call that created the cache
 	line int
 	sig  string // the wrapped function's type
+	pkg  string // the wrapped function's package, for suggested fixes
 	id   uint64 // process-unique, for reporting
 
 	// arguments
@@ -57,10 +58,10 @@ type cache struct {
 	hashNs    atomic.Int64
 	hashN     atomic.Int64
 
-	epoch     time.Time
-	lastSweep atomic.Int64
+	epoch time.Time
 
 	lru lruList
+	exp expiryQueue
 
 	tombMu sync.Mutex
 	tombs  map[uint64]tomb
@@ -162,6 +163,7 @@ func newCache(fn reflect.Value, argsT, resT reflect.Type, variadic bool, opts []
 	if _, file, line, ok := runtime.Caller(defSkip + 1); ok {
 		c.file, c.line = file, line
 	}
+	c.pkg = funcPackage(funcName(fn))
 	c.name = c.cfg.name
 	if c.name == "" {
 		c.name = funcName(fn)
@@ -182,20 +184,24 @@ func newCache(fn reflect.Value, argsT, resT reflect.Type, variadic bool, opts []
 		}
 		fc := c.keySet.of(f.Type)
 		keyFields = append(keyFields, fieldHash{f.Offset, fc})
-		if _, covered := c.cfg.user[f.Type]; covered || !fc.info.flat {
+		if c.keySet.covered(f.Type) || !fc.info.flat {
 			flat = false
 		}
 	}
-	c.flat = flat
 	c.keyC = &compiled{fn: tupleHash(keyFields), info: infoOf(argsT)}
-	if flat {
-		c.eq = tupleEq(c.params)
-	}
 	c.argBudget = 16
 
 	c.fpSet = newHashSet(modeFP, c.cfg.user)
 	c.resC = c.fpSet.of(resT)
 	c.checkMut = !c.cfg.allowMutation && !c.resC.info.immutable
+	if c.cfg.fault != "" {
+		c.injectFaults()
+		flat = false
+	}
+	c.flat = flat
+	if flat {
+		c.eq = tupleEq(c.params)
+	}
 
 	n := 1
 	for n < 4*runtime.GOMAXPROCS(0) && n < 64 {
@@ -340,16 +346,18 @@ func flatEq(t reflect.Type) func(a, b unsafe.Pointer) bool {
 // now returns nanoseconds since the cache was created.
 func (c *cache) now() int64 { return int64(time.Since(c.epoch)) }
 
-// keyHash hashes the key parameters of the args tuple at p.
-func (c *cache) keyHash(p unsafe.Pointer) (h1, h2 uint64, fail *hashFailure) {
+// keyHash hashes the key parameters of the args tuple at p, recording the
+// results of HashFuncs in rec when it is not nil. It never panics.
+func (c *cache) keyHash(p unsafe.Pointer, rec *userRecord) (h1, h2 uint64, fail *hashFailure) {
 	if c.flat {
+		// Strings and plain memory: nothing here can fail.
 		var h hstate
 		hp := (*hstate)(noescape(unsafe.Pointer(&h)))
 		hp.init(c.keySet, false)
 		c.keyC.fn(hp, p)
 		h1, _ = hp.sum()
 	} else {
-		h1, h2, fail = hashValue(c.keySet, c.keyC, p, true)
+		h1, h2, fail = hashValueRec(c.keySet, c.keyC, p, true, rec)
 	}
 	if c.cfg.keyMask != 0 {
 		h1 &= c.cfg.keyMask
@@ -357,13 +365,11 @@ func (c *cache) keyHash(p unsafe.Pointer) (h1, h2 uint64, fail *hashFailure) {
 	return h1, h2, fail
 }
 
-// fingerprint hashes the results tuple at p for the mutation check.
-func (c *cache) fingerprint(p unsafe.Pointer) uint64 {
+// fingerprint hashes the results tuple at p for the mutation check. It
+// never panics; a fault inside cacheruntime is returned.
+func (c *cache) fingerprint(p unsafe.Pointer) (uint64, *hashFailure) {
 	a, _, fail := hashValue(c.fpSet, c.resC, p, false)
-	if fail != nil {
-		return 0xfa11
-	}
-	return a
+	return a, fail
 }
 
 func (c *cache) match(e *entry, h2 uint64, p unsafe.Pointer) bool {
@@ -393,13 +399,40 @@ func (c *cache) call(p unsafe.Pointer, compute func(res unsafe.Pointer) bool) un
 }
 
 func (c *cache) callAt(st *site, p unsafe.Pointer, compute func(res unsafe.Pointer) bool) unsafe.Pointer {
+	if c.keySet.user != nil {
+		return c.callRecorded(st, p, compute)
+	}
+	return c.lookup(st, p, compute, nil)
+}
+
+// callRecorded is callAt for caches with HashFuncs: their results are
+// recorded during the key hash, so a miss's detail tree does not run them
+// again.
+func (c *cache) callRecorded(st *site, p unsafe.Pointer, compute func(res unsafe.Pointer) bool) unsafe.Pointer {
+	rec := records.Get().(*userRecord)
+	defer rec.put()
+	return c.lookup(st, p, compute, rec)
+}
+
+var records = sync.Pool{New: func() any { return new(userRecord) }}
+
+func (r *userRecord) put() {
+	if cap(r.hits) > 64 {
+		r.hits = nil
+	}
+	clear(r.hits)
+	r.hits = r.hits[:0]
+	records.Put(r)
+}
+
+func (c *cache) lookup(st *site, p unsafe.Pointer, compute func(res unsafe.Pointer) bool, rec *userRecord) unsafe.Pointer {
 	var t0 time.Time
 	ctr := st.ctr()
 	sample := ctr.hits.Load()&63 == 0
 	if sample {
 		t0 = time.Now()
 	}
-	h1, h2, fail := c.keyHash(p)
+	h1, h2, fail := c.keyHash(p, rec)
 	if fail != nil {
 		return c.uncached(st, p, fail, compute)
 	}
@@ -408,17 +441,22 @@ func (c *cache) callAt(st *site, p unsafe.Pointer, compute func(res unsafe.Point
 	e := c.find(sh, h1, h2, p)
 	sh.mu.RUnlock()
 	if e == nil || e.state.Load() != stReady {
-		return c.miss(st, sh, h1, h2, p, compute, MissReason{})
+		return c.miss(st, sh, h1, h2, p, compute, MissReason{}, rec)
 	}
 	if c.cfg.ttl > 0 && e.expires != 0 && c.now() > e.expires {
 		if c.remove(e, MissExpired) {
 			c.expired.Add(1)
 		}
-		return c.miss(st, sh, h1, h2, p, compute, MissReason{Kind: MissExpired})
+		return c.miss(st, sh, h1, h2, p, compute, MissReason{Kind: MissExpired}, rec)
 	}
 	if c.checkMut {
-		if c.fingerprint(e.res) != e.fp {
-			return c.mutated(st, sh, e, h1, h2, p, compute)
+		fp, fail := c.fingerprint(e.res)
+		if fail != nil {
+			// The result cannot be checked: do not trust it.
+			return c.uncached(st, p, &hashFailure{internal: fmt.Sprintf("checking a cached result: %v", fail.internal)}, compute)
+		}
+		if fp != e.fp {
+			return c.mutated(st, sh, e, h1, h2, p, compute, rec)
 		}
 	}
 	if sample {
@@ -444,7 +482,7 @@ func (c *cache) hit(st *site, ctr *counters, e *entry) {
 
 // miss computes the result for a key that is not (or no longer) cached,
 // making sure concurrent callers with the same key compute once.
-func (c *cache) miss(st *site, sh *shard, h1, h2 uint64, p unsafe.Pointer, compute func(unsafe.Pointer) bool, reason MissReason) unsafe.Pointer {
+func (c *cache) miss(st *site, sh *shard, h1, h2 uint64, p unsafe.Pointer, compute func(unsafe.Pointer) bool, reason MissReason, rec *userRecord) unsafe.Pointer {
 	for {
 		sh.mu.Lock()
 		e := c.find(sh, h1, h2, p)
@@ -456,8 +494,14 @@ func (c *cache) miss(st *site, sh *shard, h1, h2 uint64, p unsafe.Pointer, compu
 			switch e.state.Load() {
 			case stReady:
 				// Computed by a concurrent caller: a hit for this one.
-				if c.checkMut && c.fingerprint(e.res) != e.fp {
-					return c.mutated(st, sh, e, h1, h2, p, compute)
+				if c.checkMut {
+					fp, fail := c.fingerprint(e.res)
+					if fail != nil {
+						return c.uncached(st, p, &hashFailure{internal: fmt.Sprintf("checking a cached result: %v", fail.internal)}, compute)
+					}
+					if fp != e.fp {
+						return c.mutated(st, sh, e, h1, h2, p, compute, rec)
+					}
 				}
 				c.hit(st, st.ctr(), e)
 				return e.res
@@ -478,7 +522,7 @@ func (c *cache) miss(st *site, sh *shard, h1, h2 uint64, p unsafe.Pointer, compu
 		e.next = sh.m[h1]
 		sh.m[h1] = e
 		sh.mu.Unlock()
-		return c.compute(st, sh, e, p, compute, reason)
+		return c.compute(st, sh, e, p, compute, reason, rec)
 	}
 }
 
@@ -488,22 +532,19 @@ func copyTuple(t reflect.Type, p unsafe.Pointer) unsafe.Pointer {
 	return v.UnsafePointer()
 }
 
-func (c *cache) compute(st *site, sh *shard, e *entry, p unsafe.Pointer, compute func(unsafe.Pointer) bool, reason MissReason) unsafe.Pointer {
+// compute runs the wrapped function for the in-flight entry e and stores
+// the result. Whatever happens — the function returns, fails or panics, or
+// a step of cacheruntime's own fails — e leaves the computing state, so no
+// later caller waits on it forever. Only the function's own panic
+// propagates.
+func (c *cache) compute(st *site, sh *shard, e *entry, p unsafe.Pointer, compute func(unsafe.Pointer) bool, reason MissReason, rec *userRecord) unsafe.Pointer {
 	st.ctr().misses.Add(1)
-	rec := c.record(e.h1, e.h2, p)
-	if reason.Kind == 0 {
-		reason = c.reason(st, rec)
-	} else {
-		c.takeTomb(e.h1, e.h2)
-	}
-	st.addReason(reason)
-	st.last.Store(rec)
-	e.rec = rec
+	e.rec = c.explainMiss(st, e, p, reason, rec)
 
 	res := reflect.New(c.resT).UnsafePointer()
-	finished := false
+	settled := false
 	defer func() {
-		if !finished {
+		if !settled {
 			// The computation panicked: forget the entry, let waiting
 			// callers retry, and let the panic continue unchanged.
 			c.unlink(sh, e)
@@ -515,7 +556,7 @@ func (c *cache) compute(st *site, sh *shard, e *entry, p unsafe.Pointer, compute
 	t0 := time.Now()
 	ok := compute(res)
 	d := time.Since(t0)
-	finished = true
+	settled = true
 	c.computeNs.Add(int64(d))
 	c.computes.Add(1)
 	e.res = res
@@ -526,23 +567,21 @@ func (c *cache) compute(st *site, sh *shard, e *entry, p unsafe.Pointer, compute
 		close(e.done)
 		return res
 	}
-	if c.checkMut {
-		e.fp = c.fingerprint(res)
-		e.recv.Store(st)
-	}
-	e.size = c.sizeOf(res)
-	if c.checkMut {
-		e.tree = treeOf(c.fpSet, c.resT, res, treeBudget(e.size))
-	}
-	if c.cfg.ttl > 0 {
-		now := c.now()
-		e.expires = now + int64(c.cfg.ttl)
-		c.maybeSweep(now)
+	if !c.prepare(st, e, res) {
+		// The result could not be prepared for storing: share it with
+		// the callers waiting now, as for an error, but do not keep it.
+		c.unlink(sh, e)
+		e.state.Store(stFailed)
+		close(e.done)
+		return res
 	}
 	c.entries.Add(1)
 	c.bytes.Add(e.size)
 	e.state.Store(stReady)
 	close(e.done)
+	if c.cfg.ttl > 0 {
+		c.exp.push(e)
+	}
 	if c.cfg.maxEntries > 0 {
 		e.lastUse.Store(c.lru.tick.Add(1))
 		c.lru.push(e)
@@ -551,18 +590,72 @@ func (c *cache) compute(st *site, sh *shard, e *entry, p unsafe.Pointer, compute
 	return res
 }
 
+// explainMiss records the arguments of a miss and why it missed. A fault in
+// it costs the reason, never the call.
+func (c *cache) explainMiss(st *site, e *entry, p unsafe.Pointer, reason MissReason, rec *userRecord) (cr *callRecord) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.internalError(st, "explaining a miss", r)
+			cr = &callRecord{h1: e.h1, h2: e.h2}
+		}
+	}()
+	c.inject(faultExplain)
+	cr = c.record(e.h1, e.h2, p, rec)
+	if reason.Kind == 0 {
+		reason = c.reason(st, cr)
+	} else {
+		c.takeTomb(e.h1, e.h2)
+	}
+	st.addReason(reason)
+	st.last.Store(cr)
+	return cr
+}
+
+// prepare fingerprints, sizes and describes a computed result for storing
+// in e. It reports false, after recording why, if a step failed.
+func (c *cache) prepare(st *site, e *entry, res unsafe.Pointer) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.internalError(st, "storing a result", r)
+			ok = false
+		}
+	}()
+	if c.checkMut {
+		fp, fail := c.fingerprint(res)
+		if fail != nil {
+			c.internalError(st, "fingerprinting a result", fail.internal)
+			return false
+		}
+		e.fp = fp
+		e.recv.Store(st)
+	}
+	c.inject(faultSize)
+	e.size = c.sizeOf(res)
+	if c.checkMut {
+		c.inject(faultTree)
+		e.tree = treeOf(c.fpSet, c.resT, res, treeBudget(e.size), nil)
+	}
+	if c.cfg.ttl > 0 {
+		now := c.now()
+		e.expires = now + int64(c.cfg.ttl)
+		c.expireDue(now)
+	}
+	return true
+}
+
 func treeBudget(size int64) int {
 	return int(min(max(size/512, 32), 1024))
 }
 
-// record describes the arguments of a call for later miss reasons.
-func (c *cache) record(h1, h2 uint64, p unsafe.Pointer) *callRecord {
+// record describes the arguments of a call for later miss reasons. ur
+// holds the HashFunc results of the call's key hash.
+func (c *cache) record(h1, h2 uint64, p unsafe.Pointer, ur *userRecord) *callRecord {
 	rec := &callRecord{h1: h1, h2: h2, args: make([]*node, len(c.params))}
 	for i, pm := range c.params {
 		if pm.skip {
 			continue
 		}
-		rec.args[i] = treeOf(c.keySet, pm.t, unsafe.Add(p, pm.off), c.argBudget)
+		rec.args[i] = treeOf(c.keySet, pm.t, unsafe.Add(p, pm.off), c.argBudget, ur)
 	}
 	return rec
 }
@@ -583,6 +676,9 @@ func (c *cache) reason(st *site, rec *callRecord) MissReason {
 		return MissReason{Kind: MissEvicted}
 	}
 	for i := range rec.args {
+		if i >= len(prev.args) {
+			break
+		}
 		if path, ok := diffTrees(prev.args[i], rec.args[i]); ok {
 			return MissReason{Kind: MissArgs, Arg: i + 1, Path: path}
 		}
@@ -658,18 +754,29 @@ func (c *cache) remove(e *entry, why MissKind) bool {
 }
 
 // mutated handles a hit whose result no longer matches its fingerprint.
-func (c *cache) mutated(st *site, sh *shard, e *entry, h1, h2 uint64, p unsafe.Pointer, compute func(unsafe.Pointer) bool) unsafe.Pointer {
-	var path string
-	if e.tree != nil {
-		now := treeOf(c.fpSet, c.resT, e.res, treeBudget(e.size))
-		path, _ = diffTrees(e.tree, now)
-	}
-	path = c.resultPath(path)
+func (c *cache) mutated(st *site, sh *shard, e *entry, h1, h2 uint64, p unsafe.Pointer, compute func(unsafe.Pointer) bool, rec *userRecord) unsafe.Pointer {
+	path := c.mutationPath(st, e)
 	if c.remove(e, MissMutated) {
 		c.mutations.Add(1)
 		c.logMutation(path, e.recv.Load(), st)
 	}
-	return c.miss(st, sh, h1, h2, p, compute, MissReason{Kind: MissMutated, Path: path})
+	return c.miss(st, sh, h1, h2, p, compute, MissReason{Kind: MissMutated, Path: path}, rec)
+}
+
+// mutationPath names the changed part of e's result, or "" if it cannot.
+func (c *cache) mutationPath(st *site, e *entry) (path string) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.internalError(st, "finding the changed part of a result", r)
+			path = ""
+		}
+	}()
+	if e.tree != nil {
+		c.inject(faultTree)
+		now := treeOf(c.fpSet, c.resT, e.res, treeBudget(e.size), nil)
+		path, _ = diffTrees(e.tree, now)
+	}
+	return c.resultPath(path)
 }
 
 // resultPath turns a path inside the results tuple (".P0.Items[2]") into
@@ -700,14 +807,15 @@ func (c *cache) resultPath(path string) string {
 	return fmt.Sprintf("result %d %s", idx+1, tail)
 }
 
-// uncached runs a call whose arguments cannot be hashed.
+// uncached runs a call whose arguments cannot be hashed (or whose cached
+// result cannot be checked).
 func (c *cache) uncached(st *site, p unsafe.Pointer, fail *hashFailure, compute func(unsafe.Pointer) bool) unsafe.Pointer {
 	st.ctr().uncached.Add(1)
 	c.hashErrs.Add(1)
 	st.last.Store(nil)
 	he := c.describe(p, fail)
 	c.logHashError(he, st)
-	if c.strict {
+	if c.strict && fail.internal == nil {
 		panic(&he)
 	}
 	res := reflect.New(c.resT).UnsafePointer()
@@ -716,12 +824,22 @@ func (c *cache) uncached(st *site, p unsafe.Pointer, fail *hashFailure, compute 
 }
 
 // describe turns a hash failure into a HashError naming the argument, the
-// path inside it and the fix.
-func (c *cache) describe(p unsafe.Pointer, fail *hashFailure) HashError {
-	he := HashError{Func: shortName(c.name)}
-	if fail.complex {
+// path inside it and the fix. It never panics.
+func (c *cache) describe(p unsafe.Pointer, fail *hashFailure) (he HashError) {
+	he = HashError{Func: shortName(c.name)}
+	defer func() {
+		if r := recover(); r != nil {
+			he = HashError{Func: shortName(c.name), Internal: fmt.Sprintf("describing a hash error: %v", r)}
+		}
+	}()
+	switch {
+	case fail.internal != nil:
+		he.Internal = fmt.Sprint(fail.internal)
+		return he
+	case fail.complex:
 		return he
 	}
+	c.inject(faultDescribe)
 	he.Type = fail.t.String()
 	if fail.panicked != nil {
 		he.Panic = fmt.Sprint(fail.panicked)
@@ -730,8 +848,7 @@ func (c *cache) describe(p unsafe.Pointer, fail *hashFailure) HashError {
 		if pm.skip {
 			continue
 		}
-		v := reflect.NewAt(pm.t, unsafe.Add(p, pm.off)).Elem()
-		path, types, ok := findFailure(c.keySet, v, fail)
+		path, types, ok := findFailure(c.keySet, pm.t, unsafe.Add(p, pm.off), fail)
 		if !ok {
 			continue
 		}
@@ -741,13 +858,20 @@ func (c *cache) describe(p unsafe.Pointer, fail *hashFailure) HashError {
 			he.ArgType = types[1].String()
 		}
 		if fail.panicked == nil {
-			if s := suggestType(types); s != nil {
+			if s := suggestType(types, c.pkg); s != nil {
 				he.Suggest = s.String()
 			}
 		}
 		return he
 	}
 	return he
+}
+
+// internalError records a fault inside cacheruntime (r is what it panicked
+// with) at one step of a call made at st. The call itself goes on.
+func (c *cache) internalError(st *site, step string, r any) {
+	defer func() { recover() }() // the record is best effort
+	c.logHashError(HashError{Func: shortName(c.name), Internal: fmt.Sprintf("%s: %v", step, r)}, st)
 }
 
 func (c *cache) logHashError(he HashError, st *site) {
@@ -781,34 +905,28 @@ func (c *cache) logMutation(path string, recv, det *site) {
 	c.mutLog = append(c.mutLog, &mutRec{path: path, recv: recv, detected: det, count: 1})
 }
 
-// maybeSweep removes expired entries at most once per TTL period.
-func (c *cache) maybeSweep(now int64) {
-	last := c.lastSweep.Load()
-	if now-last < int64(c.cfg.ttl) || !c.lastSweep.CompareAndSwap(last, now) {
-		return
-	}
-	var dead []*entry
-	for i := range c.shards {
-		sh := &c.shards[i]
-		sh.mu.RLock()
-		for _, e := range sh.m {
-			for ; e != nil; e = e.next {
-				if e.state.Load() == stReady && e.expires != 0 && now > e.expires {
-					dead = append(dead, e)
-				}
-			}
+// expireDue removes the entries whose TTL has passed by now.
+func (c *cache) expireDue(now int64) {
+	for {
+		e := c.exp.due(now)
+		if e == nil {
+			return
 		}
-		sh.mu.RUnlock()
-	}
-	for _, e := range dead {
 		if c.remove(e, MissExpired) {
 			c.expired.Add(1)
 		}
 	}
 }
 
-// evictOver evicts least recently used entries while over MaxEntries.
+// evictOver evicts least recently used entries while over MaxEntries,
+// after removing expired ones (which make room without evicting).
 func (c *cache) evictOver() {
+	if c.entries.Load() <= int64(c.cfg.maxEntries) {
+		return
+	}
+	if c.cfg.ttl > 0 {
+		c.expireDue(c.now())
+	}
 	for c.entries.Load() > int64(c.cfg.maxEntries) {
 		v := c.lru.victim()
 		if v == nil {
@@ -842,7 +960,7 @@ func (c *cache) clear() {
 
 // forget removes the entry for the args tuple at p.
 func (c *cache) forget(p unsafe.Pointer) (bool, error) {
-	h1, h2, fail := c.keyHash(p)
+	h1, h2, fail := c.keyHash(p, nil)
 	if fail != nil {
 		he := c.describe(p, fail)
 		return false, &he

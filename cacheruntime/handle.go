@@ -80,6 +80,9 @@ func (h *Handle) Name() string {
 }
 
 func (c *cache) stats() Stats {
+	if c.cfg.ttl > 0 {
+		c.expireDue(c.now()) // Entries counts live entries only
+	}
 	s := Stats{
 		Name:        c.name,
 		File:        c.file,

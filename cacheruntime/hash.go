@@ -22,7 +22,16 @@ import (
 // independent of order. func, chan and unsafe.Pointer values cannot be
 // hashed. Fingerprint mode (the mutation check on results) computes one lane
 // with representation semantics: floats bit for bit, strings by identity
-// (they are immutable), funcs and chans by identity.
+// (they are immutable), funcs and chans by identity, and a value of a type a
+// HashFunc covers by its own memory (the HashFunc itself runs only for
+// arguments).
+//
+// Values of types that cannot refer to themselves (no recursive type and no
+// interface inside) are hashed by direct recursion, which the type bounds.
+// References to anything that may cycle — pointers, slices and maps of
+// recursive types, interfaces holding them — become objects of an explicit
+// walk (walk.go), so that depth costs heap, never goroutine stack, and
+// cycles and sharing are handled in time linear in the value's size.
 
 type hashMode uint8
 
@@ -52,30 +61,36 @@ func mix(a, b uint64) uint64 {
 // hashFn hashes the value at p into h.
 type hashFn func(h *hstate, p unsafe.Pointer)
 
-// refKey identifies a referenced object during a walk: its address and type.
+// refKey identifies a referenced object during a walk: its address, its
+// type and, for slices, its length (slices of one backing array with
+// different lengths are different values). It holds addresses as numbers:
+// keys are only compared, never followed, and tables of them stay
+// pointer-free, which the garbage collector need not scan.
 type refKey struct {
-	p unsafe.Pointer
-	t reflect.Type
+	p uintptr
+	t uintptr // the runtime type descriptor (typePtr)
+	n int
+}
+
+func refKeyOf(p unsafe.Pointer, t uintptr, n int) refKey {
+	return refKey{uintptr(p), t, n}
 }
 
 // hstate is the running state of one hash computation. It lives on the
-// caller's stack; the maps are allocated only for values that may contain
-// cycles.
+// caller's stack; the walk state is taken from a pool only for values that
+// reference objects of types that may cycle.
 type hstate struct {
 	a, b uint64
 	two  bool
 	set  *hashSet
 
-	// cycle and sharing handling, only for types that may cycle
-	stack  []refKey
-	index  map[refKey]int // stack positions, once the stack is deep
-	memo   map[refKey][2]uint64
-	minRef int // smallest stack index referenced from the current subtree
-	visits int
-	graph  bool           // fallback: number objects in visit order
-	seen   map[refKey]int // graph mode: first-visit order
-	fail   *hashFailure   // set before aborting
-	budget int            // visits allowed before switching to graph mode
+	w      *walk        // explicit walk of referenced objects; nil until needed
+	fail   *hashFailure // set before aborting
+	graph  bool         // number objects in visit order instead of memoizing
+	active []reflect.Type
+	rec    *userRecord // records HashFunc results for the miss-detail tree
+	replay bool        // take HashFunc results from rec instead of calling them
+	keep   *walk       // a walk whose memo outlives this hash (detail trees)
 }
 
 // hashFailure describes why a value could not be hashed.
@@ -83,6 +98,7 @@ type hashFailure struct {
 	t        reflect.Type // the unhashable type, or the type whose HashFunc panicked
 	panicked any          // value a HashFunc panicked with
 	complex  bool         // the value graph was too large to walk
+	internal any          // a panic inside cacheruntime itself
 }
 
 // abortHash is the panic value used to unwind a failed hash.
@@ -90,13 +106,20 @@ type abortHash struct{}
 
 func (h *hstate) init(set *hashSet, two bool) {
 	h.a, h.b, h.two, h.set = k1, k2, two, set
-	h.minRef = math.MaxInt
 }
 
 func (h *hstate) word(x uint64) {
 	h.a = mix(h.a^x, k3)
 	if h.two {
 		h.b = mix(h.b^x^k5, k4)
+	}
+}
+
+// fold mixes a finished sub-hash (two lanes) into h.
+func (h *hstate) fold(va, vb uint64) {
+	h.a = mix(h.a^va, k3)
+	if h.two {
+		h.b = mix(h.b^vb^k5, k4)
 	}
 }
 
@@ -156,10 +179,47 @@ func (h *hstate) abort(f *hashFailure) {
 	panic(abortHash{})
 }
 
+// isActive reports whether a HashFunc for t is running in this hash: its
+// result is then hashed as itself, so a HashFunc that returns a value
+// holding its own type terminates.
+func (h *hstate) isActive(t reflect.Type) bool {
+	for _, a := range h.active {
+		if a == t {
+			return true
+		}
+	}
+	return false
+}
+
 // userHash is a HashFunc option bound to its type.
 type userHash struct {
 	t  reflect.Type
 	fn func(p unsafe.Pointer) any
+}
+
+// userRecord remembers what each HashFunc call hashed to during one key
+// hash, so the miss-detail tree of the same call can name changed parts
+// without running the HashFunc again.
+type userRecord struct {
+	hits []userHit
+}
+
+type userHit struct {
+	p    unsafe.Pointer
+	t    reflect.Type
+	a, b uint64
+}
+
+func (r *userRecord) lookup(p unsafe.Pointer, t reflect.Type) (a, b uint64, ok bool) {
+	if r == nil {
+		return 0, 0, false
+	}
+	for _, u := range r.hits {
+		if u.p == p && u.t == t {
+			return u.a, u.b, true
+		}
+	}
+	return 0, 0, false
 }
 
 // hashSet holds compiled hash functions for one mode and one set of
@@ -170,6 +230,7 @@ type hashSet struct {
 	mu    sync.Mutex
 	cache sync.Map // reflect.Type → *compiled
 	raw   sync.Map // reflect.Type → *compiled, ignoring a HashFunc for the type
+	cover sync.Map // reflect.Type → bool: a HashFunc covers a part of it stored inline
 }
 
 // compiled is the hash function for one type. fn is filled in after
@@ -180,6 +241,8 @@ type compiled struct {
 	// contentString: the type is a string hashed by content with h.str
 	// (key mode, no HashFunc), so callers may inline that.
 	contentString bool
+	// for maps walked as objects: the key and value functions
+	kc, vc *compiled
 }
 
 // The compiled functions for caches without HashFuncs are shared: they
@@ -210,7 +273,7 @@ func (s *hashSet) of(t reflect.Type) *compiled {
 }
 
 // rawOf returns t's hash function ignoring a HashFunc registered for t
-// itself (used when a HashFunc returns a value of its own type).
+// itself (used while that HashFunc's result is hashed).
 func (s *hashSet) rawOf(t reflect.Type) *compiled {
 	if c, ok := s.raw.Load(t); ok {
 		return c.(*compiled)
@@ -220,6 +283,44 @@ func (s *hashSet) rawOf(t reflect.Type) *compiled {
 	c := s.compile(t, map[reflect.Type]*compiled{}, true)
 	s.raw.Store(t, c)
 	return c
+}
+
+// covered reports whether a HashFunc of s covers t or a part of t stored
+// inline in it (a field, an array element): such a type cannot be hashed,
+// compared or fingerprinted as plain memory.
+func (s *hashSet) covered(t reflect.Type) bool {
+	if len(s.user) == 0 {
+		return false
+	}
+	if v, ok := s.cover.Load(t); ok {
+		return v.(bool)
+	}
+	var c bool
+	if _, ok := s.user[t]; ok {
+		c = true
+	} else {
+		switch t.Kind() {
+		case reflect.Array:
+			c = s.covered(t.Elem())
+		case reflect.Struct:
+			for i := range t.NumField() {
+				if s.covered(t.Field(i).Type) {
+					c = true
+					break
+				}
+			}
+		}
+	}
+	s.cover.Store(t, c)
+	return c
+}
+
+// plain reports whether values of t are hashed as their bytes in this set.
+func (s *hashSet) plain(ti *typeInfo) bool {
+	if s.mode == modeKey {
+		return ti.plainKey && !s.covered(ti.t)
+	}
+	return ti.plainFP
 }
 
 func (s *hashSet) compile(t reflect.Type, building map[reflect.Type]*compiled, raw bool) *compiled {
@@ -233,24 +334,31 @@ func (s *hashSet) compile(t reflect.Type, building map[reflect.Type]*compiled, r
 	}
 	c := &compiled{info: infoOf(t)}
 	building[t] = c
-	c.fn = s.build(t, c.info, building, raw)
-	_, covered := s.user[t]
-	c.contentString = t.Kind() == reflect.String && s.mode == modeKey && (raw || !covered)
+	c.fn = s.build(t, c, building, raw)
+	_, userCovered := s.user[t]
+	c.contentString = t.Kind() == reflect.String && s.mode == modeKey && (raw || !userCovered)
 	if !raw {
 		s.cache.Store(t, c)
 	}
 	return c
 }
 
-func (s *hashSet) build(t reflect.Type, ti *typeInfo, building map[reflect.Type]*compiled, raw bool) hashFn {
-	if u, ok := s.user[t]; ok && !raw {
-		return s.userFn(u)
-	}
+func (s *hashSet) build(t reflect.Type, c *compiled, building map[reflect.Type]*compiled, raw bool) hashFn {
+	ti := c.info
 	key := s.mode == modeKey
-	if key && t.Kind() == reflect.Interface && isContextType(t) {
+	if u, ok := s.user[t]; ok && !raw {
+		if key {
+			return s.userFn(u)
+		}
+		// The mutation check compares a covered value by its own memory
+		// (references by address) and never runs the HashFunc.
+		n := t.Size()
+		return func(h *hstate, p unsafe.Pointer) { h.mem(p, n) }
+	}
+	if key && isContextType(t) {
 		return func(h *hstate, p unsafe.Pointer) {}
 	}
-	if (key && ti.plainKey) || (!key && ti.plainFP) {
+	if s.plain(ti) {
 		n := t.Size()
 		return func(h *hstate, p unsafe.Pointer) { h.mem(p, n) }
 	}
@@ -303,7 +411,7 @@ func (s *hashSet) build(t reflect.Type, ti *typeInfo, building map[reflect.Type]
 	case reflect.Pointer:
 		return s.buildPointer(t, building)
 	case reflect.Map:
-		return s.buildMap(t, building)
+		return s.buildMap(t, c, building)
 	case reflect.Interface:
 		return s.buildInterface(t)
 	}
@@ -335,7 +443,7 @@ func (s *hashSet) buildStruct(t reflect.Type, building map[reflect.Type]*compile
 		if f.Name == "_" || f.Type.Size() == 0 && f.Type.Kind() != reflect.Interface {
 			continue
 		}
-		if s.mode == modeKey && f.Type.Kind() == reflect.Interface && isContextType(f.Type) {
+		if s.mode == modeKey && isContextType(f.Type) {
 			continue
 		}
 		fields = append(fields, fieldHash{f.Offset, s.compile(f.Type, building, false)})
@@ -368,10 +476,30 @@ func (s *hashSet) buildSlice(t reflect.Type, building map[reflect.Type]*compiled
 	et := t.Elem()
 	ec := s.compile(et, building, false)
 	size := et.Size()
-	key := s.mode == modeKey
-	eplain := (key && ec.info.plainKey) || (!key && ec.info.plainFP)
-	track := infoOf(t).mayCycle
-	body := func(h *hstate, sh *sliceHeader) {
+	eplain := s.plain(ec.info)
+	if infoOf(et).mayCycle {
+		// The backing array is an object of the walk, identified by its
+		// address, type and length.
+		tp := typePtr(t)
+		return func(h *hstate, p unsafe.Pointer) {
+			sh := (*sliceHeader)(p)
+			if sh.data == nil {
+				h.word(0)
+				return
+			}
+			h.word(uint64(sh.len) + 1)
+			if sh.len == 0 {
+				return
+			}
+			h.child(kid{p: sh.data, c: ec, key: refKeyOf(sh.data, tp, sh.len), kind: kidSlice})
+		}
+	}
+	return func(h *hstate, p unsafe.Pointer) {
+		sh := (*sliceHeader)(p)
+		if sh.data == nil {
+			h.word(0)
+			return
+		}
 		h.word(uint64(sh.len) + 1)
 		if eplain {
 			h.mem(sh.data, uintptr(sh.len)*size)
@@ -381,24 +509,23 @@ func (s *hashSet) buildSlice(t reflect.Type, building map[reflect.Type]*compiled
 			ec.fn(h, unsafe.Add(sh.data, uintptr(i)*size))
 		}
 	}
-	return func(h *hstate, p unsafe.Pointer) {
-		sh := (*sliceHeader)(p)
-		if sh.data == nil {
-			h.word(0)
-			return
-		}
-		if !track || sh.len == 0 {
-			body(h, sh)
-			return
-		}
-		h.ref(sh.data, t, func() { body(h, sh) })
-	}
 }
 
 func (s *hashSet) buildPointer(t reflect.Type, building map[reflect.Type]*compiled) hashFn {
 	et := t.Elem()
 	ec := s.compile(et, building, false)
-	track := infoOf(t).mayCycle
+	if infoOf(et).mayCycle {
+		tp := typePtr(et)
+		return func(h *hstate, p unsafe.Pointer) {
+			q := *(*unsafe.Pointer)(p)
+			if q == nil {
+				h.word(0)
+				return
+			}
+			h.word(1)
+			h.child(kid{p: q, c: ec, key: refKeyOf(q, tp, 0), kind: kidObject})
+		}
+	}
 	return func(h *hstate, p unsafe.Pointer) {
 		q := *(*unsafe.Pointer)(p)
 		if q == nil {
@@ -406,11 +533,7 @@ func (s *hashSet) buildPointer(t reflect.Type, building map[reflect.Type]*compil
 			return
 		}
 		h.word(1)
-		if !track {
-			ec.fn(h, q)
-			return
-		}
-		h.ref(q, et, func() { ec.fn(h, q) })
+		ec.fn(h, q)
 	}
 }
 
@@ -421,33 +544,74 @@ func (s *hashSet) buildInterface(t reflect.Type) hashFn {
 			h.word(0)
 			return
 		}
-		h.word(typeID(dyn))
 		c := h.set.of(dyn)
-		c.fn(h, data)
+		h.word(c.info.id)
+		if !c.info.mayCycle || c.info.directIface {
+			// Bounded by the type, or a single reference (read now, so
+			// data may point into a copy that does not outlive this call).
+			c.fn(h, data)
+			return
+		}
+		// A boxed value of a type that may cycle: an object of the walk
+		// without an identity of its own (boxes cannot be shared in a way
+		// a program can see).
+		h.child(kid{p: data, c: c, kind: kidObject})
 	}
 }
 
 func (s *hashSet) userFn(u userHash) hashFn {
 	return func(h *hstate, p unsafe.Pointer) {
-		v := s.callUser(h, u, p)
-		if v == nil {
-			h.word(0x1a7e)
+		if h.isActive(u.t) {
+			// Inside this HashFunc's own result: hash the value itself.
+			h.set.rawOf(u.t).fn(h, p)
 			return
 		}
-		dyn := reflect.TypeOf(v)
-		h.word(typeID(dyn))
-		var c *compiled
-		if dyn == u.t {
-			c = h.set.rawOf(dyn)
-		} else {
-			c = h.set.of(dyn)
+		if h.replay {
+			// The detail tree of a call whose key was just hashed: use the
+			// result recorded then (or, for a value the key hash did not
+			// reach at this address, the value's own memory).
+			if a, b, ok := h.rec.lookup(p, u.t); ok {
+				h.fold(a, b)
+			} else {
+				h.mem(p, u.t.Size())
+			}
+			return
 		}
-		data := (*eface)(unsafe.Pointer(&v)).data
-		if c.info.directIface {
-			data = unsafe.Pointer(&(*eface)(unsafe.Pointer(&v)).data)
+		v := s.callUser(h, u, p)
+		var a, b uint64 = 0x1a7e, 0x1a7e
+		if v != nil {
+			a, b = h.sub(v, u.t)
 		}
-		c.fn(h, data)
+		h.fold(a, b)
+		if h.rec != nil {
+			h.rec.hits = append(h.rec.hits, userHit{p, u.t, a, b})
+		}
 	}
+}
+
+// sub hashes v, a HashFunc's result for type t, as a value of its own with
+// t marked active, and returns its lanes.
+func (h *hstate) sub(v any, t reflect.Type) (uint64, uint64) {
+	dyn := reflect.TypeOf(v)
+	c := h.set.of(dyn)
+	data := (*eface)(unsafe.Pointer(&v)).data
+	if c.info.directIface {
+		data = unsafe.Pointer(&(*eface)(unsafe.Pointer(&v)).data)
+	}
+	var s hstate
+	s.init(h.set, h.two)
+	s.graph = h.graph
+	s.active = append(h.active[:len(h.active):len(h.active)], t)
+	s.word(c.info.id)
+	defer s.release()
+	defer func() {
+		if s.fail != nil && h.fail == nil {
+			h.fail = s.fail
+		}
+	}()
+	c.fn(&s, data)
+	s.drain()
+	return s.a, s.b
 }
 
 // callUser runs a HashFunc, turning a panic inside it into a hash failure.
@@ -464,156 +628,66 @@ func (s *hashSet) callUser(h *hstate, u userHash, p unsafe.Pointer) (v any) {
 	return u.fn(p)
 }
 
-// ref hashes a referenced object (pointer target, slice backing array or
-// map) of a type that may take part in a cycle. Objects on the current path
-// are hashed as a back reference; finished subtrees that do not refer above
-// themselves are memoized, so shared objects are walked once and equal
-// values hash equally however they are shared.
-func (h *hstate) ref(p unsafe.Pointer, t reflect.Type, walk func()) {
-	k := refKey{p, t}
-	if h.graph {
-		if n, ok := h.seen[k]; ok {
-			h.word(0xb4c0 ^ uint64(n))
-			return
-		}
-		if h.seen == nil {
-			h.seen = map[refKey]int{}
-		}
-		h.seen[k] = len(h.seen)
-		walk()
-		return
-	}
-	if i := h.onStack(k); i >= 0 {
-		h.word(0xb4c1 ^ uint64(len(h.stack)-i))
-		h.minRef = min(h.minRef, i)
-		return
-	}
-	if v, ok := h.memo[k]; ok {
-		h.word(v[0])
-		if h.two {
-			h.b = mix(h.b^v[1], k4)
-		}
-		return
-	}
-	h.visits++
-	if h.budget == 0 {
-		h.budget = 1 << 16
-	}
-	if h.visits > h.budget+8*len(h.memo) {
-		h.fail = &hashFailure{complex: true}
-		panic(abortHash{})
-	}
-	depth := len(h.stack)
-	h.stack = append(h.stack, k)
-	if h.index != nil || depth >= 16 {
-		h.indexStack()
-		h.index[k] = depth
-	}
-	outerMin := h.minRef
-	h.minRef = math.MaxInt
-	sa, sb := h.a, h.b
-	h.a, h.b = k1^uint64(t.Size()), k2
-	walk()
-	va, vb := h.a, h.b
-	h.a, h.b = sa, sb
-	h.stack = h.stack[:depth]
-	if h.index != nil {
-		delete(h.index, k)
-	}
-	if h.minRef >= depth {
-		if h.memo == nil {
-			h.memo = map[refKey][2]uint64{}
-		}
-		h.memo[k] = [2]uint64{va, vb}
-	}
-	h.minRef = min(outerMin, h.minRef)
-	h.word(va)
-	if h.two {
-		h.b = mix(h.b^vb, k4)
-	}
-}
-
-// onStack returns the stack position of k or -1.
-func (h *hstate) onStack(k refKey) int {
-	if h.index != nil {
-		if i, ok := h.index[k]; ok {
-			return i
-		}
-		return -1
-	}
-	for i := len(h.stack) - 1; i >= 0; i-- {
-		if h.stack[i] == k {
-			return i
-		}
-	}
-	return -1
-}
-
-func (h *hstate) indexStack() {
-	if h.index != nil {
-		return
-	}
-	h.index = make(map[refKey]int, 2*len(h.stack))
-	for i, k := range h.stack {
-		h.index[k] = i
-	}
-}
-
-// sub hashes one unit (a map entry) with fresh lanes and returns its lanes.
-func (h *hstate) sub(f func()) (uint64, uint64) {
-	sa, sb := h.a, h.b
-	h.a, h.b = k1, k2
-	f()
-	va, vb := h.a, h.b
-	h.a, h.b = sa, sb
-	return va, vb
-}
-
 // sum returns the finished key hash.
 func (h *hstate) sum() (uint64, uint64) {
 	return mix(h.a, k5), mix(h.b, k1)
 }
 
 // hashValue hashes the value of type t at p with set. It never panics: a
-// failure is returned.
+// failure — an unhashable part, a panicking HashFunc, or a fault inside
+// cacheruntime itself — is returned.
 func hashValue(set *hashSet, c *compiled, p unsafe.Pointer, two bool) (a, b uint64, fail *hashFailure) {
+	return hashValueRec(set, c, p, two, nil)
+}
+
+// hashValueRec is hashValue that records HashFunc results in rec.
+func hashValueRec(set *hashSet, c *compiled, p unsafe.Pointer, two bool, rec *userRecord) (a, b uint64, fail *hashFailure) {
+	a, b, fail = hashOnce(set, c, p, two, rec, false, false, nil)
+	if fail != nil && fail.complex {
+		// Too much sharing of objects on cycles to walk by value: number
+		// objects in visit order instead (equal values may then hash
+		// differently, which only costs a miss).
+		if rec != nil {
+			rec.hits = rec.hits[:0]
+		}
+		a, b, fail = hashOnce(set, c, p, two, rec, true, false, nil)
+	}
+	return a, b, fail
+}
+
+// hashReplay hashes one lane of the value at p like the key hash recorded
+// in rec did, without running HashFuncs (for miss-detail trees). keep is a
+// walk whose memo the hashes of one tree share, so hashing every part of a
+// value costs about as much as hashing the value once.
+func hashReplay(set *hashSet, c *compiled, p unsafe.Pointer, rec *userRecord, keep *walk) (a, b uint64, fail *hashFailure) {
+	a, b, fail = hashOnce(set, c, p, false, rec, false, true, keep)
+	if fail != nil && fail.complex {
+		a, b, fail = hashOnce(set, c, p, false, rec, true, true, nil)
+	}
+	return a, b, fail
+}
+
+func hashOnce(set *hashSet, c *compiled, p unsafe.Pointer, two bool, rec *userRecord, graph, replay bool, keep *walk) (a, b uint64, fail *hashFailure) {
 	var h hstate
 	hp := (*hstate)(noescape(unsafe.Pointer(&h)))
 	hp.init(set, two)
+	hp.graph = graph
+	hp.rec = rec
+	hp.replay = replay
+	hp.keep = keep
 	defer func() {
+		hp.release()
 		if r := recover(); r != nil {
-			if _, ok := r.(abortHash); !ok {
-				panic(r)
+			if _, ok := r.(abortHash); ok && hp.fail != nil {
+				fail = hp.fail
+				return
 			}
-			fail = hp.fail
-			if fail != nil && fail.complex {
-				// Too much sharing to walk by value: number objects in
-				// visit order instead (equal values may then hash
-				// differently, which only costs a miss).
-				fail = nil
-				a, b, fail = hashGraph(set, c, p, two)
-			}
+			fail = &hashFailure{internal: r}
 		}
 	}()
 	c.fn(hp, p)
+	hp.drain()
 	a, b = hp.sum()
-	return a, b, nil
-}
-
-func hashGraph(set *hashSet, c *compiled, p unsafe.Pointer, two bool) (a, b uint64, fail *hashFailure) {
-	var h hstate
-	h.init(set, two)
-	h.graph = true
-	defer func() {
-		if r := recover(); r != nil {
-			if _, ok := r.(abortHash); !ok {
-				panic(r)
-			}
-			fail = h.fail
-		}
-	}()
-	c.fn(&h, p)
-	a, b = h.sum()
 	return a, b, nil
 }
 
@@ -621,6 +695,8 @@ func (f *hashFailure) String() string {
 	switch {
 	case f == nil:
 		return ""
+	case f.internal != nil:
+		return fmt.Sprintf("cacheruntime internal error: %v", f.internal)
 	case f.complex:
 		return "value graph too large to hash"
 	case f.panicked != nil:

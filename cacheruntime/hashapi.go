@@ -1,7 +1,9 @@
 package cacheruntime
 
 import (
+	"fmt"
 	"reflect"
+	"runtime"
 	"unsafe"
 )
 
@@ -21,12 +23,19 @@ func Hash[T any](v T, opts ...Option) (Key, error) {
 	a, b, fail := hashValue(set, c, p, true)
 	if fail != nil {
 		he := HashError{ArgType: t.String()}
-		if !fail.complex {
+		switch {
+		case fail.internal != nil:
+			he.Internal = fmt.Sprint(fail.internal)
+		case fail.complex:
+		default:
 			he.Type = fail.t.String()
-			path, types, _ := findFailure(set, reflect.NewAt(t, p).Elem(), fail)
+			if fail.panicked != nil {
+				he.Panic = fmt.Sprint(fail.panicked)
+			}
+			path, types, _ := findFailure(set, t, p, fail)
 			he.Path = path
 			if fail.panicked == nil {
-				if s := suggestType(types); s != nil {
+				if s := suggestType(types, callerPackage()); s != nil {
 					he.Suggest = s.String()
 				}
 			}
@@ -48,4 +57,18 @@ func userHashes(opts []Option) map[reflect.Type]userHash {
 		}
 	}
 	return cfg.user
+}
+
+// callerPackage returns the package of Hash's caller, whose types a
+// suggested HashFunc may name.
+func callerPackage() string {
+	pc, _, _, ok := runtime.Caller(2)
+	if !ok {
+		return ""
+	}
+	f := runtime.FuncForPC(pc)
+	if f == nil {
+		return ""
+	}
+	return funcPackage(f.Name())
 }

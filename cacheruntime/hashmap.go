@@ -9,25 +9,34 @@ import (
 // Maps hash independently of iteration order: every entry is hashed with
 // fresh lanes and the entry hashes are summed.
 
-func (s *hashSet) buildMap(t reflect.Type, building map[reflect.Type]*compiled) hashFn {
+func (s *hashSet) buildMap(t reflect.Type, c *compiled, building map[reflect.Type]*compiled) hashFn {
 	kc := s.compile(t.Key(), building, false)
 	vc := s.compile(t.Elem(), building, false)
+	if c.info.mayCycle {
+		// The map is an object of the walk (walk.go), hashed entry by
+		// entry without recursion.
+		c.kc, c.vc = kc, vc
+		tp := typePtr(t)
+		return func(h *hstate, p unsafe.Pointer) {
+			m := *(*unsafe.Pointer)(p)
+			if m == nil {
+				h.word(0)
+				return
+			}
+			h.word(1)
+			h.child(kid{p: m, c: c, key: refKeyOf(m, tp, 0), kind: kidMap})
+		}
+	}
 	entries := s.nativeMap(t, kc, vc)
 	if entries == nil {
 		entries = s.reflectMap(t, kc, vc)
 	}
-	track := infoOf(t).mayCycle
 	return func(h *hstate, p unsafe.Pointer) {
-		m := *(*unsafe.Pointer)(p)
-		if m == nil {
+		if *(*unsafe.Pointer)(p) == nil {
 			h.word(0)
 			return
 		}
-		if !track {
-			entries(h, p)
-			return
-		}
-		h.ref(m, t, func() { entries(h, p) })
+		entries(h, p)
 	}
 }
 
@@ -51,12 +60,13 @@ func (s *hashSet) reflectMap(t reflect.Type, kc, vc *compiled) hashFn {
 		for sc.it.Next() {
 			sc.k.SetIterKey(&sc.it)
 			sc.v.SetIterValue(&sc.it)
-			ea, eb := h.sub(func() {
-				kc.fn(h, kp)
-				vc.fn(h, vp)
-			})
-			sa += ea
-			sb += eb
+			a0, b0 := h.a, h.b
+			h.a, h.b = k1, k2
+			kc.fn(h, kp)
+			vc.fn(h, vp)
+			sa += h.a
+			sb += h.b
+			h.a, h.b = a0, b0
 			n++
 		}
 		sc.it.Reset(reflect.Value{})
@@ -79,10 +89,7 @@ func (s *hashSet) nativeMap(t reflect.Type, kc, vc *compiled) hashFn {
 	if v.Kind() == reflect.Interface && v.NumMethod() > 0 {
 		return nil
 	}
-	if _, ok := s.user[k]; ok {
-		return nil
-	}
-	if _, ok := s.user[v]; ok {
+	if s.covered(k) || s.covered(v) {
 		return nil
 	}
 	switch k.Kind() {

@@ -99,3 +99,47 @@ func (l *lruList) victim() *entry {
 	}
 	return nil
 }
+
+// expiryQueue holds a TTL cache's entries in the order they expire. Every
+// entry of a cache lives for the same TTL, so that is the order they were
+// stored in: a FIFO whose head is the next to expire. Entries removed
+// for other reasons are skipped when they reach the head.
+type expiryQueue struct {
+	mu   sync.Mutex
+	q    []*entry
+	head int
+}
+
+func (x *expiryQueue) push(e *entry) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.head > 0 && x.head >= len(x.q)/2 {
+		n := copy(x.q, x.q[x.head:])
+		clear(x.q[n:])
+		x.q = x.q[:n]
+		x.head = 0
+	}
+	x.q = append(x.q, e)
+}
+
+// due pops and returns the next entry that expired by now (nanoseconds on
+// the cache's clock), or nil.
+func (x *expiryQueue) due(now int64) *entry {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for x.head < len(x.q) {
+		e := x.q[x.head]
+		if e.removed.Load() {
+			x.q[x.head] = nil
+			x.head++
+			continue
+		}
+		if now <= e.expires {
+			return nil
+		}
+		x.q[x.head] = nil
+		x.head++
+		return e
+	}
+	return nil
+}

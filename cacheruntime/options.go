@@ -23,6 +23,7 @@ type config struct {
 	noReport      bool
 	name          string
 	keyMask       uint64 // testing: mask applied to the primary key hash
+	fault         string // testing: a step that panics (faults.go)
 }
 
 // HashFunc makes values of type T hash as what h returns, wherever a T

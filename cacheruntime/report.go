@@ -33,6 +33,7 @@ type Reporter struct {
 	dir      string
 	interval time.Duration
 	debug    bool
+	fault    bool // testing: every cycle panics
 
 	mu     sync.Mutex
 	caches []weak.Pointer[cache]
@@ -230,8 +231,23 @@ func makeHello() wire.Hello {
 	return h
 }
 
-// cycle connects to new servers when it is time to look, then sends.
+// cycle connects to new servers when it is time to look, then sends. A
+// fault inside it is logged and the connections are dropped (the next
+// connection sends totals again); it never stops the program.
 func (r *Reporter) cycle(force bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.logf("internal error while reporting: %v", v)
+			for path, c := range r.conns {
+				c.conn.Close()
+				delete(r.conns, path)
+			}
+			r.connected.Store(0)
+		}
+	}()
+	if r.fault {
+		panic("injected fault: report")
+	}
 	caches := r.live()
 	if len(caches) == 0 {
 		return
@@ -453,6 +469,9 @@ func (c *cache) wireDef() *wire.Def {
 }
 
 func (c *cache) defSnapshot() defSent {
+	if c.cfg.ttl > 0 {
+		c.expireDue(c.now()) // entries counts live entries only
+	}
 	return defSent{
 		evictions: c.evictions.Load(), expired: c.expired.Load(), mutations: c.mutations.Load(), hashErrs: c.hashErrs.Load(),
 		computeNs: c.computeNs.Load(), computes: c.computes.Load(), hashNs: c.hashNs.Load(), hashN: c.hashN.Load(),

@@ -7,100 +7,120 @@ import (
 
 // sizeOf estimates the memory held by the results tuple at p: the tuple
 // itself plus everything reachable from it that it references (each object
-// counted once). Long slices of non-trivial elements are sampled, so the
-// cost stays bounded.
+// counted once). It walks with an explicit stack and samples once it has
+// visited sizeSteps values, so its cost stays bounded whatever the result.
 func (c *cache) sizeOf(p unsafe.Pointer) int64 {
-	s := sizer{seen: map[refKey]bool{}}
-	return int64(c.resT.Size()) + s.refs(reflect.NewAt(c.resT, p).Elem())
-}
-
-type sizer struct {
-	seen  map[refKey]bool
-	steps int
+	return int64(c.resT.Size()) + sizeRefs(c.resT, p)
 }
 
 const sizeSteps = 1 << 14 // values visited before sampling takes over
 
-// refs returns the bytes referenced by v, not counting v's own memory.
-func (s *sizer) refs(v reflect.Value) int64 {
-	s.steps++
-	t := v.Type()
-	if infoOf(t).pointerFree {
-		return 0
+// sizeRefs returns the bytes referenced by the value of type t at p, not
+// counting the value's own memory.
+func sizeRefs(t reflect.Type, p unsafe.Pointer) int64 {
+	type item struct {
+		p     unsafe.Pointer
+		t     reflect.Type
+		scale int64 // how many values this sampled one stands for
 	}
-	switch t.Kind() {
-	case reflect.String:
-		return int64(v.Len())
-	case reflect.Pointer:
-		if v.IsNil() || s.mark(v) {
-			return 0
+	seen := map[refKey]bool{}
+	mark := func(k refKey) bool {
+		if seen[k] {
+			return true
 		}
-		e := v.Elem()
-		return int64(e.Type().Size()) + s.refs(e)
-	case reflect.Interface:
-		if v.IsNil() {
-			return 0
+		seen[k] = true
+		return false
+	}
+	stack := []item{{p, t, 1}}
+	var total int64
+	steps := 0
+	// elems queues n elements of type et at base: all of them while the
+	// budget lasts, else the first 16, scaled.
+	elems := func(base unsafe.Pointer, et reflect.Type, n int, scale int64) {
+		if infoOf(et).pointerFree || n == 0 {
+			return
 		}
-		e := v.Elem()
-		n := s.refs(e)
-		if !infoOf(e.Type()).directIface {
-			n += int64(e.Type().Size())
+		take, s := sampled(n, steps, scale)
+		for i := range take {
+			stack = append(stack, item{unsafe.Add(base, uintptr(i)*et.Size()), et, s})
 		}
-		return n
-	case reflect.Slice:
-		if v.IsNil() || s.mark(v) {
-			return 0
+	}
+	for len(stack) > 0 {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		steps++
+		ti := infoOf(it.t)
+		if ti.pointerFree {
+			continue
 		}
-		n := int64(v.Cap()) * int64(t.Elem().Size())
-		return n + s.elems(v)
-	case reflect.Array:
-		return s.elems(v)
-	case reflect.Struct:
-		var n int64
-		for i := range v.NumField() {
-			n += s.refs(v.Field(i))
-		}
-		return n
-	case reflect.Map:
-		if v.IsNil() || s.mark(v) {
-			return 0
-		}
-		n := int64(v.Len()) * int64(t.Key().Size()+t.Elem().Size()+8)
-		it := v.MapRange()
-		i := 0
-		var sampled int64
-		for it.Next() {
-			if s.steps > sizeSteps && i >= 16 {
-				return n + sampled*int64(v.Len())/int64(i)
+		switch it.t.Kind() {
+		case reflect.String:
+			total += it.scale * int64(len(*(*string)(it.p)))
+		case reflect.Pointer:
+			q := *(*unsafe.Pointer)(it.p)
+			if q == nil || mark(refKeyOf(q, typePtr(it.t.Elem()), 0)) {
+				continue
 			}
-			sampled += s.refs(it.Key()) + s.refs(it.Value())
-			i++
+			total += it.scale * int64(it.t.Elem().Size())
+			stack = append(stack, item{q, it.t.Elem(), it.scale})
+		case reflect.Interface:
+			data, dyn, ok := ifaceData(it.p, it.t)
+			if !ok {
+				continue
+			}
+			if !infoOf(dyn).directIface {
+				total += it.scale * int64(dyn.Size())
+			}
+			stack = append(stack, item{data, dyn, it.scale})
+		case reflect.Slice:
+			sh := (*sliceHeader)(it.p)
+			if sh.data == nil || mark(refKeyOf(sh.data, typePtr(it.t), sh.cap)) {
+				continue
+			}
+			total += it.scale * int64(sh.cap) * int64(it.t.Elem().Size())
+			elems(sh.data, it.t.Elem(), sh.len, it.scale)
+		case reflect.Array:
+			elems(it.p, it.t.Elem(), it.t.Len(), it.scale)
+		case reflect.Struct:
+			for i := range it.t.NumField() {
+				f := it.t.Field(i)
+				if !infoOf(f.Type).pointerFree {
+					stack = append(stack, item{unsafe.Add(it.p, f.Offset), f.Type, it.scale})
+				}
+			}
+		case reflect.Map:
+			m := *(*unsafe.Pointer)(it.p)
+			if m == nil || mark(refKeyOf(m, typePtr(it.t), 0)) {
+				continue
+			}
+			mv := reflect.NewAt(it.t, it.p).Elem()
+			n := mv.Len()
+			kt, vt := it.t.Key(), it.t.Elem()
+			total += it.scale * int64(n) * int64(kt.Size()+vt.Size()+8)
+			if infoOf(kt).pointerFree && infoOf(vt).pointerFree {
+				continue
+			}
+			take, s := sampled(n, steps, it.scale)
+			iter := mv.MapRange()
+			for i := 0; i < take && iter.Next(); i++ {
+				k := reflect.New(kt)
+				k.Elem().SetIterKey(iter)
+				v := reflect.New(vt)
+				v.Elem().SetIterValue(iter)
+				stack = append(stack, item{k.UnsafePointer(), kt, s}, item{v.UnsafePointer(), vt, s})
+			}
 		}
-		return n + sampled
 	}
-	return 0
+	return total
 }
 
-func (s *sizer) elems(v reflect.Value) int64 {
-	if infoOf(v.Type().Elem()).pointerFree {
-		return 0
+// sampled returns how many of n values to visit after steps, and the scale
+// each visited one then stands for: all of them while the budget lasts,
+// else what is left of the budget (at least 16).
+func sampled(n, steps int, scale int64) (int, int64) {
+	take := n
+	if steps+n > sizeSteps {
+		take = min(n, max(16, sizeSteps-steps))
 	}
-	var n int64
-	l := v.Len()
-	for i := range l {
-		if s.steps > sizeSteps && i >= 16 {
-			return n * int64(l) / int64(i)
-		}
-		n += s.refs(v.Index(i))
-	}
-	return n
-}
-
-func (s *sizer) mark(v reflect.Value) bool {
-	k := refKey{v.UnsafePointer(), v.Type()}
-	if s.seen[k] {
-		return true
-	}
-	s.seen[k] = true
-	return false
+	return take, scale * int64(n) / int64(take)
 }

@@ -137,6 +137,10 @@ type HashError struct {
 	Type    string // the type that could not be hashed
 	Panic   string // when a HashFunc panicked: what it panicked with
 	Suggest string // the type a HashFunc should cover to fix it
+	// Internal is set instead of the fields above when the call ran
+	// uncached, or without a miss reason, because of a fault inside
+	// cacheruntime itself: what failed and how.
+	Internal string
 }
 
 // Error reads like "loadUser: arg 1 (main.Notifier).Send: func(string)
@@ -160,6 +164,8 @@ func (e *HashError) Error() string {
 func (e *HashError) Detail() string {
 	what := e.Type + " cannot be hashed"
 	switch {
+	case e.Internal != "":
+		return "internal error in cacheruntime: " + e.Internal
 	case e.Panic != "":
 		what = fmt.Sprintf("HashFunc for %s panicked: %s", e.Type, e.Panic)
 	case e.Type == "":

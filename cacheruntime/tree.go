@@ -23,23 +23,38 @@ type node struct {
 const maxChildren = 16
 
 type treeItem struct {
-	n      *node
-	v      reflect.Value // addressable value, or the slice for a chunk
-	lo, hi int           // chunk bounds when chunk is true
-	chunk  bool
+	n     *node
+	p     unsafe.Pointer // the value, or for a chunk the first element
+	t     reflect.Type   // its type, or for a chunk the element type
+	lo    int            // chunk bounds when chunk is true
+	hi    int
+	chunk bool
 }
 
-// buildTree hashes v (which must be addressable) and, breadth first, its
-// parts until budget nodes exist. Cycles are expanded once.
-func buildTree(set *hashSet, v reflect.Value, budget int) *node {
-	root := &node{h: hashReflect(set, v)}
-	queue := []treeItem{{n: root, v: v}}
-	seen := map[refKey]bool{}
+// treeBuilder builds one detail tree. It reads values through pointers and
+// types only (never reflect.Value.Set or Interface on values reached
+// through unexported fields), and it replays HashFunc results recorded
+// while the key was hashed instead of running the HashFuncs again.
+type treeBuilder struct {
+	set  *hashSet
+	rec  *userRecord
+	seen map[refKey]bool
+	memo walk // shared by the hashes of the parts
+}
+
+// treeOf builds a detail tree for the value of type t at p: its hash and,
+// breadth first, the hashes of its parts until budget nodes exist. Cycles
+// are expanded once. rec holds the HashFunc results of the key hash of the
+// same value (nil for results).
+func treeOf(set *hashSet, t reflect.Type, p unsafe.Pointer, budget int, rec *userRecord) *node {
+	b := &treeBuilder{set: set, rec: rec, seen: map[refKey]bool{}}
+	root := &node{h: b.hash(t, p)}
+	queue := []treeItem{{n: root, p: p, t: t}}
 	count := 1
 	for len(queue) > 0 && count < budget {
 		it := queue[0]
 		queue = queue[1:]
-		kids := expand(set, it, seen)
+		kids := b.expand(it)
 		if len(kids) == 0 || count+len(kids) > budget {
 			continue
 		}
@@ -54,127 +69,147 @@ func buildTree(set *hashSet, v reflect.Value, budget int) *node {
 	return root
 }
 
-type kid struct {
+type treeKid struct {
 	node node
 	item treeItem
 }
 
-func expand(set *hashSet, it treeItem, seen map[refKey]bool) []kid {
-	if it.chunk {
-		return chunkKids(set, it.v, it.lo, it.hi)
+// hash hashes one part (one lane; a failure hashes as a marker).
+func (b *treeBuilder) hash(t reflect.Type, p unsafe.Pointer) uint64 {
+	a, _, fail := hashReplay(b.set, b.set.of(t), p, b.rec, &b.memo)
+	if fail != nil {
+		return 0xfa11
 	}
-	v := it.v
+	return a
+}
+
+func (b *treeBuilder) expand(it treeItem) []treeKid {
+	if it.chunk {
+		return b.chunkKids(it.p, it.t, it.lo, it.hi)
+	}
+	p, t := it.p, it.t
 	// Look through pointers and interfaces: they add no path segment.
 	for {
-		if _, covered := set.user[v.Type()]; covered {
+		if _, covered := b.set.user[t]; covered {
 			return nil
 		}
-		switch v.Kind() {
+		switch t.Kind() {
 		case reflect.Pointer:
-			if v.IsNil() {
+			q := *(*unsafe.Pointer)(p)
+			if q == nil || b.mark(refKeyOf(q, typePtr(t.Elem()), 0)) {
 				return nil
 			}
-			k := refKey{v.UnsafePointer(), v.Type()}
-			if seen[k] {
-				return nil
-			}
-			seen[k] = true
-			v = v.Elem()
+			p, t = q, t.Elem()
 			continue
 		case reflect.Interface:
-			if v.IsNil() {
+			data, dyn, ok := ifaceData(p, t)
+			if !ok {
 				return nil
 			}
-			e := v.Elem()
-			c := reflect.New(e.Type()).Elem()
-			c.Set(e)
-			v = c
+			p, t = data, dyn
 			continue
 		}
 		break
 	}
-	switch v.Kind() {
+	switch t.Kind() {
 	case reflect.Struct:
-		t := v.Type()
 		if stdType(t) {
 			// time.Time, big.Int, sync.Mutex...: their insides mean
 			// nothing to the reader of a path.
 			return nil
 		}
-		var out []kid
+		var out []treeKid
 		for i := range t.NumField() {
 			f := t.Field(i)
-			if f.Name == "_" || (set.mode == modeKey && isContextType(f.Type)) {
+			if f.Name == "_" || (b.set.mode == modeKey && isContextType(f.Type)) {
 				continue
 			}
-			fv := v.Field(i)
-			out = append(out, kid{node{label: "." + f.Name, h: hashReflect(set, fv)}, treeItem{v: fv}})
+			fp := unsafe.Add(p, f.Offset)
+			out = append(out, treeKid{node{label: "." + f.Name, h: b.hash(f.Type, fp)}, treeItem{p: fp, t: f.Type}})
 		}
 		return out
-	case reflect.Slice, reflect.Array:
-		if v.Kind() == reflect.Slice {
-			if v.IsNil() {
-				return nil
-			}
-			k := refKey{v.UnsafePointer(), v.Type()}
-			if seen[k] {
-				return nil
-			}
-			seen[k] = true
-		}
-		return chunkKids(set, v, 0, v.Len())
-	case reflect.Map:
-		if v.IsNil() || v.Len() > 4*maxChildren {
+	case reflect.Array:
+		return b.chunkKids(p, t.Elem(), 0, t.Len())
+	case reflect.Slice:
+		sh := (*sliceHeader)(p)
+		if sh.data == nil || b.mark(refKeyOf(sh.data, typePtr(t), sh.len)) {
 			return nil
 		}
-		keys := v.MapKeys()
-		labels := make([]string, len(keys))
-		for i, k := range keys {
-			labels[i] = mapKeyLabel(k)
+		return b.chunkKids(sh.data, t.Elem(), 0, sh.len)
+	case reflect.Map:
+		m := *(*unsafe.Pointer)(p)
+		if m == nil || b.mark(refKeyOf(m, typePtr(t), 0)) {
+			return nil
 		}
-		idx := make([]int, len(keys))
+		// A Value made with NewAt is not marked read-only, whatever path
+		// led to the map, so its entries can be copied out.
+		mv := reflect.NewAt(t, p).Elem()
+		if mv.Len() > 4*maxChildren {
+			return nil
+		}
+		var labels []string
+		var vals []unsafe.Pointer
+		it := mv.MapRange()
+		for it.Next() {
+			labels = append(labels, mapKeyLabel(it.Key()))
+			v := reflect.New(t.Elem())
+			v.Elem().SetIterValue(it)
+			vals = append(vals, v.UnsafePointer())
+		}
+		idx := make([]int, len(labels))
 		for i := range idx {
 			idx[i] = i
 		}
-		slices.SortFunc(idx, func(a, b int) int { return strings.Compare(labels[a], labels[b]) })
-		out := make([]kid, 0, len(keys))
+		slices.SortStableFunc(idx, func(a, b int) int { return strings.Compare(labels[a], labels[b]) })
+		out := make([]treeKid, 0, len(idx))
 		for _, i := range idx {
-			mv := reflect.New(v.Type().Elem()).Elem()
-			mv.Set(v.MapIndex(keys[i]))
-			out = append(out, kid{node{label: labels[i], h: hashReflect(set, mv)}, treeItem{v: mv}})
+			out = append(out, treeKid{node{label: labels[i], h: b.hash(t.Elem(), vals[i])}, treeItem{p: vals[i], t: t.Elem()}})
 		}
 		return out
 	}
 	return nil
 }
 
-// chunkKids splits elements [lo, hi) into single elements or chunks.
-func chunkKids(set *hashSet, v reflect.Value, lo, hi int) []kid {
+func (b *treeBuilder) mark(k refKey) bool {
+	if b.seen[k] {
+		return true
+	}
+	b.seen[k] = true
+	return false
+}
+
+// chunkKids splits elements [lo, hi) of the elements of type et at base
+// into single elements or chunks.
+func (b *treeBuilder) chunkKids(base unsafe.Pointer, et reflect.Type, lo, hi int) []treeKid {
 	n := hi - lo
 	if n <= 0 {
 		return nil
 	}
+	size := et.Size()
 	if n <= maxChildren {
-		out := make([]kid, n)
+		out := make([]treeKid, n)
 		for i := range n {
-			ev := v.Index(lo + i)
-			out[i] = kid{node{label: fmt.Sprintf("[%d]", lo+i), h: hashReflect(set, ev)}, treeItem{v: ev}}
+			ep := unsafe.Add(base, uintptr(lo+i)*size)
+			out[i] = treeKid{node{label: fmt.Sprintf("[%d]", lo+i), h: b.hash(et, ep)}, treeItem{p: ep, t: et}}
 		}
 		return out
 	}
-	size := (n + maxChildren - 1) / maxChildren
-	var out []kid
-	c := set.of(v.Type().Elem())
-	for a := lo; a < hi; a += size {
-		b := min(a+size, hi)
-		out = append(out, kid{
-			node{label: fmt.Sprintf("[%d:%d]", a, b), h: hashRange(set, c, v, a, b)},
-			treeItem{v: v, lo: a, hi: b, chunk: true},
+	step := (n + maxChildren - 1) / maxChildren
+	st := reflect.SliceOf(et)
+	var out []treeKid
+	for a := lo; a < hi; a += step {
+		e := min(a+step, hi)
+		hdr := sliceHeader{unsafe.Add(base, uintptr(a)*size), e - a, e - a}
+		out = append(out, treeKid{
+			node{label: fmt.Sprintf("[%d:%d]", a, e), h: b.hash(st, unsafe.Pointer(&hdr))},
+			treeItem{p: base, t: et, lo: a, hi: e, chunk: true},
 		})
 	}
 	return out
 }
 
+// mapKeyLabel renders a map key as a path segment. k must not be
+// read-only (it comes from a map reached through NewAt).
 func mapKeyLabel(k reflect.Value) string {
 	switch k.Kind() {
 	case reflect.String:
@@ -183,36 +218,25 @@ func mapKeyLabel(k reflect.Value) string {
 			s = s[:40] + "…"
 		}
 		return fmt.Sprintf("[%q]", s)
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-		reflect.Bool, reflect.Float32, reflect.Float64:
-		return fmt.Sprintf("[%v]", k.Interface())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return fmt.Sprintf("[%d]", k.Int())
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return fmt.Sprintf("[%d]", k.Uint())
+	case reflect.Bool:
+		return fmt.Sprintf("[%t]", k.Bool())
+	case reflect.Float32, reflect.Float64:
+		return fmt.Sprintf("[%v]", k.Float())
 	}
-	s := fmt.Sprintf("%v", k.Interface())
+	var s string
+	if k.CanInterface() {
+		s = fmt.Sprintf("%v", k.Interface())
+	} else {
+		s = k.Type().String()
+	}
 	if len(s) > 40 {
 		s = s[:40] + "…"
 	}
 	return "[" + s + "]"
-}
-
-// hashReflect hashes an addressable reflect.Value with the compiled
-// function for its type (one lane; failures hash as a marker).
-func hashReflect(set *hashSet, v reflect.Value) uint64 {
-	if !v.CanAddr() {
-		c := reflect.New(v.Type()).Elem()
-		c.Set(v)
-		v = c
-	}
-	a, _, fail := hashValue(set, set.of(v.Type()), v.Addr().UnsafePointer(), false)
-	if fail != nil {
-		return 0xfa11
-	}
-	return a
-}
-
-// hashRange hashes elements [lo, hi) of a slice or addressable array.
-func hashRange(set *hashSet, c *compiled, v reflect.Value, lo, hi int) uint64 {
-	return hashReflect(set, v.Slice(lo, hi))
 }
 
 // diffTrees returns the path of the first part that differs between two
@@ -268,11 +292,6 @@ func diffTrees(a, b *node) (path string, ok bool) {
 		sb.WriteString(label)
 		a, b = &a.kids[next], &b.kids[next]
 	}
-}
-
-// treeOf builds a detail tree for the value of type t at p.
-func treeOf(set *hashSet, t reflect.Type, p unsafe.Pointer, budget int) *node {
-	return buildTree(set, reflect.NewAt(t, p).Elem(), budget)
 }
 
 // lastSeg returns the last bracketed segment of a path ending in "]".

@@ -2,7 +2,9 @@ package cacheruntime
 
 import (
 	"context"
+	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"unsafe"
 )
@@ -36,6 +38,9 @@ type typeInfo struct {
 	hasUnhashable bool
 	// directIface: the type is stored directly in an interface's data word.
 	directIface bool
+	// id is the type's identity in hashes: a hash of its canonical name, so
+	// it is the same in every process and build (see typeName).
+	id uint64
 }
 
 var (
@@ -56,11 +61,12 @@ func infoOf(t reflect.Type) *typeInfo {
 	return v.(*typeInfo)
 }
 
-// isContextType reports whether values of t are contexts that must be left
-// out of cache keys: context.Context itself or any interface type that
-// includes it, and concrete types implementing it.
+// isContextType reports whether values of t are contexts that are left out
+// of cache keys: context.Context itself or an interface type that includes
+// its methods. A concrete type that implements context.Context (a struct
+// embedding one, say) is data and is hashed.
 func isContextType(t reflect.Type) bool {
-	return t == contextType || t.Implements(contextType)
+	return t.Kind() == reflect.Interface && t.Implements(contextType)
 }
 
 func computeInfo(t reflect.Type) *typeInfo {
@@ -73,6 +79,7 @@ func computeInfo(t reflect.Type) *typeInfo {
 	ti.mayCycle = mayCycle(t)
 	ti.hasUnhashable = hasUnhashable(t, map[reflect.Type]bool{})
 	ti.directIface = directIface(t)
+	ti.id = stringHash(typeName(t))
 	return ti
 }
 
@@ -259,7 +266,119 @@ func ifaceData(p unsafe.Pointer, t reflect.Type) (data unsafe.Pointer, dyn refle
 	return e.data, dyn, true
 }
 
-// typeID returns a process-unique identity for t.
-func typeID(t reflect.Type) uint64 {
-	return uint64(uintptr((*eface)(unsafe.Pointer(&t)).data))
+// typePtr returns the address of t's runtime type descriptor: an identity
+// within this process, used to tell objects of different types apart at one
+// address during a walk.
+func typePtr(t reflect.Type) uintptr {
+	return uintptr((*eface)(unsafe.Pointer(&t)).data)
+}
+
+// typeName spells t so that it names the same type in every build: named
+// types by import path and name, other types by their structure (field
+// names, tags and, for unexported fields, the package). Unlike t.String(),
+// two packages with the same name do not collide.
+func typeName(t reflect.Type) string {
+	var b strings.Builder
+	writeTypeName(&b, t)
+	return b.String()
+}
+
+func writeTypeName(b *strings.Builder, t reflect.Type) {
+	if t.Name() != "" {
+		if pkg := t.PkgPath(); pkg != "" {
+			b.WriteString(pkg)
+			b.WriteByte('.')
+		}
+		b.WriteString(t.Name())
+		return
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		b.WriteByte('*')
+		writeTypeName(b, t.Elem())
+	case reflect.Slice:
+		b.WriteString("[]")
+		writeTypeName(b, t.Elem())
+	case reflect.Array:
+		fmt.Fprintf(b, "[%d]", t.Len())
+		writeTypeName(b, t.Elem())
+	case reflect.Map:
+		b.WriteString("map[")
+		writeTypeName(b, t.Key())
+		b.WriteByte(']')
+		writeTypeName(b, t.Elem())
+	case reflect.Chan:
+		b.WriteString(t.ChanDir().String())
+		b.WriteByte(' ')
+		writeTypeName(b, t.Elem())
+	case reflect.Func:
+		b.WriteString("func(")
+		for i := range t.NumIn() {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if t.IsVariadic() && i == t.NumIn()-1 {
+				b.WriteString("...")
+			}
+			writeTypeName(b, t.In(i))
+		}
+		b.WriteString(")(")
+		for i := range t.NumOut() {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeTypeName(b, t.Out(i))
+		}
+		b.WriteByte(')')
+	case reflect.Struct:
+		b.WriteString("struct{")
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if i > 0 {
+				b.WriteByte(';')
+			}
+			if f.PkgPath != "" {
+				b.WriteString(f.PkgPath)
+				b.WriteByte('.')
+			}
+			b.WriteString(f.Name)
+			if f.Anonymous {
+				b.WriteString(" embedded")
+			}
+			b.WriteByte(' ')
+			writeTypeName(b, f.Type)
+			if f.Tag != "" {
+				fmt.Fprintf(b, " %q", f.Tag)
+			}
+		}
+		b.WriteByte('}')
+	case reflect.Interface:
+		b.WriteString("interface{")
+		for i := range t.NumMethod() {
+			m := t.Method(i)
+			if i > 0 {
+				b.WriteByte(';')
+			}
+			if m.PkgPath != "" {
+				b.WriteString(m.PkgPath)
+				b.WriteByte('.')
+			}
+			b.WriteString(m.Name)
+			writeTypeName(b, m.Type)
+		}
+		b.WriteByte('}')
+	default:
+		b.WriteString(t.String())
+	}
+}
+
+// stringHash is a fixed (seedless) 64-bit hash of s: FNV-1a, finished with
+// a multiply-mix so that similar names spread.
+func stringHash(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return mix(h, k3)
 }
