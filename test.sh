@@ -18,6 +18,11 @@ go vet ./...
 step "go test -race ./..."
 go test -race -count=1 ./...
 
+step "fuzz: Hash and Clone against their reference properties (bounded)"
+for target in FuzzHashProperty FuzzCloneProperty; do
+	go test -run '^$' -fuzz "^$target\$" -fuzztime "${CACHELENS_FUZZTIME:-30s}" ./cacheruntime
+done
+
 step "fuzz seed corpora and benchmarks compile (bench module)"
 (cd bench && go vet ./... && go test -count=1 -run 'Test' -bench 'x^' ./...)
 
