@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"github.com/cachelens/cachelens/wire"
 )
 
 // cache is the engine behind every cached function. The wrappers (Func via
@@ -24,7 +26,6 @@ type cache struct {
 	line int
 	sig  string // the wrapped function's type
 	pkg  string // the wrapped function's package, for suggested fixes
-	id   uint64 // process-unique, for reporting
 
 	// arguments
 	argsT     reflect.Type
@@ -47,16 +48,11 @@ type cache struct {
 	mask   uint64
 	sites  siteTable
 
-	entries   atomic.Int64
-	bytes     atomic.Int64
-	evictions atomic.Int64
-	expired   atomic.Int64
-	mutations atomic.Int64
-	hashErrs  atomic.Int64
-	computeNs atomic.Int64
-	computes  atomic.Int64
-	hashNs    atomic.Int64
-	hashN     atomic.Int64
+	// ctr holds the cache's counters (indexed by the wire.Ctr constants),
+	// in its record of the run file: a language server reads them there.
+	ctr []atomic.Int64
+	run *runFile // nil when nothing reports
+	rid uint32   // the cache's record id in run
 
 	epoch time.Time
 
@@ -67,9 +63,10 @@ type cache struct {
 	tombs  map[uint64]tomb
 	tombQ  []uint64
 
-	logMu  sync.Mutex
-	errLog []*hashErrRec
-	mutLog []*mutRec
+	logMu            sync.Mutex
+	errLog           []*hashErrRec // distinct hash errors, at most maxLog
+	mutLog           []*mutRec     // distinct mutations, at most maxLog
+	errMore, mutMore *atomic.Int64 // counts of those beyond maxLog
 
 	rep *Reporter
 }
@@ -132,21 +129,25 @@ type tomb struct {
 
 const maxTombs = 1024
 
+// hashErrRec is a distinct hash error; its count and last site are in its
+// record of the run file.
 type hashErrRec struct {
 	err   HashError
-	count int64
-	site  *site
+	count *atomic.Int64
+	site  atomic.Pointer[site]
+	rsite *uint32 // the last site's record id, in the record
 }
 
+// mutRec is a distinct mutation of a result.
 type mutRec struct {
 	path           string
 	recv, detected *site
-	count          int64
+	count          *atomic.Int64
 }
 
+// maxLog bounds the distinct hash errors and mutations kept per cache;
+// further distinct ones are counted together.
 const maxLog = 32
-
-var cacheIDs atomic.Uint64
 
 // newCache builds the engine for a function value fn whose parameters are
 // laid out as argsT (one field per parameter, in order) and whose results
@@ -159,7 +160,6 @@ func newCache(fn reflect.Value, argsT, resT reflect.Type, variadic bool, opts []
 			o.apply(&c.cfg)
 		}
 	}
-	c.id = cacheIDs.Add(1)
 	if _, file, line, ok := runtime.Caller(defSkip + 1); ok {
 		c.file, c.line = file, line
 	}
@@ -211,17 +211,23 @@ func newCache(fn reflect.Value, argsT, resT reflect.Type, variadic bool, opts []
 	c.mask = uint64(n - 1)
 	c.lru.init()
 
-	if c.cfg.handle != nil {
-		c.cfg.handle.c.Store(c)
-	}
 	if !c.cfg.noReport {
 		c.rep = c.cfg.reporter
 		if c.rep == nil {
 			c.rep = defaultReporter()
 		}
-		if c.rep != nil {
-			c.rep.register(c)
-		}
+	}
+	if c.rep != nil {
+		c.run = c.rep.run
+	}
+	c.ctr = c.run.defRecord(c)
+	c.sites.cache = c
+	if c.cfg.handle != nil {
+		c.cfg.handle.c.Store(c)
+	}
+	if c.rep != nil {
+		c.rep.noteFile(c.file)
+		c.rep.register(c)
 	}
 	return c
 }
@@ -445,7 +451,7 @@ func (c *cache) lookup(st *site, p unsafe.Pointer, compute func(res unsafe.Point
 	}
 	if c.cfg.ttl > 0 && e.expires != 0 && c.now() > e.expires {
 		if c.remove(e, MissExpired) {
-			c.expired.Add(1)
+			c.ctr[wire.CtrExpired].Add(1)
 		}
 		return c.miss(st, sh, h1, h2, p, compute, MissReason{Kind: MissExpired}, rec)
 	}
@@ -460,8 +466,8 @@ func (c *cache) lookup(st *site, p unsafe.Pointer, compute func(res unsafe.Point
 		}
 	}
 	if sample {
-		c.hashNs.Add(int64(time.Since(t0)))
-		c.hashN.Add(1)
+		c.ctr[wire.CtrHashNs].Add(int64(time.Since(t0)))
+		c.ctr[wire.CtrHashN].Add(1)
 	}
 	c.hit(st, ctr, e)
 	return e.res
@@ -557,8 +563,8 @@ func (c *cache) compute(st *site, sh *shard, e *entry, p unsafe.Pointer, compute
 	ok := compute(res)
 	d := time.Since(t0)
 	settled = true
-	c.computeNs.Add(int64(d))
-	c.computes.Add(1)
+	c.ctr[wire.CtrComputeNs].Add(int64(d))
+	c.ctr[wire.CtrComputes].Add(1)
 	e.res = res
 	if !ok {
 		c.unlink(sh, e)
@@ -575,8 +581,8 @@ func (c *cache) compute(st *site, sh *shard, e *entry, p unsafe.Pointer, compute
 		close(e.done)
 		return res
 	}
-	c.entries.Add(1)
-	c.bytes.Add(e.size)
+	c.ctr[wire.CtrEntries].Add(1)
+	c.ctr[wire.CtrBytes].Add(e.size)
 	e.state.Store(stReady)
 	close(e.done)
 	if c.cfg.ttl > 0 {
@@ -606,7 +612,7 @@ func (c *cache) explainMiss(st *site, e *entry, p unsafe.Pointer, reason MissRea
 	} else {
 		c.takeTomb(e.h1, e.h2)
 	}
-	st.addReason(reason)
+	st.addReason(c.run, reason)
 	st.last.Store(cr)
 	return cr
 }
@@ -745,8 +751,8 @@ func (c *cache) remove(e *entry, why MissKind) bool {
 	}
 	c.unlink(&c.shards[e.h1&c.mask], e)
 	c.addTomb(e.h1, e.h2, why)
-	c.entries.Add(-1)
-	c.bytes.Add(-e.size)
+	c.ctr[wire.CtrEntries].Add(-1)
+	c.ctr[wire.CtrBytes].Add(-e.size)
 	if c.cfg.maxEntries > 0 {
 		c.lru.remove(e)
 	}
@@ -757,7 +763,7 @@ func (c *cache) remove(e *entry, why MissKind) bool {
 func (c *cache) mutated(st *site, sh *shard, e *entry, h1, h2 uint64, p unsafe.Pointer, compute func(unsafe.Pointer) bool, rec *userRecord) unsafe.Pointer {
 	path := c.mutationPath(st, e)
 	if c.remove(e, MissMutated) {
-		c.mutations.Add(1)
+		c.ctr[wire.CtrMutations].Add(1)
 		c.logMutation(path, e.recv.Load(), st)
 	}
 	return c.miss(st, sh, h1, h2, p, compute, MissReason{Kind: MissMutated, Path: path}, rec)
@@ -811,7 +817,7 @@ func (c *cache) resultPath(path string) string {
 // result cannot be checked).
 func (c *cache) uncached(st *site, p unsafe.Pointer, fail *hashFailure, compute func(unsafe.Pointer) bool) unsafe.Pointer {
 	st.ctr().uncached.Add(1)
-	c.hashErrs.Add(1)
+	c.ctr[wire.CtrHashErrors].Add(1)
 	st.last.Store(nil)
 	he := c.describe(p, fail)
 	c.logHashError(he, st)
@@ -879,15 +885,22 @@ func (c *cache) logHashError(he HashError, st *site) {
 	defer c.logMu.Unlock()
 	for _, r := range c.errLog {
 		if r.err == he {
-			r.count++
-			r.site = st
+			r.count.Add(1)
+			r.site.Store(st)
+			atomic.StoreUint32(r.rsite, st.rid)
 			return
 		}
 	}
 	if len(c.errLog) >= maxLog {
-		c.errLog = c.errLog[1:]
+		if c.errMore == nil {
+			c.errMore = c.run.hashErrRecord(c.rid, HashError{Internal: "more distinct hash errors than are described"}, nil).count
+		}
+		c.errMore.Add(1)
+		return
 	}
-	c.errLog = append(c.errLog, &hashErrRec{err: he, count: 1, site: st})
+	r := c.run.hashErrRecord(c.rid, he, st)
+	r.count.Add(1)
+	c.errLog = append(c.errLog, r)
 }
 
 func (c *cache) logMutation(path string, recv, det *site) {
@@ -895,14 +908,20 @@ func (c *cache) logMutation(path string, recv, det *site) {
 	defer c.logMu.Unlock()
 	for _, r := range c.mutLog {
 		if r.path == path && r.recv == recv && r.detected == det {
-			r.count++
+			r.count.Add(1)
 			return
 		}
 	}
 	if len(c.mutLog) >= maxLog {
-		c.mutLog = c.mutLog[1:]
+		if c.mutMore == nil {
+			c.mutMore = c.run.mutRecord(c.rid, "(more distinct mutations than are described)", nil, nil).count
+		}
+		c.mutMore.Add(1)
+		return
 	}
-	c.mutLog = append(c.mutLog, &mutRec{path: path, recv: recv, detected: det, count: 1})
+	r := c.run.mutRecord(c.rid, path, recv, det)
+	r.count.Add(1)
+	c.mutLog = append(c.mutLog, r)
 }
 
 // expireDue removes the entries whose TTL has passed by now.
@@ -913,7 +932,7 @@ func (c *cache) expireDue(now int64) {
 			return
 		}
 		if c.remove(e, MissExpired) {
-			c.expired.Add(1)
+			c.ctr[wire.CtrExpired].Add(1)
 		}
 	}
 }
@@ -921,19 +940,19 @@ func (c *cache) expireDue(now int64) {
 // evictOver evicts least recently used entries while over MaxEntries,
 // after removing expired ones (which make room without evicting).
 func (c *cache) evictOver() {
-	if c.entries.Load() <= int64(c.cfg.maxEntries) {
+	if c.ctr[wire.CtrEntries].Load() <= int64(c.cfg.maxEntries) {
 		return
 	}
 	if c.cfg.ttl > 0 {
 		c.expireDue(c.now())
 	}
-	for c.entries.Load() > int64(c.cfg.maxEntries) {
+	for c.ctr[wire.CtrEntries].Load() > int64(c.cfg.maxEntries) {
 		v := c.lru.victim()
 		if v == nil {
 			return
 		}
 		if c.remove(v, MissEvicted) {
-			c.evictions.Add(1)
+			c.ctr[wire.CtrEvictions].Add(1)
 		}
 	}
 }

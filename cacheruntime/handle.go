@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync/atomic"
 	"time"
+
+	"github.com/cachelens/cachelens/wire"
 )
 
 // A Handle gives the program access to one cached function's statistics
@@ -87,27 +89,22 @@ func (c *cache) stats() Stats {
 		Name:        c.name,
 		File:        c.file,
 		Line:        c.line,
-		HashErrors:  c.hashErrs.Load(),
-		Mutations:   c.mutations.Load(),
-		Evictions:   c.evictions.Load(),
-		Expired:     c.expired.Load(),
-		Entries:     c.entries.Load(),
-		Bytes:       c.bytes.Load(),
-		ComputeTime: time.Duration(c.computeNs.Load()),
-		Computes:    c.computes.Load(),
+		HashErrors:  c.ctr[wire.CtrHashErrors].Load(),
+		Mutations:   c.ctr[wire.CtrMutations].Load(),
+		Evictions:   c.ctr[wire.CtrEvictions].Load(),
+		Expired:     c.ctr[wire.CtrExpired].Load(),
+		Entries:     c.ctr[wire.CtrEntries].Load(),
+		Bytes:       c.ctr[wire.CtrBytes].Load(),
+		ComputeTime: time.Duration(c.ctr[wire.CtrComputeNs].Load()),
+		Computes:    c.ctr[wire.CtrComputes].Load(),
 	}
-	if n := c.hashN.Load(); n > 0 {
-		s.HashTime = time.Duration(c.hashNs.Load() / n)
+	if n := c.ctr[wire.CtrHashN].Load(); n > 0 {
+		s.HashTime = time.Duration(c.ctr[wire.CtrHashNs].Load() / n)
 	}
 	for _, st := range c.sites.all() {
 		file, line, fn := st.where()
 		hits, misses, uncached := st.totals()
-		ss := SiteStats{File: file, Line: line, Function: fn, Hits: hits, Misses: misses, Uncached: uncached}
-		st.mu.Lock()
-		for _, r := range st.reasons {
-			ss.Reasons = append(ss.Reasons, ReasonCount{Reason: r.reason, Count: r.count})
-		}
-		st.mu.Unlock()
+		ss := SiteStats{File: file, Line: line, Function: fn, Hits: hits, Misses: misses, Uncached: uncached, Reasons: st.recentReasons()}
 		s.Hits += ss.Hits
 		s.Misses += ss.Misses
 		s.Uncached += ss.Uncached
@@ -115,10 +112,10 @@ func (c *cache) stats() Stats {
 	}
 	c.logMu.Lock()
 	for _, r := range c.errLog {
-		s.HashErrList = append(s.HashErrList, HashErrorCount{Err: r.err, Count: r.count, Site: siteRef(r.site)})
+		s.HashErrList = append(s.HashErrList, HashErrorCount{Err: r.err, Count: r.count.Load(), Site: siteRef(r.site.Load())})
 	}
 	for _, r := range c.mutLog {
-		s.MutationLog = append(s.MutationLog, MutationCount{Path: r.path, Received: siteRef(r.recv), Detected: siteRef(r.detected), Count: r.count})
+		s.MutationLog = append(s.MutationLog, MutationCount{Path: r.path, Received: siteRef(r.recv), Detected: siteRef(r.detected), Count: r.count.Load()})
 	}
 	c.logMu.Unlock()
 	slices.SortStableFunc(s.HashErrList, func(a, b HashErrorCount) int { return int(b.Count - a.Count) })

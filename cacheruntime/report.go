@@ -1,39 +1,54 @@
 package cacheruntime
 
 import (
-	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
+	"unsafe"
 	"weak"
 
 	"github.com/cachelens/cachelens/wire"
 )
 
-// A Reporter sends what the caches of this process do to cachelens
-// language servers over local Unix sockets. It never blocks or fails the
-// program: counts are kept by the caches themselves, and the reporter's
-// own goroutine reads them a few times a second and sends what changed.
-// A slow or absent server costs dropped reports (counted and reported
-// later), never a blocked call.
+// A Reporter makes what the caches of this process do visible to cachelens
+// language servers. The caches count in the Reporter's run file: a small
+// file in the per-user runs directory (in memory, on tmpfs), mapped into
+// the process and read by servers while the process runs and after it
+// ends — however it ends: by returning from main, os.Exit, a panic, a
+// signal or SIGKILL. Every call is counted the moment it happens, with no
+// Flush and no message per call, so reporting costs a call what an atomic
+// counter costs, and never blocks or fails the program.
+//
+// The Reporter's own goroutine does the rest, rarely: it records the
+// content hash of each source file its caches name (so the editor can tell
+// whether annotations describe the code it shows), removes the run files of
+// processes that ended long ago, and tells running servers whose workspace
+// holds the program's source where its run file is.
 //
 // Programs normally use the process-wide reporter, which starts with the
 // first cache and is configured by the environment: CACHELENS=off turns
-// it off, CACHELENS_SOCKET=path names the server's socket, and otherwise
-// it connects to every server registered in the per-user runtime directory
-// whose workspace contains the program's source.
+// it off (no file, no goroutine), CACHELENS_SOCKET=path names a server's
+// socket, CACHELENS_RUNS=dir names the runs directory, and
+// CACHELENS_DEBUG=1 logs what the reporter does to stderr.
 type Reporter struct {
 	socket   string
 	dir      string
 	interval time.Duration
 	debug    bool
 	fault    bool // testing: every cycle panics
+
+	run *runFile
 
 	mu     sync.Mutex
 	caches []weak.Pointer[cache]
@@ -44,33 +59,38 @@ type Reporter struct {
 	done    chan struct{}
 
 	// owned by the loop goroutine
-	conns        map[string]*rconn
+	conns        map[string]net.Conn
+	closed       chan string
 	lastDiscover time.Time
 	hello        wire.Hello
+	prog         programInfo
+	cleaned      bool
 
-	drops     atomic.Int64
-	sentDrops int64
+	srcMu   sync.Mutex
+	sources map[string]bool // files whose hash is recorded
+
 	connected atomic.Int32
-	frames    atomic.Int64
 }
 
 // ReporterOptions configures NewReporter.
 type ReporterOptions struct {
-	// Socket is the server's socket. Empty: discover servers in Dir.
+	// Socket is a server's socket. Empty: discover servers in Dir.
 	Socket string
 	// Dir is where servers register; empty means wire.RuntimeDir().
 	Dir string
-	// Interval between sends; 0 means 100ms.
+	// Runs is the directory of run files; empty means wire.RunsDir().
+	Runs string
+	// Interval between the reporter's rounds; 0 means 100ms.
 	Interval time.Duration
 }
 
 const (
 	discoverEvery = 2 * time.Second
-	writeTimeout  = 250 * time.Millisecond
 	dialTimeout   = 250 * time.Millisecond
+	writeTimeout  = 250 * time.Millisecond
 )
 
-// NewReporter returns a reporter with its own connections. Pass it to a
+// NewReporter returns a reporter with a run file of its own. Pass it to a
 // cache with WithReporter. Tests use it to report to a private server.
 func NewReporter(o ReporterOptions) *Reporter {
 	r := &Reporter{
@@ -80,7 +100,9 @@ func NewReporter(o ReporterOptions) *Reporter {
 		kick:     make(chan chan struct{}),
 		closing:  make(chan struct{}),
 		done:     make(chan struct{}),
-		conns:    map[string]*rconn{},
+		conns:    map[string]net.Conn{},
+		closed:   make(chan string, 16),
+		sources:  map[string]bool{},
 		debug:    os.Getenv("CACHELENS_DEBUG") != "",
 	}
 	if r.dir == "" {
@@ -89,6 +111,20 @@ func NewReporter(o ReporterOptions) *Reporter {
 	if r.interval <= 0 {
 		r.interval = 100 * time.Millisecond
 	}
+	runs := o.Runs
+	if runs == "" {
+		runs = wire.RunsDir()
+	}
+	run, err := openRunFile(runs)
+	if err != nil {
+		run = newHeapRun(fmt.Sprintf("no run file in %s: %v", runs, err))
+		r.logf("counting in process memory only: %s", run.note)
+	} else {
+		r.logf("counting in %s", run.path)
+	}
+	r.run = run
+	r.prog = currentProgram()
+	run.programRecord(r.prog)
 	return r
 }
 
@@ -109,19 +145,20 @@ func defaultReporter() *Reporter {
 	return defaultRep
 }
 
-// Flush sends everything recorded so far to the connected language
-// servers (looking for servers first if none is connected) and waits until
-// it is written, for at most a second. Call it before a short program
-// exits (defer cacheruntime.Flush() in main) or at the end of TestMain;
-// Go has no exit hook, so counts after the last periodic send are
-// otherwise lost. It does nothing when reporting is off.
+// Flush is no longer needed: every call is counted in the run file as it
+// happens, and a language server reads the counts even after the process
+// has ended. Flush makes the process-wide reporter look for language
+// servers started since it last looked and record the source files of new
+// caches now, waiting for that at most a second. It does nothing when
+// reporting is off.
 func Flush() {
 	if r := defaultReporter(); r != nil {
 		r.Flush()
 	}
 }
 
-// Flush sends everything recorded so far and waits (at most a second).
+// Flush runs one round of the reporter's work now (see the package-level
+// Flush) and waits for it, at most a second.
 func (r *Reporter) Flush() {
 	r.mu.Lock()
 	started := len(r.caches) > 0
@@ -143,9 +180,9 @@ func (r *Reporter) Flush() {
 	}
 }
 
-// Close stops the reporter after a final send and closes its connections.
+// Close stops the reporter's goroutine and closes its connections. The
+// run file stays: the caches keep counting in it, and servers read it.
 func (r *Reporter) Close() error {
-	r.Flush()
 	r.start.Do(func() { close(r.done) }) // never started
 	select {
 	case <-r.closing:
@@ -159,8 +196,24 @@ func (r *Reporter) Close() error {
 // Connected returns the number of servers the reporter is connected to.
 func (r *Reporter) Connected() int { return int(r.connected.Load()) }
 
-// Dropped returns the number of frames that could not be delivered.
-func (r *Reporter) Dropped() int64 { return r.drops.Load() }
+// Dropped returns the number of events (distinct miss reasons, hash errors,
+// mutations) that found no room in the run file, which holds at most
+// wire.RunMaxSize bytes. Calls are counted regardless.
+func (r *Reporter) Dropped() int64 {
+	return int64(atomicLoad64(r.run.chunks[0][64:]))
+}
+
+// RunFile returns the path of the reporter's run file, or "" when the
+// caches count in process memory only.
+func (r *Reporter) RunFile() string {
+	if r.run.shared() {
+		return r.run.path
+	}
+	return ""
+}
+
+// RunFileNote says why the reporter has no run file ("" when it has one).
+func (r *Reporter) RunFileNote() string { return r.run.note }
 
 func (r *Reporter) register(c *cache) {
 	r.mu.Lock()
@@ -194,7 +247,7 @@ func (r *Reporter) live() []*cache {
 
 func (r *Reporter) loop() {
 	defer close(r.done)
-	r.hello = makeHello()
+	r.hello = r.makeHello()
 	t := time.NewTicker(r.interval)
 	defer t.Stop()
 	r.cycle(true)
@@ -202,13 +255,19 @@ func (r *Reporter) loop() {
 		select {
 		case <-t.C:
 			r.cycle(false)
+		case path := <-r.closed:
+			if c, ok := r.conns[path]; ok {
+				c.Close()
+				delete(r.conns, path)
+				r.connected.Store(int32(len(r.conns)))
+				r.logf("%s closed the connection", path)
+			}
 		case done := <-r.kick:
 			r.cycle(true)
 			close(done)
 		case <-r.closing:
-			r.cycle(false)
 			for _, c := range r.conns {
-				c.conn.Close()
+				c.Close()
 			}
 			r.connected.Store(0)
 			return
@@ -216,33 +275,13 @@ func (r *Reporter) loop() {
 	}
 }
 
-func makeHello() wire.Hello {
-	h := wire.Hello{Proto: wire.Version, PID: os.Getpid(), GoVersion: runtime.Version(), Start: time.Now()}
-	if exe, err := os.Executable(); err == nil {
-		h.Program = exe
-		if fi, err := os.Stat(exe); err == nil {
-			h.Built = fi.ModTime()
-		}
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		h.Module = bi.Main.Path
-	}
-	h.Dir, _ = os.Getwd()
-	return h
-}
-
-// cycle connects to new servers when it is time to look, then sends. A
-// fault inside it is logged and the connections are dropped (the next
-// connection sends totals again); it never stops the program.
+// cycle records new source files, cleans the runs directory once, and
+// connects to new servers when it is time to look. A fault inside it is
+// logged; it never stops the program.
 func (r *Reporter) cycle(force bool) {
 	defer func() {
 		if v := recover(); v != nil {
 			r.logf("internal error while reporting: %v", v)
-			for path, c := range r.conns {
-				c.conn.Close()
-				delete(r.conns, path)
-			}
-			r.connected.Store(0)
 		}
 	}()
 	if r.fault {
@@ -252,17 +291,160 @@ func (r *Reporter) cycle(force bool) {
 	if len(caches) == 0 {
 		return
 	}
+	if !r.cleaned && r.run.shared() {
+		r.cleaned = true
+		r.clean()
+	}
 	if force || len(r.conns) == 0 && time.Since(r.lastDiscover) >= discoverEvery || time.Since(r.lastDiscover) >= 5*discoverEvery {
 		r.discover(caches)
 	}
-	for path, c := range r.conns {
-		if err := r.send(c, caches); err != nil {
-			r.logf("sending to %s: %v", path, err)
-			c.conn.Close()
-			delete(r.conns, path)
+}
+
+// programInfo is what the process knows about itself.
+type programInfo struct {
+	exe, path, module, version, goVersion, dir string
+	vcs, revision, vcsTime                     string
+	modified, trimpath, goBuild                bool
+	exeMtime                                   time.Time
+	modRoot                                    string // for -trimpath builds: the module's directory, if found
+}
+
+func currentProgram() programInfo {
+	p := programInfo{goVersion: runtime.Version()}
+	p.exe, _ = os.Executable()
+	if fi, err := os.Stat(p.exe); err == nil {
+		p.exeMtime = fi.ModTime()
+	}
+	p.dir, _ = os.Getwd()
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		p.path, p.module, p.version = bi.Path, bi.Main.Path, bi.Main.Version
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs":
+				p.vcs = s.Value
+			case "vcs.revision":
+				p.revision = s.Value
+			case "vcs.time":
+				p.vcsTime = s.Value
+			case "vcs.modified":
+				p.modified = s.Value == "true"
+			case "-trimpath":
+				p.trimpath = s.Value == "true"
+			}
 		}
 	}
-	r.connected.Store(int32(len(r.conns)))
+	// go run and go test build the executable for this run, under a
+	// go-build work directory, and rebuild whenever a source changed: the
+	// sources on disk now are what it was built from.
+	p.goBuild = strings.Contains(filepath.ToSlash(p.exe), "/go-build")
+	if p.trimpath && p.module != "" {
+		p.modRoot = findModuleRoot(p.dir, p.module)
+	}
+	return p
+}
+
+// findModuleRoot looks for the directory of module mod at or above dir.
+func findModuleRoot(dir, mod string) string {
+	for d := dir; ; {
+		if data, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil {
+			for _, line := range strings.Split(string(data), "\n") {
+				if f := strings.Fields(line); len(f) == 2 && f[0] == "module" && strings.Trim(f[1], `"`) == mod {
+					return d
+				}
+			}
+			return ""
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return ""
+		}
+		d = parent
+	}
+}
+
+// sourcePath returns where a file named in the binary is on disk: itself,
+// or for a -trimpath build's module-relative path, under the module root.
+func (p programInfo) sourcePath(file string) (string, bool) {
+	if filepath.IsAbs(file) {
+		return file, true
+	}
+	if p.modRoot != "" && p.module != "" {
+		if rest, ok := strings.CutPrefix(file, p.module+"/"); ok {
+			return filepath.Join(p.modRoot, filepath.FromSlash(rest)), true
+		}
+	}
+	return "", false
+}
+
+// maxSourceSize bounds the source files hashed.
+const maxSourceSize = 8 << 20
+
+// noteFile records the content hash of a source file a cache's definition
+// or call site is in, once per file: the editor compares it with what it
+// shows to tell whether annotations describe older code. It runs when the
+// cache is made and at the first call from a new file, so even a program
+// that exits at once leaves the hashes behind.
+func (r *Reporter) noteFile(file string) {
+	if r == nil || !r.run.shared() || file == "" || file == "?" {
+		return
+	}
+	r.srcMu.Lock()
+	defer r.srcMu.Unlock()
+	if r.sources[file] {
+		return
+	}
+	r.sources[file] = true
+	r.recordSource(file)
+}
+
+func (r *Reporter) recordSource(file string) {
+	path, ok := r.prog.sourcePath(file)
+	if !ok {
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() > maxSourceSize {
+		return
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, io.LimitReader(f, maxSourceSize)); err != nil {
+		return
+	}
+	var sum [32]byte
+	h.Sum(sum[:0])
+	// The hash is of the content the executable was built from when go run
+	// or go test built it for this run, or when the file has not changed
+	// since the executable was written.
+	verified := r.prog.goBuild || !r.prog.exeMtime.IsZero() && !fi.ModTime().After(r.prog.exeMtime)
+	r.run.sourceRecord(file, sum, fi.Size(), fi.ModTime(), verified)
+}
+
+// clean removes the run files of processes that ended long ago.
+func (r *Reporter) clean() {
+	dir := filepath.Dir(r.run.path)
+	root, err := wire.OpenRunsDir(dir, false)
+	if err != nil {
+		return
+	}
+	defer root.Close()
+	if n, err := wire.CleanRuns(root, time.Now(), nil); n > 0 || err != nil {
+		r.logf("removed %d run files of processes that ended (%v)", n, err)
+	}
+}
+
+func (r *Reporter) makeHello() wire.Hello {
+	h := wire.Hello{Proto: wire.Version, PID: os.Getpid(), Program: r.prog.exe, Module: r.prog.module, GoVersion: r.prog.goVersion,
+		Start: r.run.start, Dir: r.prog.dir, RunID: hex.EncodeToString(r.run.id[:])}
+	if r.run.shared() {
+		h.Run = r.run.path
+		h.FD = true
+	}
+	return h
 }
 
 // discover connects to the explicit socket or to every registered server
@@ -278,11 +460,20 @@ func (r *Reporter) discover(caches []*cache) {
 			r.logf("discovery in %s: %v", r.dir, err)
 		}
 		for _, reg := range regs {
+			matched := false
 			for _, c := range caches {
-				if wire.Contains(reg.Root, c.file) {
+				file := c.file
+				if p, ok := r.prog.sourcePath(file); ok {
+					file = p
+				}
+				if wire.Contains(reg.Root, file) {
 					targets = append(targets, reg.Socket)
+					matched = true
 					break
 				}
+			}
+			if !matched && r.debug {
+				r.logf("server %s (root %s) holds none of this program's caches (first: %s)", reg.Socket, reg.Root, caches[0].file)
 			}
 		}
 	}
@@ -290,214 +481,69 @@ func (r *Reporter) discover(caches []*cache) {
 		if _, ok := r.conns[path]; ok {
 			continue
 		}
-		conn, err := net.DialTimeout("unix", path, dialTimeout)
+		conn, err := r.dial(path)
 		if err != nil {
 			r.logf("connecting to %s: %v", path, err)
 			continue
 		}
 		r.logf("connected to %s", path)
-		r.conns[path] = newRconn(conn)
-	}
-}
-
-// rconn is one connection and what has been sent on it.
-type rconn struct {
-	conn  net.Conn
-	w     *bufio.Writer
-	hello bool
-	defs  map[*cache]defSent
-	sites map[*site]siteSent
-	errs  map[*hashErrRec]int64
-	muts  map[*mutRec]int64
-	buf   []byte
-}
-
-type defSent struct {
-	evictions, expired, mutations, hashErrs, computeNs, computes, hashNs, hashN int64
-	entries, bytes                                                              int64
-}
-
-type siteSent struct {
-	id                     int
-	hits, misses, uncached int64
-	reasons                map[MissReason]int64
-}
-
-func newRconn(c net.Conn) *rconn {
-	return &rconn{
-		conn:  c,
-		w:     bufio.NewWriterSize(c, 32<<10),
-		defs:  map[*cache]defSent{},
-		sites: map[*site]siteSent{},
-		errs:  map[*hashErrRec]int64{},
-		muts:  map[*mutRec]int64{},
-	}
-}
-
-var siteIDs atomic.Int64
-
-// send writes everything that changed since the last send on c.
-func (r *Reporter) send(c *rconn, caches []*cache) error {
-	frames := 0
-	put := func(msg any) error {
-		var err error
-		c.buf, err = wire.AppendFrame(c.buf[:0], msg)
-		if err != nil {
-			return err
-		}
-		frames++
-		_, err = c.w.Write(c.buf)
-		return err
-	}
-	if err := c.conn.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
-		return err
-	}
-	fail := func(err error) error {
-		r.drops.Add(int64(frames))
-		return err
-	}
-	if !c.hello {
-		if err := put(&r.hello); err != nil {
-			return fail(err)
-		}
-		c.hello = true
-	}
-	var stats wire.Stats
-	var events []any
-	// Only records still in the caches' bounded logs are remembered, so
-	// this connection's memory stays bounded too.
-	errs, muts := make(map[*hashErrRec]int64, len(c.errs)), make(map[*mutRec]int64, len(c.muts))
-	defer func() { c.errs, c.muts = errs, muts }()
-	for _, cc := range caches {
-		ds, known := c.defs[cc]
-		if !known {
-			if err := put(cc.wireDef()); err != nil {
-				return fail(err)
+		r.conns[path] = conn
+		go func() {
+			// The server never writes; a read returns when it goes away.
+			io.Copy(io.Discard, conn)
+			select {
+			case r.closed <- path:
+			default:
 			}
-		}
-		now := cc.defSnapshot()
-		if !known || now != ds {
-			stats.Defs = append(stats.Defs, wire.DefCounts{
-				Def: int(cc.id), Evictions: now.evictions - ds.evictions, Expired: now.expired - ds.expired,
-				Mutations: now.mutations - ds.mutations, HashErrors: now.hashErrs - ds.hashErrs,
-				ComputeNs: now.computeNs - ds.computeNs, Computes: now.computes - ds.computes,
-				HashNs: now.hashNs - ds.hashNs, HashN: now.hashN - ds.hashN,
-				Entries: now.entries, Bytes: now.bytes,
-			})
-			c.defs[cc] = now
-		}
-		for _, st := range cc.sites.all() {
-			ss, known := c.sites[st]
-			if !known {
-				ss = siteSent{id: st.gid(), reasons: map[MissReason]int64{}}
-				file, line, fn := st.where()
-				if err := put(&wire.Site{ID: ss.id, Def: int(cc.id), File: file, Line: line, Func: fn}); err != nil {
-					return fail(err)
-				}
-			}
-			hits, misses, uncached := st.totals()
-			if hits != ss.hits || misses != ss.misses || uncached != ss.uncached {
-				stats.Sites = append(stats.Sites, wire.SiteCounts{Site: ss.id, Hits: hits - ss.hits, Misses: misses - ss.misses, Uncached: uncached - ss.uncached})
-				ss.hits, ss.misses, ss.uncached = hits, misses, uncached
-			}
-			st.mu.Lock()
-			for _, rc := range st.reasons {
-				if d := rc.count - ss.reasons[rc.reason]; d > 0 {
-					events = append(events, &wire.Miss{Site: ss.id, Kind: rc.reason.Kind.wireName(), Arg: rc.reason.Arg, Path: rc.reason.Path, Text: rc.reason.String(), Count: d})
-					ss.reasons[rc.reason] = rc.count
-				}
-			}
-			st.mu.Unlock()
-			c.sites[st] = ss
-		}
-		cc.logMu.Lock()
-		for _, e := range cc.errLog {
-			if d := e.count - c.errs[e]; d > 0 {
-				events = append(events, &wire.HashErr{Def: int(cc.id), Site: c.siteID(e.site), Arg: e.err.Arg, ArgType: e.err.ArgType,
-					Path: e.err.Path, Type: e.err.Type, Panic: e.err.Panic, Suggest: e.err.Suggest, Text: e.err.Detail(), Count: d})
-			}
-			errs[e] = e.count
-		}
-		for _, m := range cc.mutLog {
-			if d := m.count - c.muts[m]; d > 0 {
-				events = append(events, &wire.Mutation{Def: int(cc.id), Recv: c.siteID(m.recv), Detect: c.siteID(m.detected), Path: m.path, Count: d})
-			}
-			muts[m] = m.count
-		}
-		cc.logMu.Unlock()
+		}()
 	}
-	if len(stats.Defs) > 0 || len(stats.Sites) > 0 {
-		if err := put(&stats); err != nil {
-			return fail(err)
-		}
-	}
-	for _, ev := range events {
-		if err := put(ev); err != nil {
-			return fail(err)
-		}
-	}
-	if d := r.drops.Load(); d > r.sentDrops {
-		if err := put(&wire.Drops{Count: d - r.sentDrops}); err != nil {
-			return fail(err)
-		}
-		r.sentDrops = d
-	}
-	if err := c.w.Flush(); err != nil {
-		return fail(err)
-	}
-	r.frames.Add(int64(frames))
-	return nil
+	r.connected.Store(int32(len(r.conns)))
 }
 
-// siteID returns the id a site was announced under on this connection, or
-// 0 for a site not announced (nil).
-func (c *rconn) siteID(s *site) int {
-	if s == nil {
-		return 0
+// dial connects to the server at path, checks that it runs as this user,
+// and sends the hello (with the run file's descriptor when there is one).
+func (r *Reporter) dial(path string) (net.Conn, error) {
+	c, err := net.DialTimeout("unix", path, dialTimeout)
+	if err != nil {
+		return nil, err
 	}
-	if ss, ok := c.sites[s]; ok {
-		return ss.id
+	uc := c.(*net.UnixConn)
+	if err := checkPeer(uc); err != nil {
+		c.Close()
+		return nil, err
 	}
-	return 0
+	frame, err := wire.AppendFrame(nil, &r.hello)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	var oob []byte
+	if r.hello.FD {
+		oob = fileRights(r.run.file)
+	}
+	c.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if _, _, err := uc.WriteMsgUnix(frame, oob, nil); err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.SetWriteDeadline(time.Time{})
+	return c, nil
 }
 
-func (c *cache) wireDef() *wire.Def {
-	return &wire.Def{
-		ID: int(c.id), File: c.file, Line: c.line, Name: c.name, Sig: c.sig,
-		AllowMutation: c.cfg.allowMutation, TTL: int64(c.cfg.ttl), MaxEntries: c.cfg.maxEntries, Strict: c.strict,
+// fileRights returns the ancillary data that passes f's descriptor.
+func fileRights(f *os.File) []byte {
+	if f == nil {
+		return nil
 	}
+	sc, err := f.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	var oob []byte
+	sc.Control(func(fd uintptr) { oob = syscall.UnixRights(int(fd)) })
+	return oob
 }
 
-func (c *cache) defSnapshot() defSent {
-	if c.cfg.ttl > 0 {
-		c.expireDue(c.now()) // entries counts live entries only
-	}
-	return defSent{
-		evictions: c.evictions.Load(), expired: c.expired.Load(), mutations: c.mutations.Load(), hashErrs: c.hashErrs.Load(),
-		computeNs: c.computeNs.Load(), computes: c.computes.Load(), hashNs: c.hashNs.Load(), hashN: c.hashN.Load(),
-		entries: c.entries.Load(), bytes: c.bytes.Load(),
-	}
-}
-
-// wireName is the kind's name on the wire.
-func (k MissKind) wireName() string {
-	switch k {
-	case MissFirst:
-		return "first"
-	case MissArgs:
-		return "args"
-	case MissExpired:
-		return "expired"
-	case MissEvicted:
-		return "evicted"
-	case MissMutated:
-		return "mutated"
-	case MissCleared:
-		return "cleared"
-	case MissError:
-		return "error"
-	case MissPanicked:
-		return "panicked"
-	}
-	return "unknown"
+func atomicLoad64(b []byte) uint64 {
+	return atomic.LoadUint64((*uint64)(unsafe.Pointer(&b[0])))
 }

@@ -1,6 +1,7 @@
 package cacheruntime
 
 import (
+	"cmp"
 	"runtime"
 	"slices"
 	"strings"
@@ -14,9 +15,9 @@ import (
 // file:line only when statistics are read.
 type site struct {
 	pc      uintptr
-	id      int   // index within its cache
-	gidv    int64 // process-unique id, for reporting
-	stripes [nStripes]counters
+	id      int                        // index within its cache
+	rid     uint32                     // its record id in the run file
+	stripes *[nStripes]counters        // in the site's record of the run file, or on the heap
 	last    atomic.Pointer[callRecord] // the previous call made here
 
 	resolve sync.Once
@@ -24,8 +25,11 @@ type site struct {
 	line    int
 	fn      string
 
-	mu      sync.Mutex
-	reasons []reasonCount // bounded, most recent first
+	mu       sync.Mutex
+	reasons  []reasonCount // distinct reasons, at most maxReasons
+	other    *atomic.Int64 // misses for reasons beyond maxReasons
+	otherSeq *atomic.Int64
+	seq      int64
 }
 
 // counters are striped so that goroutines hitting the same site from
@@ -54,15 +58,17 @@ func (s *site) totals() (hits, misses, uncached int64) {
 	return
 }
 
+// reasonCount is a distinct miss reason at a site; its count is in its
+// record of the run file.
 type reasonCount struct {
 	reason MissReason
-	count  int64
+	count  *atomic.Int64
+	seq    *atomic.Int64 // the site's miss number when it last happened
 }
 
-// maxReasons bounds the distinct miss reasons remembered per site.
-const maxReasons = 16
-
-func (s *site) gid() int { return int(s.gidv) }
+// maxReasons bounds the distinct miss reasons kept per site; further
+// distinct ones are counted together as "other reasons".
+const maxReasons = 32
 
 func (s *site) where() (file string, line int, fn string) {
 	s.resolve.Do(func() {
@@ -76,23 +82,42 @@ func (s *site) where() (file string, line int, fn string) {
 	return s.file, s.line, s.fn
 }
 
-func (s *site) addReason(r MissReason) {
+func (s *site) addReason(run *runFile, r MissReason) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.seq++
 	for i := range s.reasons {
 		if s.reasons[i].reason == r {
-			rc := s.reasons[i]
-			rc.count++
-			copy(s.reasons[1:i+1], s.reasons[:i])
-			s.reasons[0] = rc
+			s.reasons[i].count.Add(1)
+			s.reasons[i].seq.Store(s.seq)
 			return
 		}
 	}
-	if len(s.reasons) < maxReasons {
-		s.reasons = append(s.reasons, reasonCount{})
+	if len(s.reasons) >= maxReasons {
+		if s.other == nil {
+			s.other, s.otherSeq = run.reasonRecord(s, MissReason{}, "")
+		}
+		s.other.Add(1)
+		s.otherSeq.Store(s.seq)
+		return
 	}
-	copy(s.reasons[1:], s.reasons[:len(s.reasons)-1])
-	s.reasons[0] = reasonCount{reason: r, count: 1}
+	c, q := run.reasonRecord(s, r, r.String())
+	c.Add(1)
+	q.Store(s.seq)
+	s.reasons = append(s.reasons, reasonCount{reason: r, count: c, seq: q})
+}
+
+// recentReasons returns the site's reasons, most recent first.
+func (s *site) recentReasons() []ReasonCount {
+	s.mu.Lock()
+	rs := slices.Clone(s.reasons)
+	s.mu.Unlock()
+	slices.SortFunc(rs, func(a, b reasonCount) int { return cmp.Compare(b.seq.Load(), a.seq.Load()) })
+	out := make([]ReasonCount, len(rs))
+	for i, r := range rs {
+		out[i] = ReasonCount{Reason: r.reason, Count: r.count.Load()}
+	}
+	return out
 }
 
 // siteTable maps program counters to sites. Reads take no lock: the table
@@ -104,6 +129,7 @@ type siteTable struct {
 	list  atomic.Pointer[[]pcSite]
 	sites []*site // distinct sites, guarded by mu
 	mu    sync.Mutex
+	cache *cache // the cache whose sites these are
 
 	// internal records return addresses that lie inside this package (the
 	// wrapper closures), so the next frame out is the real call site.
@@ -152,7 +178,12 @@ func (t *siteTable) add(pc uintptr) *site {
 	}
 	if !found {
 		s.id = len(t.sites)
-		s.gidv = siteIDs.Add(1)
+		if c := t.cache; c != nil {
+			c.run.siteRecord(s, c.rid)
+			c.rep.noteFile(file)
+		} else {
+			s.stripes = new([nStripes]counters)
+		}
 		t.sites = append(t.sites, s)
 	}
 	nl := make([]pcSite, len(old)+1)

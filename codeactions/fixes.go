@@ -270,3 +270,64 @@ func commonPrefix(a, b string) int {
 	}
 	return n
 }
+
+// Cloned reports whether the result of call is already deep-copied in f:
+// call is the argument of cacheruntime.Clone, or the statement that
+// assigns it to name is followed by name = cacheruntime.Clone(name). A
+// fix that wraps it again is then not offered.
+func Cloned(f *File, call ast.Expr) bool {
+	rt, ok := LocalName(f.AST, RuntimePath, "cacheruntime")
+	if !ok {
+		return false
+	}
+	isClone := func(e ast.Expr) (*ast.CallExpr, bool) {
+		c, ok := ast.Unparen(e).(*ast.CallExpr)
+		if e == nil || !ok || len(c.Args) != 1 {
+			return nil, false
+		}
+		switch fn := ast.Unparen(c.Fun).(type) {
+		case *ast.SelectorExpr:
+			x, ok := fn.X.(*ast.Ident)
+			return c, ok && x.Name == rt && fn.Sel.Name == "Clone"
+		case *ast.IndexExpr: // cacheruntime.Clone[T](x)
+			if sel, ok := fn.X.(*ast.SelectorExpr); ok {
+				x, ok := sel.X.(*ast.Ident)
+				return c, ok && x.Name == rt && sel.Sel.Name == "Clone"
+			}
+		}
+		return nil, false
+	}
+	found := false
+	ast.Inspect(f.AST, func(n ast.Node) bool {
+		if found {
+			return false
+		}
+		switch n := n.(type) {
+		case *ast.CallExpr:
+			if c, ok := isClone(n); ok && ast.Unparen(c.Args[0]) == call {
+				found = true
+			}
+		case *ast.BlockStmt:
+			for i, st := range n.List {
+				as, ok := st.(*ast.AssignStmt)
+				if !ok || len(as.Rhs) != 1 || ast.Unparen(as.Rhs[0]) != call || i+1 >= len(n.List) {
+					continue
+				}
+				id, ok := as.Lhs[0].(*ast.Ident)
+				next, ok2 := n.List[i+1].(*ast.AssignStmt)
+				if !ok || !ok2 || len(next.Lhs) != 1 || len(next.Rhs) != 1 {
+					continue
+				}
+				lhs, ok := next.Lhs[0].(*ast.Ident)
+				c, isC := isClone(next.Rhs[0])
+				if ok && isC && lhs.Name == id.Name {
+					if arg, ok := ast.Unparen(c.Args[0]).(*ast.Ident); ok && arg.Name == id.Name {
+						found = true
+					}
+				}
+			}
+		}
+		return !found
+	})
+	return found
+}

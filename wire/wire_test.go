@@ -16,15 +16,9 @@ import (
 func examples() []any {
 	return []any{
 		&wire.Hello{Proto: wire.Version, PID: 4242, Program: "/tmp/go-build/catalog", Module: "example.com/shop",
-			GoVersion: "go1.26.8", Start: time.Date(2026, 11, 24, 18, 0, 0, 0, time.UTC), Built: time.Date(2026, 11, 24, 17, 59, 58, 0, time.UTC), Dir: "/home/ann/shop"},
-		&wire.Def{ID: 1, File: "/home/ann/shop/main.go", Line: 51, Name: "main.loadCatalogUncached", Sig: "func(string) *main.Catalog", TTL: int64(time.Minute), MaxEntries: 100},
-		&wire.Site{ID: 7, Def: 1, File: "/home/ann/shop/main.go", Line: 95, Func: "main.main"},
-		&wire.Stats{Sites: []wire.SiteCounts{{Site: 7, Hits: 4, Misses: 1}}, Defs: []wire.DefCounts{{Def: 1, Computes: 1, ComputeNs: 20_000_000, Entries: 1, Bytes: 912}}},
-		&wire.Miss{Site: 7, Kind: "args", Arg: 2, Path: ".Date", Text: "arg 2 .Date changed since the previous call here", Count: 3},
-		&wire.HashErr{Def: 3, Site: 9, Arg: 1, ArgType: "main.Notifier", Path: ".Send", Type: "func(string) error", Suggest: "main.Notifier",
-			Text: "arg 1 (main.Notifier).Send: func(string) error cannot be hashed", Count: 2},
-		&wire.Mutation{Def: 1, Recv: 8, Detect: 10, Path: ".Products[1].Price", Count: 1},
-		&wire.Drops{Count: 12},
+			GoVersion: "go1.26.8", Start: time.Date(2026, 11, 24, 18, 0, 0, 0, time.UTC), Dir: "/home/ann/shop",
+			Run: "/dev/shm/cachelens-1000/run-4242-1795707475705711152.clrun", RunID: "0123456789abcdef0123456789abcdef", FD: true},
+		&wire.Hello{Proto: wire.Version, PID: 4243, Start: time.Date(2026, 11, 24, 18, 0, 1, 0, time.UTC), RunID: "ffffffffffffffffffffffffffffffff"},
 	}
 }
 
@@ -70,11 +64,12 @@ func TestReaderErrors(t *testing.T) {
 		want   error
 		text   string
 	}{
-		{"oversized", frame(1<<30, 1, 4, ""), 0, wire.ErrTooLarge, "1073741824 bytes, limit 1048576"},
-		{"over a custom limit", frame(100, 1, 4, strings.Repeat("x", 98)), 64, wire.ErrTooLarge, "limit 64"},
-		{"unknown version", frame(4, 9, 4, "{}"), 0, wire.ErrVersion, "unsupported protocol version: 9"},
-		{"no header", frame(1, 1, 0, "")[:5], 0, wire.ErrMalformed, "has no header"},
-		{"truncated payload", frame(40, 1, 4, `{"sites":`), 0, nil, "truncated stats frame"},
+		{"oversized", frame(1<<30, wire.Version, 1, ""), 0, wire.ErrTooLarge, "1073741824 bytes, limit 1048576"},
+		{"over a custom limit", frame(100, wire.Version, 1, strings.Repeat("x", 98)), 64, wire.ErrTooLarge, "limit 64"},
+		{"unknown version", frame(4, 9, 1, "{}"), 0, wire.ErrVersion, "unsupported protocol version: 9"},
+		{"the old version", frame(4, 1, 1, "{}"), 0, wire.ErrVersion, "unsupported protocol version: 1"},
+		{"no header", frame(1, wire.Version, 0, "")[:5], 0, wire.ErrMalformed, "has no header"},
+		{"truncated payload", frame(40, wire.Version, 1, `{"pid":`), 0, nil, "truncated hello frame"},
 		{"truncated length", []byte{0, 0}, 0, nil, "truncated frame header"},
 	}
 	for _, c := range cases {
@@ -90,7 +85,7 @@ func TestReaderErrors(t *testing.T) {
 func TestDecodeErrors(t *testing.T) {
 	for _, f := range []wire.Frame{
 		{Type: 99, Payload: []byte(`{}`)},
-		{Type: wire.TypeStats, Payload: []byte(`{"sites": 3}`)},
+		{Type: wire.TypeHello, Payload: []byte(`{"pid": "x"}`)},
 		{Type: wire.TypeHello, Payload: []byte(`not json`)},
 	} {
 		if _, err := wire.Decode(f); !errors.Is(err, wire.ErrMalformed) {
@@ -100,7 +95,7 @@ func TestDecodeErrors(t *testing.T) {
 	if _, err := wire.AppendFrame(nil, struct{}{}); err == nil {
 		t.Error("encoded an unknown message")
 	}
-	big := &wire.Def{Name: strings.Repeat("x", wire.MaxFrame)}
+	big := &wire.Hello{Program: strings.Repeat("x", wire.MaxFrame)}
 	if _, err := wire.AppendFrame(nil, big); err == nil {
 		t.Error("encoded an oversized frame")
 	}
@@ -114,8 +109,8 @@ func FuzzReader(f *testing.F) {
 		stream, _ = wire.AppendFrame(stream, m)
 	}
 	f.Add(stream)
-	f.Add(frame(4, 1, 4, "{}"))
-	f.Add(frame(1<<31, 1, 1, ""))
+	f.Add(frame(4, wire.Version, 1, "{}"))
+	f.Add(frame(1<<31, wire.Version, 1, ""))
 	f.Add([]byte{0, 0, 0, 2, 1})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := wire.NewReader(bytes.NewReader(data), 4096)

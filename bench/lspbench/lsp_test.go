@@ -140,7 +140,7 @@ func use%[1]d() int {
 	for i := range 200 {
 		fmt.Fprintf(&sb, "\ttotal += use%d()\n", i)
 	}
-	sb.WriteString("\tfmt.Println(total)\n\tcacheruntime.Flush()\n}\n")
+	sb.WriteString("\tfmt.Println(total)\n}\n")
 	src := sb.String()
 	dir := module(b, "big", map[string]string{"main.go": src})
 	return workspace{dir: dir, file: filepath.Join(dir, "main.go"), hover: find(src, "cached100(\"k100\"", 1),
@@ -197,7 +197,7 @@ func Count(s string) int {
 		fmt.Fprintf(&imports, "\t\"example.com/pkgs/p%02d\"\n", i)
 		fmt.Fprintf(&calls, "\ttotal += p%02d.Count(\"a b c\")\n", i)
 	}
-	mainSrc := fmt.Sprintf("package main\n\nimport (\n\t\"fmt\"\n\n\t\"github.com/cachelens/cachelens/cacheruntime\"\n%s)\n\nfunc main() {\n\ttotal := 0\n%s\tfmt.Println(total)\n\tcacheruntime.Flush()\n}\n", imports.String(), calls.String())
+	mainSrc := fmt.Sprintf("package main\n\nimport (\n\t\"fmt\"\n\n\t\"github.com/cachelens/cachelens/cacheruntime\"\n%s)\n\nfunc main() {\n\ttotal := 0\n%s\tfmt.Println(total)\n}\n", imports.String(), calls.String())
 	files["main.go"] = mainSrc
 	dir := module(b, "pkgs", files)
 	return workspace{dir: dir, file: filepath.Join(dir, "main.go"), hover: find(mainSrc, "p10.Count", 5),

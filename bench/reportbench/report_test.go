@@ -1,16 +1,23 @@
-// Package reportbench measures the runtime → server channel: what
-// reporting costs the program, how fast the collector ingests, and how
-// long a call takes to show up in the store. See docs/benchmarks.md.
+// Package reportbench measures reporting: what counting in the run file
+// costs the program's calls (against reporting off and a hand-written
+// memo), the worst call while the disk is busy, how fast the collector
+// reads run files, and how long after a program's exit its final counts
+// are in the store. See docs/benchmarks.md.
 package reportbench
 
 import (
-	"net"
+	"bufio"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/cachelens/cachelens/bench/internal/cputime"
 	"github.com/cachelens/cachelens/cacheruntime"
 	"github.com/cachelens/cachelens/server/collector"
 	"github.com/cachelens/cachelens/server/store"
@@ -25,8 +32,8 @@ type small struct {
 
 func compute(id int, name string) small { return small{id, name, id * 3} }
 
-func tempDir(b *testing.B) string {
-	d, err := os.MkdirTemp("", "clb")
+func tempDir(b *testing.B, parent string) string {
+	d, err := os.MkdirTemp(parent, "clb")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -35,9 +42,9 @@ func tempDir(b *testing.B) string {
 	return d
 }
 
-func startCollector(b *testing.B) (*collector.Collector, *store.Store) {
+func startCollector(b *testing.B, runs string) (*collector.Collector, *store.Store) {
 	s := store.New()
-	c, err := collector.Listen(collector.Config{Socket: filepath.Join(tempDir(b), "s.sock"), Store: s})
+	c, err := collector.Listen(collector.Config{Socket: filepath.Join(tempDir(b, ""), "s.sock"), Runs: runs, Store: s})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -45,179 +52,217 @@ func startCollector(b *testing.B) (*collector.Collector, *store.Store) {
 	return c, s
 }
 
-// BenchmarkHitReporting: the hit path with reporting off and with a
-// reporter connected to a live collector.
-func BenchmarkHitReporting(b *testing.B) {
-	run := func(b *testing.B, rep *cacheruntime.Reporter, opts ...cacheruntime.Option) {
-		f := cacheruntime.Func2(compute, opts...)
-		f(42, "hello world")
-		if rep != nil {
-			rep.Flush() // connected before timing starts
+type memoKey struct {
+	id   int
+	name string
+}
+
+// handMemo is the baseline: a map behind an RWMutex.
+func handMemo() func(int, string) small {
+	var mu sync.RWMutex
+	m := map[memoKey]small{}
+	return func(id int, name string) small {
+		mu.RLock()
+		r, ok := m[memoKey{id, name}]
+		mu.RUnlock()
+		if ok {
+			return r
 		}
+		r = compute(id, name)
+		mu.Lock()
+		m[memoKey{id, name}] = r
+		mu.Unlock()
+		return r
+	}
+}
+
+// BenchmarkHitReporting: the hit path with reporting off, with the
+// counters in a run file a live collector reads (on tmpfs, the default
+// runs directory), and the hand-written memo.
+func BenchmarkHitReporting(b *testing.B) {
+	run := func(b *testing.B, f func(int, string) small) {
+		f(42, "hello world")
 		b.ReportAllocs()
-		b.ResetTimer()
+		ct := cputime.Start()
 		for b.Loop() {
 			f(42, "hello world")
 		}
+		ct.Report(b)
 	}
-	b.Run("reporting=off", func(b *testing.B) { run(b, nil, cacheruntime.NoReport()) })
+	b.Run("reporting=off", func(b *testing.B) { run(b, cacheruntime.Func2(compute, cacheruntime.NoReport())) })
 	b.Run("reporting=on", func(b *testing.B) {
-		c, _ := startCollector(b)
-		rep := cacheruntime.NewReporter(cacheruntime.ReporterOptions{Socket: c.Socket()})
+		runs := tempDir(b, "/dev/shm")
+		c, _ := startCollector(b, runs)
+		rep := cacheruntime.NewReporter(cacheruntime.ReporterOptions{Socket: c.Socket(), Runs: runs})
 		b.Cleanup(func() { rep.Close() })
-		run(b, rep, cacheruntime.WithReporter(rep))
-		if rep.Connected() != 1 {
-			b.Fatalf("reporter not connected")
+		f := cacheruntime.Func2(compute, cacheruntime.WithReporter(rep))
+		f(1, "x")
+		rep.Flush()
+		if rep.RunFile() == "" || rep.Connected() != 1 {
+			b.Fatalf("no run file (%q) or not connected (%d)", rep.RunFile(), rep.Connected())
 		}
+		run(b, f)
 	})
+	b.Run("reporting=memo", func(b *testing.B) { run(b, handMemo()) })
 }
 
-// workload is a program's worth of cached calls: mostly hits, some misses
-// with new arguments, across four caches and several sites.
-func workload(fs []func(int, string) small, n int) {
-	for i := range n {
-		f := fs[i%len(fs)]
-		if i%10 == 0 {
-			f(i, "miss") // a new key
-		} else {
-			f(i%7, "hit")
-		}
-	}
-}
-
-// BenchmarkSlowServer: the same workload with reporting off and with a
-// server that accepts the connection and never reads it.
-func BenchmarkSlowServer(b *testing.B) {
-	mk := func(opts ...cacheruntime.Option) []func(int, string) small {
-		var fs []func(int, string) small
-		for range 4 {
-			fs = append(fs, cacheruntime.Func2(compute, append(opts, cacheruntime.MaxEntries(1000))...))
-		}
-		return fs
-	}
-	b.Run("reporting=off", func(b *testing.B) {
-		fs := mk(cacheruntime.NoReport())
-		for b.Loop() {
-			workload(fs, 10_000)
-		}
-	})
-	b.Run("reporting=blackhole", func(b *testing.B) {
-		sock := filepath.Join(tempDir(b), "hole.sock")
-		ln, err := net.Listen("unix", sock)
-		if err != nil {
-			b.Fatal(err)
-		}
-		var mu sync.Mutex
-		var held []net.Conn
-		go func() {
+// BenchmarkWorstCallUnderDiskLoad: the slowest of a million calls (10 %
+// misses) while dd writes 2 GB to /tmp (a disk here), with reporting off,
+// with the run file on tmpfs (the default), and with the run file on the
+// busy disk (the hsperfdata pitfall the default avoids). Reports the worst
+// call and the 99.99th percentile.
+func BenchmarkWorstCallUnderDiskLoad(b *testing.B) {
+	measure := func(b *testing.B, f func(int, string) small) {
+		stop := make(chan struct{})
+		var dd sync.WaitGroup
+		dd.Go(func() {
 			for {
-				c, err := ln.Accept()
-				if err != nil {
+				select {
+				case <-stop:
 					return
+				default:
 				}
-				mu.Lock()
-				held = append(held, c)
-				mu.Unlock()
+				out := filepath.Join(os.TempDir(), "clb-dd")
+				exec.Command("dd", "if=/dev/zero", "of="+out, "bs=1M", "count=2048", "conv=fsync").Run()
+				os.Remove(out)
 			}
-		}()
-		b.Cleanup(func() {
-			ln.Close()
-			mu.Lock()
-			for _, c := range held {
-				c.Close()
-			}
-			mu.Unlock()
 		})
-		rep := cacheruntime.NewReporter(cacheruntime.ReporterOptions{Socket: sock, Interval: 10 * time.Millisecond})
-		b.Cleanup(func() { rep.Close() })
-		fs := mk(cacheruntime.WithReporter(rep))
-		for b.Loop() {
-			workload(fs, 10_000)
+		time.Sleep(300 * time.Millisecond) // the disk is busy
+		lat := make([]time.Duration, 0, 1_000_000)
+		ct := cputime.Start()
+		for i := 0; b.Loop(); i++ {
+			lat = lat[:0]
+			for j := range 1_000_000 {
+				key := j % 1000
+				if j%10 == 0 {
+					key = i*1_000_000 + j // a miss
+				}
+				t0 := time.Now()
+				f(key, "k")
+				lat = append(lat, time.Since(t0))
+			}
 		}
+		ct.Report(b)
+		close(stop)
+		dd.Wait()
+		slices.Sort(lat)
+		b.ReportMetric(float64(lat[len(lat)-1].Microseconds()), "worst-µs")
+		b.ReportMetric(float64(lat[len(lat)*9999/10000].Microseconds()), "p99.99-µs")
+	}
+	opts := func(rep *cacheruntime.Reporter) []cacheruntime.Option {
+		return []cacheruntime.Option{cacheruntime.WithReporter(rep), cacheruntime.MaxEntries(100_000)}
+	}
+	b.Run("runfile=off", func(b *testing.B) {
+		measure(b, cacheruntime.Func2(compute, cacheruntime.NoReport(), cacheruntime.MaxEntries(100_000)))
+	})
+	b.Run("runfile=tmpfs", func(b *testing.B) {
+		rep := cacheruntime.NewReporter(cacheruntime.ReporterOptions{Runs: tempDir(b, "/dev/shm"), Socket: "/nonexistent"})
+		b.Cleanup(func() { rep.Close() })
+		measure(b, cacheruntime.Func2(compute, opts(rep)...))
+	})
+	b.Run("runfile=disk", func(b *testing.B) {
+		rep := cacheruntime.NewReporter(cacheruntime.ReporterOptions{Runs: tempDir(b, os.TempDir()), Socket: "/nonexistent"})
+		b.Cleanup(func() { rep.Close() })
+		measure(b, cacheruntime.Func2(compute, opts(rep)...))
 	})
 }
 
-// BenchmarkCollectorIngest: frames of count deltas (32 sites each) written
-// to a collector over its socket; reports events (site deltas) per second.
-func BenchmarkCollectorIngest(b *testing.B) {
-	c, s := startCollector(b)
-	conn, err := net.Dial("unix", c.Socket())
+// BenchmarkReadRun: the collector's cost to read and parse one run file of
+// 100 cached functions called from 1,000 sites, per read (a running
+// program's file is read every 100 ms).
+func BenchmarkReadRun(b *testing.B) {
+	runs := tempDir(b, "/dev/shm")
+	prog := filepath.Join(tempDir(b, ""), "many.go")
+	var src strings.Builder
+	src.WriteString("package main\n\nimport \"github.com/cachelens/cachelens/cacheruntime\"\n\n")
+	src.WriteString("var fs = []func(int) int{\n")
+	for range 100 {
+		src.WriteString("\tcacheruntime.Func1(func(x int) int { return x }),\n")
+	}
+	src.WriteString("}\n\nfunc main() {\n")
+	for i := range 1000 {
+		src.WriteString("\tfs[" + strconv.Itoa(i%100) + "](" + strconv.Itoa(i) + ")\n")
+	}
+	src.WriteString("}\n")
+	os.WriteFile(prog, []byte(src.String()), 0o644)
+	mod := filepath.Dir(prog)
+	os.WriteFile(filepath.Join(mod, "go.mod"), []byte("module example.com/many\n\ngo 1.26\n\nrequire github.com/cachelens/cachelens v0.0.0\n\nreplace github.com/cachelens/cachelens => "+repoRoot(b)+"\n"), 0o644)
+	gosum, _ := os.ReadFile(filepath.Join(repoRoot(b), "go.sum"))
+	os.WriteFile(filepath.Join(mod, "go.sum"), gosum, 0o644)
+	cmd := exec.Command("go", "run", ".")
+	cmd.Dir = mod
+	cmd.Env = append(os.Environ(), wire.EnvRuns+"="+runs, wire.EnvSocket+"=/nonexistent", "GOFLAGS=-mod=mod")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("%v\n%s", err, out)
+	}
+	entries, _ := os.ReadDir(runs)
+	if len(entries) != 1 {
+		b.Fatalf("%d run files", len(entries))
+	}
+	data, err := os.ReadFile(filepath.Join(runs, entries[0].Name()))
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer conn.Close()
-	var buf []byte
-	buf, _ = wire.AppendFrame(buf, &wire.Hello{Proto: wire.Version, PID: 1, Start: time.Now()})
-	buf, _ = wire.AppendFrame(buf, &wire.Def{ID: 1, File: "/w/main.go", Line: 1, Name: "main.f"})
-	const sites = 32
-	stats := &wire.Stats{}
-	for i := range sites {
-		buf, _ = wire.AppendFrame(buf, &wire.Site{ID: i + 1, Def: 1, File: "/w/main.go", Line: 10 + i})
-		stats.Sites = append(stats.Sites, wire.SiteCounts{Site: i + 1, Hits: 3, Misses: 1})
-	}
-	conn.Write(buf)
-	frame, _ := wire.AppendFrame(nil, stats)
-	batch := make([]byte, 0, 64*len(frame))
-	for range 64 {
-		batch = append(batch, frame...)
-	}
-	b.SetBytes(int64(len(frame)))
-	b.ResetTimer()
-	sent := 0
-	for sent < b.N {
-		n := min(64, b.N-sent)
-		conn.Write(batch[:n*len(frame)])
-		sent += n
-	}
-	want := int64(3 * sites * b.N)
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if d := s.Snapshot().Def("/w/main.go", 1); d != nil && d.Hits == want {
-			break
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	ct := cputime.Start()
+	for b.Loop() {
+		r, err := wire.ParseRun(data)
+		if err != nil || len(r.Sites) != 1000 {
+			b.Fatalf("%v, %d sites", err, len(r.Sites))
 		}
-		if time.Now().After(deadline) {
-			b.Fatalf("store lost counts")
-		}
-		time.Sleep(200 * time.Microsecond)
 	}
-	b.StopTimer()
-	b.ReportMetric(float64(b.N*sites)/b.Elapsed().Seconds(), "events/s")
+	ct.Report(b)
 }
 
-// BenchmarkCallToStore: time from a call in the program to its count in
-// the store (reporter interval 100ms, the default).
-func BenchmarkCallToStore(b *testing.B) {
-	_, s := startCollectorSocket(b)
-	rep := cacheruntime.NewReporter(cacheruntime.ReporterOptions{Socket: s.socket})
-	b.Cleanup(func() { rep.Close() })
-	f := cacheruntime.Func1(func(x int) int { return x }, cacheruntime.WithReporter(rep))
-	f(-1)
-	for s.store.Version() == 0 {
-		time.Sleep(time.Millisecond)
+func repoRoot(b *testing.B) string {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		b.Fatal(err)
 	}
-	var worst time.Duration
-	b.ResetTimer()
-	for i := range b.N {
-		t0 := time.Now()
-		f(i)
+	return filepath.Dir(filepath.Dir(strings.TrimSpace(string(out)))) // bench/go.mod → the repository
+}
+
+// BenchmarkExitToCounts: time from a program's exit (os.Exit right after
+// its last call, never connected) to its final counts in the store of a
+// collector that was running all along; reports the median and worst.
+func BenchmarkExitToCounts(b *testing.B) {
+	bin := filepath.Join(tempDir(b, ""), "exits")
+	build := exec.Command("go", "build", "-o", bin, "./testdata/exits")
+	build.Dir = repoRoot(b)
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("%v\n%s", err, out)
+	}
+	runs := tempDir(b, "/dev/shm")
+	_, s := startCollector(b, runs)
+	var waits []time.Duration
+	for i := 0; b.Loop(); i++ {
+		cmd := exec.Command(bin, "-mode", "exit", "-calls", "1000")
+		cmd.Env = append(os.Environ(), wire.EnvRuns+"="+runs, wire.EnvSocket+"=/nonexistent")
+		stdout, _ := cmd.StdoutPipe()
+		cmd.Start()
+		bufio.NewReader(stdout).ReadString('\n')
+		cmd.Wait()
+		exited := time.Now()
+		pid := cmd.Process.Pid
 		for {
-			snap := s.store.Snapshot()
-			if len(snap.Defs) == 1 && snap.Defs[0].Misses == int64(i+2) {
+			done := false
+			for _, p := range s.Snapshot().Processes {
+				if p.Key.PID == pid && !p.Connected {
+					done = true
+				}
+			}
+			if done {
 				break
 			}
-			time.Sleep(200 * time.Microsecond)
+			if time.Since(exited) > 10*time.Second {
+				b.Fatal("the run never showed as ended")
+			}
+			time.Sleep(time.Millisecond)
 		}
-		worst = max(worst, time.Since(t0))
+		waits = append(waits, time.Since(exited))
 	}
-	b.ReportMetric(float64(worst.Milliseconds()), "worst-ms")
-}
-
-type server struct {
-	socket string
-	store  *store.Store
-}
-
-func startCollectorSocket(b *testing.B) (*collector.Collector, server) {
-	c, s := startCollector(b)
-	return c, server{c.Socket(), s}
+	slices.Sort(waits)
+	b.ReportMetric(float64(waits[len(waits)/2].Milliseconds()), "median-ms")
+	b.ReportMetric(float64(waits[len(waits)-1].Milliseconds()), "worst-ms")
 }

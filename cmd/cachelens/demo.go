@@ -81,7 +81,8 @@ func (d *demoRun) run(fix, keep bool) int {
 	// A server in this process: the same collector and store the
 	// language server uses, on a private socket.
 	st := store.New()
-	coll, err := collector.Listen(collector.Config{Socket: filepath.Join(dir, "s.sock"), Store: st})
+	runs := filepath.Join(dir, "runs")
+	coll, err := collector.Listen(collector.Config{Socket: filepath.Join(dir, "s.sock"), Runs: runs, Store: st})
 	if err != nil {
 		return d.fail("%v", err)
 	}
@@ -95,12 +96,13 @@ func (d *demoRun) run(fix, keep bool) int {
 	d.status.set("running the example")
 	run := exec.Command(bin)
 	run.Dir = mod
-	run.Env = append(os.Environ(), wire.EnvSocket+"="+coll.Socket())
+	run.Env = append(os.Environ(), wire.EnvSocket+"="+coll.Socket(), wire.EnvRuns+"="+runs)
 	programOut, err := run.CombinedOutput()
 	if err != nil {
 		return d.fail("running the example: %v\n%s", err, programOut)
 	}
-	// Wait until the program's connection is closed: everything is in.
+	// Wait until the collector has seen the program end: its final counts
+	// are in.
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		snap := st.Snapshot()
 		if len(snap.Processes) > 0 && !slices.ContainsFunc(snap.Processes, func(p store.Process) bool { return p.Connected }) {

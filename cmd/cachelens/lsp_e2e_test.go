@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/cachelens/cachelens/internal/testmodule"
 	"github.com/cachelens/cachelens/server/document"
 	"github.com/cachelens/cachelens/server/lsp/lsptest"
+	"github.com/cachelens/cachelens/server/store"
 )
 
 // catalogModule copies the example program into a temporary module.
@@ -264,6 +266,82 @@ func TestLanguageServerEndToEnd(t *testing.T) {
 		}
 	}
 
+	// 5b. Undo: the buffer is what the program was built from again (its
+	// file on disk newer than the executable): no "older build" mark.
+	c.Notify("textDocument/didChange", map[string]any{"textDocument": map[string]any{"uri": uri, "version": 3},
+		"contentChanges": []any{map[string]any{"text": src}}})
+	os.Chtimes(mainPath, time.Now().Add(time.Minute), time.Now().Add(time.Minute))
+	undone, err := c.CodeLenses(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range undone {
+		if strings.Contains(l.Command.Title, "older build") || !before[l.Range.Start.Line] {
+			t.Errorf("lens after undo: line %d %q", l.Range.Start.Line, l.Command.Title)
+		}
+	}
+
+	// 5c. The run-time mutation's fix, applied and saved; its quick fix is
+	// then no longer offered; after a new run the warning is gone.
+	var mutDiag lsptest.Diagnostic
+	mutLine := strings.Count(src[:strings.Index(src, "applyDiscount(loadCatalog")], "\n")
+	if _, err := c.WaitDiagnostics(uri, 30*time.Second, func(d []lsptest.Diagnostic) bool {
+		for _, x := range d {
+			if x.Code == "runtime-mutation" && x.Range.Start.Line == mutLine {
+				mutDiag = x
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		t.Fatalf("the mutation warning on the undone text: %v", err)
+	}
+	cloneFix := func(text string) (wsEdit, bool) {
+		var actions []struct {
+			Title string `json:"title"`
+			Edit  wsEdit `json:"edit"`
+		}
+		if err := c.Call("textDocument/codeAction", map[string]any{"textDocument": map[string]string{"uri": uri}, "range": mutDiag.Range, "context": map[string]any{"diagnostics": []any{mutDiag}}}, &actions); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range actions {
+			if strings.Contains(a.Title, "Work on a copy") && strings.Contains(a.Title, "run time") {
+				return a.Edit, true
+			}
+		}
+		return wsEdit{}, false
+	}
+	edit, ok := cloneFix(src)
+	if !ok {
+		t.Fatalf("no run-time Clone fix for %+v", mutDiag)
+	}
+	fixed := applyEdit(t, src, edit)
+	if err := os.WriteFile(mainPath, []byte(fixed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.Notify("textDocument/didChange", map[string]any{"textDocument": map[string]any{"uri": uri, "version": 4},
+		"contentChanges": []any{map[string]any{"text": fixed}}})
+	c.Notify("textDocument/didSave", map[string]any{"textDocument": map[string]any{"uri": uri}})
+	if _, again := cloneFix(fixed); again {
+		t.Error("the Clone fix is still offered where it is applied")
+	}
+	time.Sleep(store.BatchGap)
+	rerun := exec.Command("go", "run", ".")
+	rerun.Dir = dir
+	rerun.Env = env
+	if out, err := rerun.CombinedOutput(); err != nil {
+		t.Fatalf("go run after the fix: %v\n%s", err, out)
+	}
+	if _, err := c.WaitDiagnostics(uri, 30*time.Second, func(d []lsptest.Diagnostic) bool {
+		codes := map[string]bool{}
+		for _, x := range d {
+			codes[x.Code] = true
+		}
+		return codes["runtime-hasherr"] && !codes["runtime-mutation"]
+	}); err != nil {
+		t.Errorf("after the fixed run: %v", err)
+	}
+
 	// 6. Clean shutdown.
 	if err := c.Call("shutdown", nil, nil); err != nil {
 		t.Fatal(err)
@@ -279,8 +357,10 @@ func TestLanguageServerEndToEnd(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the server did not exit")
 	}
-	// Its socket and registration are gone.
+	// Its socket and registration are gone (the programs' run files stay,
+	// for a server started later).
 	left, _ := filepath.Glob(filepath.Join(rt, "cachelens", "*"))
+	left = slices.DeleteFunc(left, func(p string) bool { return filepath.Base(p) == "runs" })
 	if len(left) != 0 {
 		t.Errorf("left behind: %v", left)
 	}

@@ -66,7 +66,7 @@ type Placement struct {
 // Place resolves the snapshot's definitions and call sites in path onto
 // the file's current text.
 func (a *Annotator) Place(snap *store.Snapshot, path string) *Placement {
-	text, dirty, ok := a.Files.Current(path)
+	text, _, ok := a.Files.Current(path)
 	if !ok {
 		return &Placement{Path: path}
 	}
@@ -81,7 +81,7 @@ func (a *Annotator) Place(snap *store.Snapshot, path string) *Placement {
 	if hit {
 		return pl
 	}
-	pl = a.place(snap, path, text, dirty)
+	pl = a.place(snap, path, text)
 	a.mu.Lock()
 	if len(a.placed) > 256 {
 		clear(a.placed)
@@ -91,7 +91,7 @@ func (a *Annotator) Place(snap *store.Snapshot, path string) *Placement {
 	return pl
 }
 
-func (a *Annotator) place(snap *store.Snapshot, path string, text []byte, dirty bool) *Placement {
+func (a *Annotator) place(snap *store.Snapshot, path string, text []byte) *Placement {
 	pl := &Placement{Path: path}
 	pl.Text = text
 	defs, sites := snap.DefsIn(path), snap.SitesIn(path)
@@ -101,9 +101,9 @@ func (a *Annotator) place(snap *store.Snapshot, path string, text []byte, dirty 
 	holders := a.holders(snap, path, sites)
 	cur := a.Files.index(path, text, holders)
 	for _, d := range defs {
-		at, stale, ok := a.placeDef(d, path, cur, holders, dirty)
+		at, ok := a.placeDef(d, path, cur, holders)
 		if ok {
-			pl.Defs = append(pl.Defs, PlacedDef{Def: d, At: at, Stale: stale})
+			pl.Defs = append(pl.Defs, PlacedDef{Def: d, At: at, Stale: a.stale(d, path, text)})
 		}
 	}
 	for _, so := range sites {
@@ -111,10 +111,9 @@ func (a *Annotator) place(snap *store.Snapshot, path string, text []byte, dirty 
 		if callee == "" {
 			continue
 		}
-		built, btext, exact := a.builtText(so.Def, path)
 		var at anchor.Call
 		found := false
-		if btext != nil {
+		if btext, exact := a.builtText(so.Def, path); btext != nil && exact {
 			bix := a.Files.index(path, btext, holders)
 			if bc, ok := bix.CallAt(so.Site.Key.Line, callee); ok {
 				at, found = cur.Match(bc)
@@ -124,46 +123,56 @@ func (a *Annotator) place(snap *store.Snapshot, path string, text []byte, dirty 
 			if at, found = cur.CallAt(so.Site.Key.Line, callee); !found {
 				continue
 			}
-			exact = false
 		}
-		stale := !exact || dirty || a.Files.ModifiedAfter(path, built)
-		pl.Sites = append(pl.Sites, PlacedSite{Def: so.Def, Site: so.Site, At: at, Stale: stale})
+		pl.Sites = append(pl.Sites, PlacedSite{Def: so.Def, Site: so.Site, At: at, Stale: a.stale(so.Def, path, text)})
 	}
 	return pl
 }
 
-// builtText returns the text of path the def's newest program was built
-// from.
-func (a *Annotator) builtText(d *store.Def, path string) (built time.Time, text []byte, exact bool) {
-	built = d.Built
-	text, exact, ok := a.Files.BuiltFrom(path, built)
+// builtText returns the text of path that the def's newest counted run saw
+// when it started (found among the versions seen by its content hash), and
+// whether that is the text the program was built from.
+func (a *Annotator) builtText(d *store.Def, path string) (text []byte, exact bool) {
+	src, ok := d.Built[path]
 	if !ok {
-		return built, nil, false
+		return nil, false
 	}
-	return built, text, exact
+	text, ok = a.Files.ByHash(path, src.Hash)
+	if !ok {
+		return nil, false
+	}
+	return text, src.Verified
 }
 
-func (a *Annotator) placeDef(d *store.Def, path string, cur *anchor.Index, holders holderSet, dirty bool) (anchor.Def, bool, bool) {
-	built, btext, exact := a.builtText(d, path)
-	if btext != nil {
+// stale reports whether the def's numbers may describe other code than
+// the text shown: its run saw other content, could not tell what it was
+// built from, or recorded nothing for the file.
+func (a *Annotator) stale(d *store.Def, path string, cur []byte) bool {
+	src, ok := d.Built[path]
+	return !ok || !src.Verified || a.Files.Sum(cur) != src.Hash
+}
+
+func (a *Annotator) placeDef(d *store.Def, path string, cur *anchor.Index, holders holderSet) (anchor.Def, bool) {
+	if btext, exact := a.builtText(d, path); btext != nil && exact {
 		bix := a.Files.index(path, btext, holders)
 		if bd, ok := bix.DefAt(d.Key.Line); ok {
 			if at, ok := cur.Def(bd.ID); ok {
-				return at, !exact || dirty || a.Files.ModifiedAfter(path, built), true
+				return at, true
 			}
-			return anchor.Def{}, false, false // the definition is gone
+			return anchor.Def{}, false // the definition is gone
 		}
 	}
-	at, ok := cur.DefAt(d.Key.Line)
-	return at, true, ok
+	return cur.DefAt(d.Key.Line)
 }
 
 // holderOf returns the name the def is assigned to, from its file as
-// built.
+// built (or as it is now, when that is unknown).
 func (a *Annotator) holderOf(d *store.Def, holders holderSet) string {
-	_, btext, _ := a.builtText(d, d.Key.File)
+	btext, _ := a.builtText(d, d.Key.File)
 	if btext == nil {
-		return ""
+		if btext, _, _ = a.Files.Current(d.Key.File); btext == nil {
+			return ""
+		}
 	}
 	bix := a.Files.index(d.Key.File, btext, holders)
 	if bd, ok := bix.DefAt(d.Key.Line); ok {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cachelens/cachelens/server/store"
+	"github.com/cachelens/cachelens/server/store/storetest"
 	"github.com/cachelens/cachelens/wire"
 )
 
@@ -41,25 +42,29 @@ func line(text, sub string) int {
 	return -1
 }
 
-// report feeds one run of the program built at built into s.
-func report(s *store.Store, path string, built time.Time, hits int64) {
-	sess := s.Hello(&wire.Hello{Proto: wire.Version, PID: 7, Start: time.Unix(7, 0), Built: built, Program: "/tmp/main"})
-	sess.Apply(&wire.Def{ID: 1, File: path, Line: line(v1, "var load"), Name: "main.init.func1"})
-	sess.Apply(&wire.Site{ID: 2, Def: 1, File: path, Line: line(v1, `load("b")`)})
-	sess.Apply(&wire.Stats{Sites: []wire.SiteCounts{{Site: 2, Hits: hits, Misses: 1}}, Defs: []wire.DefCounts{{Def: 1, Computes: 1, ComputeNs: 1e9}}})
+// report feeds one run of a program built from src into s.
+func report(s *store.Store, path, src string, hits int64) {
+	r := storetest.New(7, time.Unix(7, 0), "/tmp/main")
+	d := r.Def(path, line(src, "var load"), "main.init.func1", "func(string) int")
+	r.Counter(d, wire.CtrComputes, 1).Counter(d, wire.CtrComputeNs, 1e9)
+	r.Site(d, path, line(src, `load("b")`), "main.main", hits, 1, 0)
+	r.Source(path, []byte(src), true)
+	s.UpdateRun(r.R, true)
 }
 
+// TestPlacementFollowsEdits: annotations stay on their code when lines
+// move, are marked as describing other code exactly when the text differs
+// from what the program was built from, and lose the mark again when the
+// text is back to it (type-and-undo).
 func TestPlacementFollowsEdits(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "main.go")
 	os.WriteFile(path, []byte(v1), 0o644)
-	old := time.Now().Add(-time.Hour)
-	os.Chtimes(path, old, old)
 	bufs := buffers{}
 	a := New(bufs)
 	a.Files.Saw(path) // the editor opened the file: version 1 is remembered
 	s := store.New()
-	report(s, path, old.Add(time.Minute), 3)
+	report(s, path, v1, 3)
 
 	pl := a.Place(s.Snapshot(), path)
 	if len(pl.Defs) != 1 || pl.Defs[0].Stale || pl.Defs[0].At.Decl.StartLine != line(v1, "var load") {
@@ -90,6 +95,15 @@ func TestPlacementFollowsEdits(t *testing.T) {
 	if len(hints) != 1 || hints[0].Label != "3 hits · 1 miss · older build" {
 		t.Errorf("hints %+v", hints)
 	}
+	// Undo: the buffer is back to what the program was built from, with a
+	// newer modification time on disk: not stale.
+	bufs[path] = []byte(v1)
+	os.WriteFile(path, []byte(v1), 0o644)
+	os.Chtimes(path, time.Now().Add(time.Hour), time.Now().Add(time.Hour))
+	if pl := a.Place(s.Snapshot(), path); len(pl.Defs) != 1 || pl.Defs[0].Stale || len(pl.Sites) != 1 || pl.Sites[0].Stale {
+		t.Fatalf("after undo: defs %+v sites %+v", pl.Defs, pl.Sites)
+	}
+	bufs[path] = []byte(v2)
 	// The definition removed: nothing is placed.
 	v3 := strings.Replace(v2, "var load = cacheruntime.Func1(func(s string) int { return len(s) })\n", "", 1)
 	bufs[path] = []byte(v3)
@@ -103,11 +117,11 @@ func TestNoHitsAndFormats(t *testing.T) {
 	path := filepath.Join(dir, "main.go")
 	os.WriteFile(path, []byte(v1), 0o644)
 	s := store.New()
-	sess := s.Hello(&wire.Hello{Proto: wire.Version, PID: 8, Start: time.Unix(8, 0)})
-	sess.Apply(&wire.Def{ID: 1, File: path, Line: line(v1, "var load"), Name: "main.init.func1"})
-	sess.Apply(&wire.Site{ID: 2, Def: 1, File: path, Line: line(v1, `load("a")`)})
-	sess.Apply(&wire.Stats{Sites: []wire.SiteCounts{{Site: 2, Misses: 9}}})
-	sess.Apply(&wire.Miss{Site: 2, Kind: "args", Arg: 1, Text: "arg 1 changed since the previous call here", Count: 8})
+	r := storetest.New(8, time.Unix(8, 0), "/tmp/main")
+	d := r.Def(path, line(v1, "var load"), "main.init.func1", "func(string) int")
+	st := r.Site(d, path, line(v1, `load("a")`), "main.main", 0, 9, 0)
+	r.Reason(st, "args", "arg 1 changed since the previous call here", 8)
+	s.UpdateRun(r.R, true)
 	pl := New(nil).Place(s.Snapshot(), path)
 	diags := pl.RuntimeDiagnostics()
 	if len(diags) != 1 || diags[0].Code != "runtime-nohits" || !strings.Contains(diags[0].Message, "missed all 9 calls") || !strings.Contains(diags[0].Message, "last miss: arg 1 changed") {

@@ -8,6 +8,7 @@
 package annotate
 
 import (
+	"crypto/sha256"
 	"os"
 	"sort"
 	"strings"
@@ -33,6 +34,7 @@ type Files struct {
 	mu      sync.Mutex
 	buffers Buffers
 	cache   map[indexKey]*anchor.Index
+	sums    map[indexKey][32]byte
 	disk    map[string][]diskVersion
 	now     func() time.Time
 }
@@ -50,6 +52,7 @@ type diskVersion struct {
 	mtime time.Time
 	size  int64
 	text  []byte
+	sum   [32]byte // SHA-256 of text
 	seen  time.Time
 }
 
@@ -58,7 +61,7 @@ const maxVersions = 8
 
 // NewFiles returns an empty set of file indexes.
 func NewFiles(b Buffers) *Files {
-	return &Files{buffers: b, cache: map[indexKey]*anchor.Index{}, disk: map[string][]diskVersion{}, now: time.Now}
+	return &Files{buffers: b, cache: map[indexKey]*anchor.Index{}, sums: map[indexKey][32]byte{}, disk: map[string][]diskVersion{}, now: time.Now}
 }
 
 func holderKey(h map[string]bool) string {
@@ -139,7 +142,7 @@ func (f *Files) latestDisk(path string) (diskVersion, bool) {
 	if err != nil {
 		return diskVersion{}, false
 	}
-	v := diskVersion{mtime: fi.ModTime(), size: fi.Size(), text: text, seen: f.now()}
+	v := diskVersion{mtime: fi.ModTime(), size: fi.Size(), text: text, sum: sha256.Sum256(text), seen: f.now()}
 	vs = append(vs, v)
 	if len(vs) > maxVersions {
 		vs = vs[len(vs)-maxVersions:]
@@ -152,31 +155,41 @@ func (f *Files) latestDisk(path string) (diskVersion, bool) {
 // it), so the version survives later saves.
 func (f *Files) Saw(path string) { f.latestDisk(path) }
 
-// BuiltFrom returns the text of path as it was when a program built at
-// built was compiled: the newest on-disk version not modified after
-// built. exact is false when no such version is known (the oldest known
-// is returned).
-func (f *Files) BuiltFrom(path string, built time.Time) (text []byte, exact bool, ok bool) {
-	latest, ok := f.latestDisk(path)
-	if !ok {
-		return nil, false, false
-	}
-	if built.IsZero() || !latest.mtime.After(built) {
-		return latest.text, true, true
+// ByHash returns the version of path whose content hash is sum — the
+// current text (buffer or disk), or an earlier on-disk version seen — so
+// that a program's view of a file can be mapped onto what the editor
+// shows.
+func (f *Files) ByHash(path string, sum [32]byte) ([]byte, bool) {
+	if cur, _, ok := f.Current(path); ok && f.Sum(cur) == sum {
+		return cur, true
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	vs := f.disk[path]
 	for i := len(vs) - 1; i >= 0; i-- {
-		if !vs[i].mtime.After(built) {
-			return vs[i].text, true, true
+		if vs[i].sum == sum {
+			return vs[i].text, true
 		}
 	}
-	return vs[0].text, false, true
+	return nil, false
 }
 
-// ModifiedAfter reports whether the file on disk changed after t.
-func (f *Files) ModifiedAfter(path string, t time.Time) bool {
-	v, ok := f.latestDisk(path)
-	return ok && !t.IsZero() && v.mtime.After(t)
+// Sum returns the SHA-256 of text, remembered by the text's identity (texts
+// are never modified once made).
+func (f *Files) Sum(text []byte) [32]byte {
+	k := indexKey{unsafe.SliceData(text), len(text), ""}
+	f.mu.Lock()
+	sum, ok := f.sums[k]
+	f.mu.Unlock()
+	if ok {
+		return sum
+	}
+	sum = sha256.Sum256(text)
+	f.mu.Lock()
+	if len(f.sums) > 256 {
+		clear(f.sums)
+	}
+	f.sums[k] = sum
+	f.mu.Unlock()
+	return sum
 }

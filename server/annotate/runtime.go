@@ -168,8 +168,8 @@ func (pl *Placement) RuntimeActions(start, end int) []Action {
 			continue
 		}
 		call := callAt(fset, f, ps.At.Span.Start)
-		if call == nil {
-			continue
+		if call == nil || codeactions.Cloned(file, call) {
+			continue // already works on a copy
 		}
 		var edits []codeactions.Edit
 		if stmt, name := multiAssign(f, call); stmt != nil {

@@ -1,11 +1,16 @@
-// Package collector receives what programs using cacheruntime report and
-// writes it into the insight store. It listens on a local Unix socket in a
-// directory only the user can enter, accepts only peers with its own uid,
-// and registers itself per workspace root so programs find it without
-// configuration.
+// Package collector brings what programs using cacheruntime count into the
+// insight store. The counts are in each program's run file (wire/run.go),
+// which the collector reads — from the per-user runs directory, where it
+// finds programs that run or ran while no server was there, and through
+// the descriptor a program hands over when it connects. The collector
+// listens on a local Unix socket in a directory only the user can enter,
+// accepts only peers with its own uid, and registers itself per workspace
+// root so programs find it without configuration; a connection tells it
+// at once that a program started, and its end that the program ended.
 package collector
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +22,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/cachelens/cachelens/server/store"
@@ -45,6 +51,15 @@ type Config struct {
 	MaxFrame int
 	// UID is the only peer uid accepted; nil means os.Getuid().
 	UID *int
+	// Runs is the directory of run files; empty means wire.RunsDir().
+	Runs string
+	// Interval is how often running programs' counts are read; 0 means
+	// 100ms.
+	Interval time.Duration
+	// Modules returns the workspace's modules (module path → directory),
+	// to place the module-relative paths of -trimpath builds. Nil: such
+	// builds are not placed.
+	Modules func() map[string]string
 }
 
 // Collector is a listening collector.
@@ -57,7 +72,9 @@ type Collector struct {
 
 	mu    sync.Mutex
 	regs  map[string]string // root → registration file
-	conns map[net.Conn]struct{}
+	roots []string
+	conns map[*net.UnixConn]struct{}
+	runs  *watcher
 	done  chan struct{}
 	wg    sync.WaitGroup
 
@@ -80,7 +97,21 @@ func Listen(cfg Config) (*Collector, error) {
 	if cfg.Socket == "" {
 		cfg.Socket = os.Getenv(wire.EnvSocket)
 	}
-	c := &Collector{cfg: cfg, regs: map[string]string{}, conns: map[net.Conn]struct{}{}, done: make(chan struct{}), uid: os.Getuid()}
+	c := &Collector{cfg: cfg, regs: map[string]string{}, conns: map[*net.UnixConn]struct{}{}, done: make(chan struct{}), uid: os.Getuid(), roots: slices.Clone(cfg.Roots)}
+	if cfg.Runs == "" {
+		cfg.Runs = wire.RunsDir()
+	}
+	logf := cfg.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	c.runs = newWatcher(cfg.Runs, cfg.Store, logf, cfg.Interval)
+	c.runs.modules = cfg.Modules
+	c.runs.roots = func() []string {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return slices.Clone(c.roots)
+	}
 	if cfg.UID != nil {
 		c.uid = *cfg.UID
 	}
@@ -118,6 +149,7 @@ func Listen(cfg Config) (*Collector, error) {
 	}
 	c.wg.Add(1)
 	go c.accept()
+	c.runs.start()
 	return c, nil
 }
 
@@ -172,11 +204,12 @@ func (c *Collector) Socket() string { return c.socket }
 // It does nothing for a collector on an explicit socket, which programs
 // find through CACHELENS_SOCKET.
 func (c *Collector) SetRoots(roots []string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.roots = slices.Clone(roots)
 	if c.cfg.Socket != "" {
 		return nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	var errs []error
 	for root, file := range c.regs {
 		if !slices.Contains(roots, root) {
@@ -224,6 +257,7 @@ func (c *Collector) Close() error {
 	c.mu.Unlock()
 	err := c.ln.Close()
 	c.wg.Wait()
+	c.runs.close()
 	if c.owned {
 		os.Remove(c.socket)
 	}
@@ -293,9 +327,13 @@ func (c *Collector) accept() {
 	}
 }
 
-// serve reads one program's frames until it disconnects or sends
-// something that makes the stream unusable.
-func (c *Collector) serve(conn net.Conn) {
+// helloTimeout bounds how long a connection may take to say hello.
+const helloTimeout = 5 * time.Second
+
+// serve reads a program's hello — with its run file's descriptor, when it
+// sends one — hands the run file to the watcher, and waits for the
+// connection to end, which is when the program has ended.
+func (c *Collector) serve(conn *net.UnixConn) {
 	defer c.wg.Done()
 	defer func() {
 		c.mu.Lock()
@@ -303,58 +341,124 @@ func (c *Collector) serve(conn net.Conn) {
 		c.mu.Unlock()
 		conn.Close()
 	}()
-	r := wire.NewReader(conn, c.cfg.MaxFrame)
-	var sess *store.Session
-	who := "a program"
-	defer func() {
-		if sess != nil {
-			sess.Close()
+	conn.SetReadDeadline(time.Now().Add(helloTimeout))
+	buf := make([]byte, 4096)
+	oob := make([]byte, syscall.CmsgSpace(4*4))
+	n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
+	fds := receivedFDs(oob[:oobn])
+	closeFDs := func() {
+		for _, fd := range fds {
+			syscall.Close(fd)
 		}
-	}()
-	for {
-		f, err := r.Next()
-		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
-				return
-			}
-			c.countBad()
-			c.logf("closing the connection from %s: %v", who, err)
-			return
-		}
-		c.statsMu.Lock()
-		c.frames++
-		c.statsMu.Unlock()
-		msg, err := wire.Decode(f)
-		if err != nil {
-			c.countBad()
-			c.logf("ignoring a message from %s: %v", who, err)
-			if sess == nil {
-				return
-			}
-			continue
-		}
-		if h, ok := msg.(*wire.Hello); ok {
-			if sess != nil {
-				c.countBad()
-				c.logf("ignoring a second hello from %s", who)
-				continue
-			}
-			if h.Proto != wire.Version {
-				c.countBad()
-				c.logf("closing the connection from pid %d: protocol %d, want %d", h.PID, h.Proto, wire.Version)
-				return
-			}
-			who = fmt.Sprintf("%s (pid %d)", filepath.Base(h.Program), h.PID)
-			sess = c.cfg.Store.Hello(h)
-			continue
-		}
-		if sess == nil {
-			c.countBad()
-			c.logf("closing a connection that did not start with a hello (got %s)", f.Type)
-			return
-		}
-		sess.Apply(msg)
 	}
+	if err != nil {
+		closeFDs()
+		if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+			c.countBad()
+			c.logf("closing a connection: %v", err)
+		}
+		return
+	}
+	r := wire.NewReader(io.MultiReader(bytes.NewReader(buf[:n]), conn), c.cfg.MaxFrame)
+	f, err := r.Next()
+	if err != nil {
+		closeFDs()
+		c.countBad()
+		c.logf("closing a connection: %v", err)
+		return
+	}
+	c.statsMu.Lock()
+	c.frames++
+	c.statsMu.Unlock()
+	msg, err := wire.Decode(f)
+	h, ok := msg.(*wire.Hello)
+	if err != nil || !ok {
+		closeFDs()
+		c.countBad()
+		if err == nil {
+			err = fmt.Errorf("got %s", f.Type)
+		}
+		c.logf("closing a connection that did not start with a hello: %v", err)
+		return
+	}
+	if h.Proto != wire.Version {
+		closeFDs()
+		c.countBad()
+		c.logf("closing the connection from pid %d: protocol %d, want %d (programs and cachelens must be built from the same version)", h.PID, h.Proto, wire.Version)
+		return
+	}
+	who := fmt.Sprintf("%s (pid %d)", filepath.Base(h.Program), h.PID)
+	if err := c.attach(h, fds); err != nil {
+		c.logf("cannot read the counts of %s: %v", who, err)
+	}
+	conn.SetReadDeadline(time.Time{})
+	// Nothing else is expected; the connection's end is the run's end.
+	for {
+		if _, err := r.Next(); err != nil {
+			break
+		}
+	}
+	c.runs.detach(h.RunID)
+}
+
+// receivedFDs returns the descriptors passed in oob.
+func receivedFDs(oob []byte) []int {
+	msgs, err := syscall.ParseSocketControlMessage(oob)
+	if err != nil {
+		return nil
+	}
+	var fds []int
+	for _, m := range msgs {
+		if got, err := syscall.ParseUnixRights(&m); err == nil {
+			fds = append(fds, got...)
+		}
+	}
+	return fds
+}
+
+// attach gives the watcher the run file of the program that said h: the
+// descriptor it passed, or else the file it names in the runs directory.
+func (c *Collector) attach(h *wire.Hello, fds []int) error {
+	if _, err := parseRunID(h.RunID); err != nil {
+		for _, fd := range fds {
+			syscall.Close(fd)
+		}
+		return err
+	}
+	for _, fd := range fds[min(1, len(fds)):] {
+		syscall.Close(fd)
+	}
+	if h.FD && len(fds) > 0 {
+		f := os.NewFile(uintptr(fds[0]), "run file of pid "+fmt.Sprint(h.PID))
+		fi, err := f.Stat()
+		if err == nil && !fi.Mode().IsRegular() {
+			err = errors.New("the descriptor passed is not a regular file")
+		}
+		if err == nil && fi.Size() > wire.RunMaxSize {
+			err = fmt.Errorf("the run file passed has %d bytes, more than a run file holds", fi.Size())
+		}
+		if err != nil {
+			f.Close()
+			return err
+		}
+		return c.runs.attach(h, f)
+	}
+	for _, fd := range fds {
+		syscall.Close(fd)
+	}
+	if h.Run == "" || filepath.Dir(h.Run) != filepath.Clean(c.runs.dir) {
+		return fmt.Errorf("its run file %q is not in the runs directory %s", h.Run, c.runs.dir)
+	}
+	root, err := wire.OpenRunsDir(c.runs.dir, false)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	f, err := wire.OpenRunFile(root, filepath.Base(h.Run))
+	if err != nil {
+		return err
+	}
+	return c.runs.attach(h, f)
 }
 
 func (c *Collector) countBad() {

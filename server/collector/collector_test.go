@@ -1,6 +1,7 @@
 package collector_test
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"fmt"
@@ -8,11 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,8 +23,8 @@ import (
 	"github.com/cachelens/cachelens/wire"
 )
 
-// shortDir returns a temporary directory with a path short enough for a
-// Unix socket.
+// shortDir returns a private temporary directory with a path short enough
+// for a Unix socket.
 func shortDir(t *testing.T) string {
 	t.Helper()
 	d, err := os.MkdirTemp("", "cl")
@@ -54,10 +55,18 @@ func (l *logBuf) String() string {
 	return strings.Join(l.lines, "\n")
 }
 
+// listen starts a collector. Unless cfg says otherwise it listens on a
+// socket of its own and reads run files in a runs directory of its own.
 func listen(t *testing.T, cfg collector.Config) (*collector.Collector, *store.Store, *logBuf) {
 	t.Helper()
 	if cfg.Store == nil {
 		cfg.Store = store.New()
+	}
+	if cfg.Runs == "" {
+		cfg.Runs = filepath.Join(shortDir(t), "runs")
+	}
+	if cfg.Socket == "" && cfg.Dir == "" {
+		cfg.Socket = filepath.Join(shortDir(t), "s.sock")
 	}
 	lb := &logBuf{}
 	cfg.Logf = lb.logf
@@ -72,14 +81,14 @@ func listen(t *testing.T, cfg collector.Config) (*collector.Collector, *store.St
 // waitFor polls the store until cond holds.
 func waitFor(t *testing.T, s *store.Store, what string, cond func(*store.Snapshot) bool) *store.Snapshot {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for {
 		snap := s.Snapshot()
 		if cond(snap) {
 			return snap
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s; store has %s", what, describe(snap))
+			t.Fatalf("timed out waiting for %s; store has %s\nprocesses: %+v", what, describe(snap), snap.Processes)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -87,8 +96,11 @@ func waitFor(t *testing.T, s *store.Store, what string, cond func(*store.Snapsho
 
 func describe(s *store.Snapshot) string {
 	var b strings.Builder
+	for _, p := range s.Processes {
+		fmt.Fprintf(&b, "\n  run pid %d %s live=%v shown=%v", p.Key.PID, filepath.Base(p.Program), p.Connected, p.Shown)
+	}
 	for _, d := range s.Defs {
-		fmt.Fprintf(&b, "\n  %s:%d %s: %d hits %d misses %d uncached", filepath.Base(d.Key.File), d.Key.Line, d.Name, d.Hits, d.Misses, d.Uncached)
+		fmt.Fprintf(&b, "\n  %s:%d %s: %d hits %d misses %d uncached, %d mutations, %d hash errors", filepath.Base(d.Key.File), d.Key.Line, d.Name, d.Hits, d.Misses, d.Uncached, d.Mutations, d.HashErrors)
 		for _, st := range d.Sites {
 			fmt.Fprintf(&b, "\n    %s:%d %d/%d/%d", filepath.Base(st.Key.File), st.Key.Line, st.Hits, st.Misses, st.Uncached)
 		}
@@ -110,12 +122,16 @@ func siteCounts(d *store.Def, line int) (hits, misses int64) {
 	return -1, -1
 }
 
-// TestInProcess: a reporter and a collector in one process, exact counts
-// per site.
+// TestInProcess: a reporter and a collector in one process: exact counts
+// per site, miss reasons, and the connection marks the run as running.
 func TestInProcess(t *testing.T) {
-	dir := shortDir(t)
-	c, s, _ := listen(t, collector.Config{Socket: filepath.Join(dir, "s.sock")})
-	rep := cacheruntime.NewReporter(cacheruntime.ReporterOptions{Socket: c.Socket()})
+	c, s, logs := listen(t, collector.Config{})
+	defer func() {
+		if t.Failed() {
+			t.Log(logs)
+		}
+	}()
+	rep := cacheruntime.NewReporter(cacheruntime.ReporterOptions{Socket: c.Socket(), Runs: shortDir(t)})
 	defer rep.Close()
 	double := cacheruntime.Func1(func(x int) int { return 2 * x }, cacheruntime.WithReporter(rep))
 	defLine := thisLine() - 1
@@ -125,7 +141,6 @@ func TestInProcess(t *testing.T) {
 	}
 	lineB := thisLine() + 1
 	double(1) // 1 hit
-	rep.Flush()
 	_, file, _, _ := runtime.Caller(0)
 	snap := waitFor(t, s, "counts", func(s *store.Snapshot) bool {
 		d := s.Def(file, defLine)
@@ -142,9 +157,12 @@ func TestInProcess(t *testing.T) {
 		t.Errorf("processes %+v", snap.Processes)
 	}
 	for _, st := range d.Sites {
-		if st.Key.Line == lineA && (len(st.Reasons) == 0 || st.Reasons[0].Kind != "first") {
+		if st.Key.Line == lineA && (len(st.Reasons) == 0 || st.Reasons[0].Kind != "args") {
 			t.Errorf("reasons %+v", st.Reasons)
 		}
+	}
+	if src, ok := d.Built[file]; !ok || src.Hash == ([32]byte{}) {
+		t.Errorf("no source hash for %s: %+v", file, d.Built)
 	}
 	if rep.Connected() != 1 {
 		t.Errorf("connected to %d servers", rep.Connected())
@@ -152,15 +170,17 @@ func TestInProcess(t *testing.T) {
 }
 
 // TestDiscovery: without a socket name, the program finds the server
-// registered for the workspace that contains its source.
+// registered for the workspace that contains its source and hands it its
+// run file's descriptor; a server for another root gets nothing.
 func TestDiscovery(t *testing.T) {
 	rt := shortDir(t)
 	_, file, _, _ := runtime.Caller(0)
-	_, s, _ := listen(t, collector.Config{Dir: rt, Roots: []string{filepath.Dir(file)}})
-	// A second server for an unrelated root must not receive anything.
-	other, _, _ := listen(t, collector.Config{Dir: rt, Socket: "", Roots: []string{shortDir(t)}, Store: store.New()})
-	_ = other
-	rep := cacheruntime.NewReporter(cacheruntime.ReporterOptions{Dir: rt})
+	runsA, runsB := shortDir(t), shortDir(t)
+	_, s, _ := listen(t, collector.Config{Dir: rt, Runs: runsA, Roots: []string{filepath.Dir(file)}})
+	_, other, _ := listen(t, collector.Config{Dir: rt, Runs: runsB, Roots: []string{shortDir(t)}})
+	// The program's run file is in a third directory neither server scans:
+	// only the descriptor it passes lets a server read it.
+	rep := cacheruntime.NewReporter(cacheruntime.ReporterOptions{Dir: rt, Runs: shortDir(t)})
 	defer rep.Close()
 	f := cacheruntime.Func1(func(x int) int { return x }, cacheruntime.WithReporter(rep))
 	f(1)
@@ -169,6 +189,9 @@ func TestDiscovery(t *testing.T) {
 	waitFor(t, s, "a def with 1 hit", func(s *store.Snapshot) bool { return len(s.Defs) == 1 && s.Defs[0].Hits == 1 })
 	if rep.Connected() != 1 {
 		t.Errorf("connected to %d servers, want 1", rep.Connected())
+	}
+	if n := len(other.Snapshot().Defs); n != 0 {
+		t.Errorf("the server of another root got %d defs", n)
 	}
 	regs, _, err := wire.Registrations(rt)
 	if err != nil || len(regs) != 2 {
@@ -184,153 +207,240 @@ func moduleRoot(t *testing.T) string {
 	return filepath.Dir(strings.TrimSpace(string(out)))
 }
 
-// TestGoRun runs the example program with `go run`, reporting to a
-// collector in the test, and checks the store's count at every call site
-// against what the program itself printed.
-func TestGoRun(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a program")
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildErr  error
+)
+
+// built returns the path of a testdata program built once per test binary
+// (-trimpath builds get a "-trimpath" suffix).
+func built(t *testing.T, pkg string, trimpath bool) string {
+	t.Helper()
+	buildOnce.Do(func() { buildDir, buildErr = os.MkdirTemp("", "clbin") })
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	dir := shortDir(t)
-	c, s, _ := listen(t, collector.Config{Socket: filepath.Join(dir, "s.sock")})
-	root := moduleRoot(t)
-	cmd := exec.Command("go", "run", "./testdata/catalog")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), wire.EnvSocket+"="+c.Socket())
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("go run: %v\n%s", err, out)
+	name := filepath.Base(pkg)
+	args := []string{"build", "-o"}
+	if trimpath {
+		name += "-trimpath"
+		args = append(args, filepath.Join(buildDir, name), "-trimpath")
+	} else {
+		args = append(args, filepath.Join(buildDir, name))
 	}
-	// The program prints "line N  H hits  M misses" per site.
-	re := regexp.MustCompile(`(?m)^\s+line (\d+)\s+(\d+) hits\s+(\d+) misses`)
-	want := map[int][2]int64{}
-	for _, m := range re.FindAllStringSubmatch(string(out), -1) {
-		l, _ := strconv.Atoi(m[1])
-		h, _ := strconv.ParseInt(m[2], 10, 64)
-		mi, _ := strconv.ParseInt(m[3], 10, 64)
-		want[l] = [2]int64{h, mi}
+	bin := filepath.Join(buildDir, name)
+	if _, err := os.Stat(bin); err == nil {
+		return bin
 	}
-	if len(want) < 6 {
-		t.Fatalf("program printed %d sites:\n%s", len(want), out)
+	cmd := exec.Command("go", append(args, "./"+pkg)...)
+	cmd.Dir = moduleRoot(t)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
 	}
-	main := filepath.Join(root, "testdata", "catalog", "main.go")
-	snap := waitFor(t, s, "every site", func(snap *store.Snapshot) bool {
-		n := 0
-		for _, si := range snap.SitesIn(main) {
-			if w, ok := want[si.Site.Key.Line]; ok && w[0] == si.Site.Hits && w[1] == si.Site.Misses {
-				n++
+	return bin
+}
+
+// exitCounts are what testdata/exits counts with -calls n.
+type exitCounts struct {
+	squareHits, squareMisses int64
+	uncached, hashErrs       int64
+	itemsMisses, mutations   int64
+}
+
+func wantExits(calls int) exitCounts {
+	return exitCounts{squareHits: int64(calls - 10), squareMisses: 10, uncached: 1, hashErrs: 1, itemsMisses: 2, mutations: 1}
+}
+
+func exitsCounts(snap *store.Snapshot) (got exitCounts) {
+	for _, d := range snap.Defs {
+		switch {
+		case strings.Contains(d.Sig, "func(int) int"):
+			got.squareHits, got.squareMisses = d.Hits, d.Misses
+		case strings.Contains(d.Sig, "Notifier"):
+			got.uncached, got.hashErrs = d.Uncached, d.HashErrors
+			if len(d.HashErrs) != 1 || !strings.Contains(d.HashErrs[0].Text, ".Send") {
+				got.hashErrs = -1
+			}
+		case strings.Contains(d.Sig, "[]int"):
+			got.itemsMisses, got.mutations = d.Misses, d.Mutations
+			if len(d.MutationLog) != 1 || d.MutationLog[0].Path != "[0]" {
+				got.mutations = -1
 			}
 		}
-		return n == len(want)
-	})
-	var hashErrs, muts int
-	for _, d := range snap.DefsIn(main) {
-		hashErrs += len(d.HashErrs)
-		muts += len(d.MutationLog)
 	}
-	if hashErrs != 1 || muts != 1 {
-		t.Errorf("hash errors %d, mutations %d; program printed:\n%s", hashErrs, muts, out)
+	return got
+}
+
+// runExits runs testdata/exits ending in mode; for "kill" it kills the
+// program with SIGKILL one millisecond after its last call.
+func runExits(t *testing.T, bin, mode string, calls int, env []string) {
+	t.Helper()
+	cmd := exec.Command(bin, "-mode", mode, "-calls", strconv.Itoa(calls))
+	cmd.Env = append(os.Environ(), env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(snap.Processes) != 1 || snap.Processes[0].Module != "github.com/cachelens/cachelens" || snap.Processes[0].Built.IsZero() {
-		t.Errorf("process %+v", snap.Processes)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(stdout).ReadString('\n')
+	if line != "calls done\n" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("program said %q; stderr:\n%s", line, stderr.String())
+	}
+	if mode == "kill" {
+		time.Sleep(time.Millisecond)
+		cmd.Process.Signal(syscall.SIGKILL)
+	}
+	err = cmd.Wait()
+	ee, _ := err.(*exec.ExitError)
+	switch mode {
+	case "return":
+		if err != nil {
+			t.Fatalf("%v: %s", err, stderr.String())
+		}
+	case "exit":
+		if ee == nil || ee.ExitCode() != 3 {
+			t.Fatalf("exit: %v", err)
+		}
+	case "panic", "fatal":
+		if ee == nil || ee.ExitCode() == 0 {
+			t.Fatalf("%s: %v", mode, err)
+		}
+	case "kill":
+		if ee == nil || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+			t.Fatalf("kill: %v", err)
+		}
 	}
 }
 
-// TestRestart: the server goes away mid-stream and comes back on the same
-// socket; the reporter reconnects and the new server gets full totals.
+// TestExitPaths: a program that makes N calls and then returns from main,
+// calls os.Exit, panics, calls log.Fatal or is killed with SIGKILL one
+// millisecond after its last call shows exactly its counts — hits, misses
+// and uncached calls per function and site, hash errors and mutations —
+// with the server running while it runs, and with the server started only
+// after it has ended. The program never calls Flush.
+func TestExitPaths(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs programs")
+	}
+	bin := built(t, "testdata/exits", false)
+	const calls = 5000
+	want := wantExits(calls)
+	for _, mode := range []string{"return", "exit", "panic", "fatal", "kill"} {
+		t.Run(mode+"/server running", func(t *testing.T) {
+			runs := shortDir(t)
+			c, s, logs := listen(t, collector.Config{Runs: runs})
+			runExits(t, bin, mode, calls, []string{wire.EnvSocket + "=" + c.Socket(), wire.EnvRuns + "=" + runs})
+			snap := waitFor(t, s, "the ended run's final counts", func(s *store.Snapshot) bool {
+				return len(s.Processes) == 1 && !s.Processes[0].Connected && exitsCounts(s) == want
+			})
+			if got := exitsCounts(snap); got != want {
+				t.Fatalf("counts %+v, want %+v\nlog:\n%s", got, want, logs)
+			}
+		})
+		t.Run(mode+"/server started after", func(t *testing.T) {
+			runs := shortDir(t)
+			runExits(t, bin, mode, calls, []string{wire.EnvSocket + "=" + filepath.Join(shortDir(t), "nobody.sock"), wire.EnvRuns + "=" + runs})
+			_, s, _ := listen(t, collector.Config{Runs: runs})
+			snap := waitFor(t, s, "the finished run", func(s *store.Snapshot) bool { return exitsCounts(s) == want })
+			if p := snap.Processes; len(p) != 1 || p[0].Connected || !p[0].Shown {
+				t.Errorf("processes %+v", p)
+			}
+		})
+	}
+}
+
+// TestGoTest: `go test` of a package whose tests call cached functions,
+// with no TestMain, shows the test binary's counts.
+func TestGoTest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go test")
+	}
+	runs := shortDir(t)
+	_, s, _ := listen(t, collector.Config{Runs: runs})
+	cmd := exec.Command("go", "test", "-count=1", "./testdata/tested")
+	cmd.Dir = moduleRoot(t)
+	cmd.Env = append(os.Environ(), wire.EnvRuns+"="+runs, wire.EnvSocket+"=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go test: %v\n%s", err, out)
+	}
+	snap := waitFor(t, s, "the test binary's counts", func(s *store.Snapshot) bool {
+		return len(s.Defs) == 1 && s.Defs[0].Hits == 99 && s.Defs[0].Misses == 1
+	})
+	if p := snap.Processes; len(p) != 1 || !strings.HasSuffix(p[0].Program, ".test") {
+		t.Errorf("processes %+v", p)
+	}
+}
+
+// TestRestart: the server goes away while the program runs and a new one
+// comes; the new server sees every call, counted while no server was there
+// too.
 func TestRestart(t *testing.T) {
-	dir := shortDir(t)
-	sock := filepath.Join(dir, "s.sock")
-	c1, s1, _ := listen(t, collector.Config{Socket: sock})
-	rep := cacheruntime.NewReporter(cacheruntime.ReporterOptions{Socket: sock, Interval: 10 * time.Millisecond})
+	runs := shortDir(t)
+	sock := filepath.Join(shortDir(t), "s.sock")
+	c1, s1, _ := listen(t, collector.Config{Socket: sock, Runs: runs})
+	rep := cacheruntime.NewReporter(cacheruntime.ReporterOptions{Socket: sock, Runs: runs, Interval: 10 * time.Millisecond})
 	defer rep.Close()
 	f := cacheruntime.Func1(func(x int) int { return x }, cacheruntime.WithReporter(rep))
-	stop := make(chan struct{})
-	var calls sync.WaitGroup
-	calls.Go(func() {
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			f(i % 50)
-		}
-	})
-	waitFor(t, s1, "first counts", func(s *store.Snapshot) bool { return len(s.Defs) == 1 && s.Defs[0].Hits > 100 })
-	c1.Close()
-	time.Sleep(50 * time.Millisecond)
-	_, s2, _ := listen(t, collector.Config{Socket: sock})
-	close(stop)
-	calls.Wait()
-	rep.Flush()
-	snap := waitFor(t, s2, "totals after the restart", func(s *store.Snapshot) bool {
-		return len(s.Defs) == 1 && s.Defs[0].Misses == 50 && s.Defs[0].Hits > 100
-	})
-	if snap.Defs[0].Misses != 50 {
-		t.Fatalf("misses %d", snap.Defs[0].Misses)
+	for i := range 1000 {
+		f(i % 50)
 	}
+	waitFor(t, s1, "first counts", func(s *store.Snapshot) bool { return len(s.Defs) == 1 && s.Defs[0].Hits == 950 })
+	c1.Close()
+	for i := range 1000 {
+		f(i % 50) // all hits, while no server listens
+	}
+	_, s2, _ := listen(t, collector.Config{Socket: sock, Runs: runs})
+	waitFor(t, s2, "totals after the restart", func(s *store.Snapshot) bool {
+		return len(s.Defs) == 1 && s.Defs[0].Misses == 50 && s.Defs[0].Hits == 1950 && s.Processes[0].Connected
+	})
 }
 
-// TestSlowServer: a server that accepts and never reads costs the program
-// nothing but dropped reports.
-func TestSlowServer(t *testing.T) {
-	dir := shortDir(t)
-	sock := filepath.Join(dir, "hole.sock")
+// TestCallsNeverWaitForReporting: the caches count without the reporter's
+// goroutine: connected to a server that accepts and never reads, and with
+// the goroutine stopped altogether, calls complete and are counted
+// exactly. The mechanism — counters in memory, no I/O on the call path —
+// is what is checked, not a time bound.
+func TestCallsNeverWaitForReporting(t *testing.T) {
+	sock := filepath.Join(shortDir(t), "hole.sock")
 	ln, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	var held []net.Conn
-	var mu sync.Mutex
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			mu.Lock()
-			held = append(held, c) // never read
-			mu.Unlock()
+			defer c.Close() // held, never read
 		}
 	}()
-	defer func() {
-		mu.Lock()
-		for _, c := range held {
-			c.Close()
-		}
-		mu.Unlock()
-	}()
-	rep := cacheruntime.NewReporter(cacheruntime.ReporterOptions{Socket: sock, Interval: 5 * time.Millisecond})
-	defer rep.Close()
-	// Large definitions fill the socket buffer quickly.
-	var fs []func(int) int
-	for i := range 8 {
-		fs = append(fs, cacheruntime.Func1(func(x int) int { return x + i }, cacheruntime.WithReporter(rep),
-			cacheruntime.Name(strings.Repeat("n", 200<<10)+strconv.Itoa(i))))
+	runs := shortDir(t)
+	rep := cacheruntime.NewReporter(cacheruntime.ReporterOptions{Socket: sock, Runs: runs, Interval: time.Millisecond})
+	var h cacheruntime.Handle
+	f := cacheruntime.Func1(func(x int) int { return x }, cacheruntime.WithReporter(rep), cacheruntime.WithHandle(&h))
+	for i := range 50_000 {
+		f(i % 100)
 	}
-	var slowest time.Duration
-	deadline := time.Now().Add(1500 * time.Millisecond)
-	for i := 0; time.Now().Before(deadline); i++ {
-		t0 := time.Now()
-		fs[i%len(fs)](i % 1000)
-		if d := time.Since(t0); d > slowest {
-			slowest = d
-		}
+	rep.Close() // the reporter's goroutine is gone
+	for i := range 50_000 {
+		f(i % 100)
 	}
-	t0 := time.Now()
-	rep.Flush()
-	if d := time.Since(t0); d > 2500*time.Millisecond {
-		t.Errorf("Flush took %v", d)
+	if s := h.Stats(); s.Hits != 99_900 || s.Misses != 100 {
+		t.Fatalf("stats %+v", s)
 	}
-	if slowest > 100*time.Millisecond {
-		t.Errorf("slowest call %v: the program waited for the server", slowest)
-	}
-	if rep.Dropped() == 0 {
-		t.Errorf("no frames dropped although the server never reads")
-	}
-	t.Logf("slowest call %v, %d frames dropped", slowest, rep.Dropped())
+	_, st, _ := listen(t, collector.Config{Runs: runs})
+	waitFor(t, st, "the counts, read from the run file", func(s *store.Snapshot) bool {
+		return len(s.Defs) == 1 && s.Defs[0].Hits == 99_900
+	})
 }
 
 // TestOtherUID: a peer of another uid is refused, by the socket's mode and,
@@ -350,7 +460,7 @@ func TestOtherUID(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("socket mode %v (%v), want 0600", fi.Mode().Perm(), err)
 	}
-	frame, _ := wire.AppendFrame(nil, &wire.Hello{Proto: wire.Version, PID: 1, Start: time.Now()})
+	frame, _ := wire.AppendFrame(nil, &wire.Hello{Proto: wire.Version, PID: 1, Start: time.Now(), RunID: strings.Repeat("ab", 16)})
 	// The server may close the connection before the hello is sent:
 	// that is the refusal, so a broken pipe is fine.
 	script := fmt.Sprintf("import socket\ns=socket.socket(socket.AF_UNIX)\ns.connect(%q)\ntry:\n  s.sendall(bytes.fromhex(%q))\nexcept BrokenPipeError:\n  pass\ns.close()\n", sock, fmt.Sprintf("%x", frame))
@@ -390,23 +500,20 @@ func TestOtherUID(t *testing.T) {
 // TestMalformed: bad input on one connection is logged and does not
 // disturb the others.
 func TestMalformed(t *testing.T) {
-	dir := shortDir(t)
-	c, s, logs := listen(t, collector.Config{Socket: filepath.Join(dir, "s.sock"), MaxFrame: 4096})
-	hello := func(pid int) []byte {
-		b, _ := wire.AppendFrame(nil, &wire.Hello{Proto: wire.Version, PID: pid, Start: time.Unix(int64(pid), 0)})
+	c, s, logs := listen(t, collector.Config{MaxFrame: 4096})
+	hello := func(pid int, runID string) []byte {
+		b, _ := wire.AppendFrame(nil, &wire.Hello{Proto: wire.Version, PID: pid, Start: time.Unix(int64(pid), 0), RunID: runID})
 		return b
 	}
-	def, _ := wire.AppendFrame(nil, &wire.Def{ID: 1, File: "/w/a.go", Line: 3, Name: "f"})
-	bad := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 	hdr := func(n uint32, v, typ byte) []byte { return append(binary.BigEndian.AppendUint32(nil, n), v, typ) }
 	streams := map[string][]byte{
-		"oversized":          bad(hello(76), hdr(1<<20, 1, 4)),
-		"unknown version":    bad(hdr(4, 7, 1), []byte("{}")),
-		"no hello":           def,
-		"garbage":            []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
-		"malformed then ok":  bad(hello(77), hdr(7, 1, 4), []byte("{bad}"), def),
-		"unknown type":       bad(hello(78), hdr(4, 1, 200), []byte("{}"), def),
-		"truncated in frame": bad(hello(79), hdr(100, 1, 4), []byte("{")),
+		"oversized":         hdr(1<<20, wire.Version, 1),
+		"unknown version":   append(hdr(4, 7, 1), "{}"...),
+		"no hello":          append(hdr(4, wire.Version, 9), "{}"...),
+		"garbage":           []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+		"bad run id":        hello(77, "zz"),
+		"run not in dir":    hello(78, strings.Repeat("cd", 16)),
+		"malformed payload": append(hdr(7, wire.Version, 1), "{bad}.."...),
 	}
 	for name, data := range streams {
 		conn, err := net.Dial("unix", c.Socket())
@@ -417,25 +524,13 @@ func TestMalformed(t *testing.T) {
 		conn.Close()
 	}
 	// A well-behaved program still gets through.
-	rep := cacheruntime.NewReporter(cacheruntime.ReporterOptions{Socket: c.Socket()})
+	rep := cacheruntime.NewReporter(cacheruntime.ReporterOptions{Socket: c.Socket(), Runs: shortDir(t)})
 	defer rep.Close()
 	f := cacheruntime.Func1(func(x int) int { return x }, cacheruntime.WithReporter(rep))
 	f(1)
-	rep.Flush()
-	waitFor(t, s, "the good program", func(s *store.Snapshot) bool {
-		for _, d := range s.Defs {
-			if d.Misses == 1 && d.Key.File != "/w/a.go" {
-				return true
-			}
-		}
-		return false
-	})
-	waitFor(t, s, "the stream that recovered", func(s *store.Snapshot) bool {
-		d := s.Def("/w/a.go", 3)
-		return d != nil && len(d.Processes) == 2
-	})
+	waitFor(t, s, "the good program", func(s *store.Snapshot) bool { return len(s.Defs) == 1 && s.Defs[0].Misses == 1 })
 	log := logs.String()
-	for _, want := range []string{"frame too large", "unsupported protocol version: 7", "did not start with a hello", "malformed message", "unknown message type 200", "truncated stats frame"} {
+	for _, want := range []string{"frame too large", "unsupported protocol version: 7", "did not start with a hello", "malformed message", "bad run id", "not in the runs directory"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}
@@ -492,26 +587,22 @@ func TestStaleCleanup(t *testing.T) {
 	}
 }
 
-// TestManyProcesses: 100 programs report at once; no count is lost.
+// TestManyProcesses: 100 programs run at once; no count is lost, and all
+// of them count (they started together: one batch).
 func TestManyProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs 100 processes")
 	}
-	dir := shortDir(t)
-	bin := filepath.Join(dir, "loadgen")
-	build := exec.Command("go", "build", "-o", bin, "./testdata/loadgen")
-	build.Dir = moduleRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	c, s, logs := listen(t, collector.Config{Socket: filepath.Join(dir, "s.sock")})
+	bin := built(t, "testdata/loadgen", false)
+	runs := shortDir(t)
+	c, s, logs := listen(t, collector.Config{Runs: runs})
 	const procs, calls = 100, 1000
 	var wg sync.WaitGroup
 	errs := make(chan error, procs)
 	for range procs {
 		wg.Go(func() {
 			cmd := exec.Command(bin, "-calls", strconv.Itoa(calls))
-			cmd.Env = append(os.Environ(), wire.EnvSocket+"="+c.Socket())
+			cmd.Env = append(os.Environ(), wire.EnvSocket+"="+c.Socket(), wire.EnvRuns+"="+runs)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			if err := cmd.Run(); err != nil {
@@ -545,5 +636,183 @@ func TestManyProcesses(t *testing.T) {
 	}
 	if sq.Hits != procs*(calls-10) || sq.Misses != procs*10 || cu.Hits != procs*(calls-5) || cu.Misses != procs*5 {
 		t.Fatalf("totals %s\nlog:\n%s", describe(snap), logs)
+	}
+}
+
+// TestRunsOneAfterAnother: runs of one program made one after another
+// replace each other: the lens shows the latest run's counts, not a sum
+// and not the first run's.
+func TestRunsOneAfterAnother(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a program")
+	}
+	bin := built(t, "testdata/exits", false)
+	runs := shortDir(t)
+	_, s, _ := listen(t, collector.Config{Runs: runs})
+	env := []string{wire.EnvRuns + "=" + runs, wire.EnvSocket + "="}
+	runExits(t, bin, "return", 100, env)
+	waitFor(t, s, "the first run", func(s *store.Snapshot) bool { return exitsCounts(s) == wantExits(100) })
+	time.Sleep(store.BatchGap + 100*time.Millisecond)
+	runExits(t, bin, "exit", 300, env)
+	snap := waitFor(t, s, "the second run only", func(s *store.Snapshot) bool { return exitsCounts(s) == wantExits(300) })
+	shown := 0
+	for _, p := range snap.Processes {
+		if p.Shown {
+			shown++
+		}
+	}
+	if len(snap.Processes) != 2 || shown != 1 {
+		t.Errorf("processes %+v", snap.Processes)
+	}
+}
+
+// TestHostileRunFiles: the runs directory holds things that are not run
+// files a program of this user wrote — a FIFO, a symlink, a file of
+// another user, a file others may read, a truncated file, garbage, an
+// oversized file, a header claiming more than it has — beside a real run.
+// The real run is read; the rest is ignored without blocking, panicking or
+// reading beyond the size bound, and each is logged once.
+func TestHostileRunFiles(t *testing.T) {
+	runs := shortDir(t)
+	rep := cacheruntime.NewReporter(cacheruntime.ReporterOptions{Runs: runs, Socket: filepath.Join(shortDir(t), "none.sock")})
+	defer rep.Close()
+	f := cacheruntime.Func1(func(x int) int { return x }, cacheruntime.WithReporter(rep))
+	f(1)
+	f(1)
+	good, err := os.ReadFile(rep.RunFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := func(i int) string { return filepath.Join(runs, wire.RunFileName(1_000_000+i, int64(i))) }
+	if err := syscall.Mkfifo(name(1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Symlink(rep.RunFile(), name(2))
+	os.WriteFile(name(3), good, 0o644) // readable by others
+	os.WriteFile(name(4), good[:100], 0o600)
+	os.WriteFile(name(5), bytes.Repeat([]byte("garbage!"), 1000), 0o600)
+	os.WriteFile(name(6), make([]byte, wire.RunMaxSize+wire.RunChunkSize), 0o600)
+	lying := bytes.Clone(good[:wire.RunChunkSize])
+	binary.LittleEndian.PutUint32(lying[20:], wire.RunMaxChunks) // claims 16 chunks
+	lying[40]++                                                  // another run
+	os.WriteFile(name(7), lying, 0o600)
+	if os.Getuid() == 0 {
+		os.WriteFile(name(8), good, 0o600)
+		os.Chown(name(8), 65534, 65534)
+	}
+	_, s, logs := listen(t, collector.Config{Runs: runs})
+	// The copy with a lying header is another run of the same program
+	// (read as far as it goes): both count.
+	waitFor(t, s, "the real run", func(s *store.Snapshot) bool { return len(s.Defs) == 1 && s.Defs[0].Hits == 2 })
+	time.Sleep(600 * time.Millisecond) // a few scans
+	snap := s.Snapshot()
+	if len(snap.Processes) != 2 {
+		t.Errorf("%d runs in the store, want 2 (the real one, and the one whose header claims more chunks than it has): %+v", len(snap.Processes), snap.Processes)
+	}
+	log := logs.String()
+	for _, want := range []string{"not a regular file (p", "not a regular file (L", "has mode 0644", "malformed run-file header", "not a cachelens run file", "more than a run file holds"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	if os.Getuid() == 0 && !strings.Contains(log, "owned by uid 65534") {
+		t.Errorf("the other user's file was not refused:\n%s", log)
+	}
+	if n := strings.Count(log, "has mode 0644"); n != 1 {
+		t.Errorf("logged the same file %d times:\n%s", n, log)
+	}
+}
+
+// TestManyStaleRunFiles: a directory with 10,000 run files of processes
+// that ended long ago is cleaned in bounded time, without the server
+// parsing them, and a real run beside them is read.
+func TestManyStaleRunFiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 10,000 files")
+	}
+	runs := shortDir(t)
+	rep := cacheruntime.NewReporter(cacheruntime.ReporterOptions{Runs: runs, Socket: filepath.Join(shortDir(t), "none.sock")})
+	defer rep.Close()
+	f := cacheruntime.Func1(func(x int) int { return x }, cacheruntime.WithReporter(rep))
+	f(1)
+	good, _ := os.ReadFile(rep.RunFile())
+	old := time.Now().Add(-2 * wire.RunRetention)
+	for i := range 10_000 {
+		p := filepath.Join(runs, wire.RunFileName(2_000_000+i, old.UnixNano()+int64(i)))
+		if err := os.WriteFile(p, good[:wire.RunHeaderSize], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(p, old, old)
+	}
+	t0 := time.Now()
+	_, s, _ := listen(t, collector.Config{Runs: runs})
+	waitFor(t, s, "the real run", func(s *store.Snapshot) bool { return len(s.Defs) == 1 && s.Defs[0].Misses == 1 })
+	for {
+		entries, _ := os.ReadDir(runs)
+		if len(entries) <= wire.RunMaxFiles {
+			break
+		}
+		if time.Since(t0) > 60*time.Second {
+			t.Fatalf("%d files left after %v", len(entries), time.Since(t0))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("10,000 stale files cleaned in %v", time.Since(t0))
+	if n := len(s.Snapshot().Processes); n != 1 {
+		t.Errorf("%d runs in the store", n)
+	}
+}
+
+// TestTrimpath: a program built with -trimpath names its files by module
+// path; the collector places them in the workspace module with that path,
+// and says in its log why a run matches no workspace.
+func TestTrimpath(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a program")
+	}
+	bin := built(t, "testdata/exits", true)
+	root := moduleRoot(t)
+	runs := shortDir(t)
+	_, s, _ := listen(t, collector.Config{Runs: runs, Roots: []string{root},
+		Modules: func() map[string]string { return map[string]string{"github.com/cachelens/cachelens": root} }})
+	cmd := exec.Command(bin, "-calls", "50")
+	cmd.Dir = root // run in the module: the program finds its sources and records their hashes
+	cmd.Env = append(os.Environ(), wire.EnvRuns+"="+runs, wire.EnvSocket+"=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	main := filepath.Join(root, "testdata", "exits", "main.go")
+	snap := waitFor(t, s, "the trimpath run placed in the workspace", func(s *store.Snapshot) bool {
+		return len(s.DefsIn(main)) == 3 && exitsCounts(s) == wantExits(50)
+	})
+	d := snap.DefsIn(main)[0]
+	if src, ok := d.Built[main]; !ok || src.Hash == ([32]byte{}) {
+		t.Errorf("no source hash for %s: %+v", main, d.Built)
+	}
+	if p := snap.Processes; len(p) != 1 || !p[0].Trimpath {
+		t.Errorf("processes %+v", p)
+	}
+
+	// Another workspace: nothing shown, and the log says why.
+	runs2 := shortDir(t)
+	_, s2, logs := listen(t, collector.Config{Runs: runs2, Roots: []string{shortDir(t)},
+		Modules: func() map[string]string { return map[string]string{"example.com/other": "/nowhere"} }})
+	cmd = exec.Command(bin, "-calls", "5")
+	cmd.Env = append(os.Environ(), wire.EnvRuns+"="+runs2, wire.EnvSocket+"=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "built with -trimpath") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line says why the run is not shown:\n%s", logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := len(s2.Snapshot().Defs); n != 0 {
+		t.Errorf("%d defs shown in an unrelated workspace", n)
+	}
+	if !strings.Contains(logs.String(), "github.com/cachelens/cachelens/testdata/exits/main.go") {
+		t.Errorf("the log does not name the paths:\n%s", logs)
 	}
 }

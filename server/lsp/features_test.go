@@ -3,13 +3,13 @@ package lsp
 import (
 	"encoding/json"
 	"maps"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cachelens/cachelens/server/lsp/lsptest"
+	"github.com/cachelens/cachelens/server/store/storetest"
 	"github.com/cachelens/cachelens/wire"
 	"go.lsp.dev/jsonrpc2"
 )
@@ -157,30 +157,29 @@ func TestStaticDiagnostics(t *testing.T) {
 	h.shutdown()
 }
 
-// feed reports a run of main.go to the server's store the way the
-// collector would.
-func feed(h *harness, path string, built time.Time) {
-	sess := h.s.store.Hello(&wire.Hello{Proto: wire.Version, PID: 4242, Program: "/tmp/catalog", Start: time.Now(), Built: built})
+// feed gives the server's store a run of main.go the way the collector
+// would after reading the program's run file.
+func feed(h *harness, path string) {
 	src := mainGo
-	sess.Apply(&wire.Def{ID: 1, File: path, Line: lineOf(src, "var loadCatalog"), Name: "main.init.func1", Sig: "func(string) *main.Catalog"})
-	sess.Apply(&wire.Def{ID: 2, File: path, Line: lineOf(src, "var notify"), Name: "main.init.func2"})
-	sess.Apply(&wire.Site{ID: 10, Def: 1, File: path, Line: lineOf(src, `loadCatalog("eu")`), Func: "main.main"})
-	sess.Apply(&wire.Site{ID: 11, Def: 1, File: path, Line: lineOf(src, `loadCatalog("us")`), Func: "main.main"})
-	sess.Apply(&wire.Site{ID: 12, Def: 2, File: path, Line: lineOf(src, "notify(Notifier"), Func: "main.main"})
-	sess.Apply(&wire.Stats{
-		Sites: []wire.SiteCounts{{Site: 10, Hits: 4, Misses: 1}, {Site: 11, Misses: 1}, {Site: 12, Uncached: 1}},
-		Defs:  []wire.DefCounts{{Def: 1, Computes: 2, ComputeNs: 2e9, Entries: 2, Bytes: 1500, Mutations: 1}, {Def: 2, HashErrors: 1}},
-	})
-	sess.Apply(&wire.Miss{Site: 10, Kind: "first", Text: "first call with these arguments", Count: 1})
-	sess.Apply(&wire.HashErr{Def: 2, Site: 12, Arg: 1, ArgType: "main.Notifier", Path: ".Send", Type: "func(string) error", Suggest: "main.Notifier",
+	r := storetest.New(4242, time.Now(), "/tmp/catalog")
+	load := r.Def(path, lineOf(src, "var loadCatalog"), "main.init.func1", "func(string) *main.Catalog")
+	notify := r.Def(path, lineOf(src, "var notify"), "main.init.func2", "func(main.Notifier) error")
+	r.Counter(load, wire.CtrComputes, 2).Counter(load, wire.CtrComputeNs, 2e9).Counter(load, wire.CtrEntries, 2).Counter(load, wire.CtrBytes, 1500).Counter(load, wire.CtrMutations, 1)
+	r.Counter(notify, wire.CtrHashErrors, 1)
+	eu := r.Site(load, path, lineOf(src, `loadCatalog("eu")`), "main.main", 4, 1, 0)
+	r.Site(load, path, lineOf(src, `loadCatalog("us")`), "main.main", 0, 1, 0)
+	n := r.Site(notify, path, lineOf(src, "notify(Notifier"), "main.main", 0, 0, 1)
+	r.Reason(eu, "first", "first call with these arguments", 1)
+	r.HashErr(wire.RunHashErr{Def: notify, Site: n, Arg: 1, ArgType: "main.Notifier", Path: ".Send", Type: "func(string) error", Suggest: "main.Notifier",
 		Text: "arg 1 (main.Notifier).Send: func(string) error cannot be hashed", Count: 1})
-	sess.Apply(&wire.Mutation{Def: 1, Recv: 10, Detect: 10, Path: ".Items[0]", Count: 1})
+	r.Mutation(load, eu, eu, ".Items[0]", 1)
+	r.Source(path, []byte(src), true)
+	h.s.store.UpdateRun(r.R, true)
 }
 
 func TestRuntimeAnnotations(t *testing.T) {
 	dir := writeModule(t, map[string]string{"main.go": mainGo})
 	path := filepath.Join(dir, "main.go")
-	fi, _ := os.Stat(path)
 	h := start(t)
 	h.initialize(initOpts{roots: []string{dir}, refresh: true})
 	h.open(path, mainGo)
@@ -188,7 +187,7 @@ func TestRuntimeAnnotations(t *testing.T) {
 	if err != nil || len(lenses) != 0 {
 		t.Fatalf("before any run: %+v %v", lenses, err)
 	}
-	feed(h, path, fi.ModTime().Add(time.Second))
+	feed(h, path)
 	if err := h.c.WaitRequest("workspace/codeLens/refresh", 1, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -343,7 +342,7 @@ func TestRuntimeAnnotations(t *testing.T) {
 	}
 	// Settings: hints off.
 	h.c.Notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"cachelens": map[string]any{"inlayHints": false}}})
-	feed(h, path, fi.ModTime().Add(time.Second))
+	feed(h, path)
 	if err := h.c.Call("textDocument/inlayHint", all, &hints); err != nil || len(hints) != 0 {
 		t.Errorf("hints off: %+v %v", hints, err)
 	}
@@ -356,7 +355,6 @@ func TestRuntimeAnnotations(t *testing.T) {
 func TestHeadlineHintsWithoutCodeLenses(t *testing.T) {
 	dir := writeModule(t, map[string]string{"main.go": mainGo})
 	path := filepath.Join(dir, "main.go")
-	fi, _ := os.Stat(path)
 	lines := strings.Split(mainGo, "\n")
 	all := map[string]any{"textDocument": docID(path), "range": map[string]any{"start": map[string]int{"line": 0, "character": 0}, "end": map[string]int{"line": 100, "character": 0}}}
 	for _, lensesOn := range []bool{true, false} {
@@ -369,7 +367,7 @@ func TestHeadlineHintsWithoutCodeLenses(t *testing.T) {
 		if err := h.c.Call("textDocument/inlayHint", all, &hints); err != nil || len(hints) != 0 {
 			t.Fatalf("before any run: %v %v", hints, err)
 		}
-		feed(h, path, fi.ModTime().Add(time.Second))
+		feed(h, path)
 		if err := h.c.WaitRequest("workspace/inlayHint/refresh", 1, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}

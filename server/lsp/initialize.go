@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/cachelens/cachelens/server/workspace"
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
+	"golang.org/x/mod/modfile"
 )
 
 // Settings are what the client configures, through initializationOptions
@@ -216,7 +218,9 @@ func (s *Server) initialized(ctx context.Context, _ json.RawMessage) (any, error
 	s.mu.Lock()
 	s.unsub = unsub
 	s.mu.Unlock()
+	s.bg.Add(1)
 	go func() {
+		defer s.bg.Done()
 		for range changes {
 			s.runtimeChanged()
 		}
@@ -240,7 +244,13 @@ func (s *Server) startCollector(socket string, roots []string) {
 	if old != nil {
 		old.Close()
 	}
-	c, err := collector.Listen(collector.Config{Socket: socket, Dir: s.opts.RuntimeDir, Roots: roots, Store: s.store, Logf: s.logf})
+	c, err := collector.Listen(collector.Config{Socket: socket, Dir: s.opts.RuntimeDir, Runs: s.opts.RunsDir, Roots: roots, Store: s.store, Logf: s.logf,
+		Modules: func() map[string]string {
+			s.mu.Lock()
+			roots := slices.Clone(s.roots)
+			s.mu.Unlock()
+			return workspaceModules(roots)
+		}})
 	if err != nil {
 		s.logMessage(2, "cachelens: cannot receive reports from programs: %v", err)
 		return
@@ -370,4 +380,34 @@ func (p *progress) End(message string) {
 	if p.token != "" {
 		p.s.notify("$/progress", map[string]any{"token": p.token, "value": map[string]any{"kind": "end", "message": message}})
 	}
+}
+
+// workspaceModules returns the modules of the workspace roots (module path
+// → directory): each root's go.mod and the modules its go.work uses, so
+// that the module-relative paths of programs built with -trimpath can be
+// placed.
+func workspaceModules(roots []string) map[string]string {
+	mods := map[string]string{}
+	add := func(dir string) {
+		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err != nil {
+			return
+		}
+		if p := modfile.ModulePath(data); p != "" {
+			mods[p] = dir
+		}
+	}
+	for _, root := range roots {
+		add(root)
+		data, err := os.ReadFile(filepath.Join(root, "go.work"))
+		if err != nil {
+			continue
+		}
+		if wf, err := modfile.ParseWork("go.work", data, nil); err == nil {
+			for _, u := range wf.Use {
+				add(filepath.Join(root, filepath.FromSlash(u.Path)))
+			}
+		}
+	}
+	return mods
 }

@@ -40,6 +40,9 @@ type Options struct {
 	// RuntimeDir is where the collector registers; empty means the
 	// per-user default.
 	RuntimeDir string
+	// RunsDir is where programs keep their run files; empty means the
+	// per-user default (wire.RunsDir).
+	RunsDir string
 	// Socket overrides the socket path (also settable by the client and
 	// by CACHELENS_SOCKET).
 	Socket string
@@ -119,6 +122,7 @@ type Server struct {
 	published map[string]bool
 	pubMu     sync.Mutex
 	unsub     func()
+	bg        sync.WaitGroup // goroutines that outlive a request: done before the connection closes
 	progressN int
 	lensIDs   map[store.DefKey]int
 	lensDefs  []store.DefKey
@@ -367,6 +371,7 @@ func (s *Server) stopBackground() {
 	if coll != nil {
 		coll.Close()
 	}
+	s.bg.Wait() // nothing is sent on the connection after this
 	if ws != nil {
 		ws.Close()
 	}

@@ -34,7 +34,7 @@ func start(t *testing.T) *harness {
 	}
 	t.Cleanup(func() { os.RemoveAll(rt) })
 	os.Chmod(rt, 0o700)
-	s := newServer(Options{RuntimeDir: filepath.Join(rt, "rt"), RefreshEvery: 20 * time.Millisecond, Logf: t.Logf})
+	s := newServer(Options{RuntimeDir: filepath.Join(rt, "rt"), RunsDir: filepath.Join(rt, "runs"), RefreshEvery: 20 * time.Millisecond, Logf: t.Logf})
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	h := &harness{t: t, s: s, toSrv: inW, exited: make(chan int, 1)}

@@ -34,8 +34,10 @@ type Def struct {
 	Sites       []Site // sorted by file and line
 	HashErrs    []HashErr
 	MutationLog []Mutation
-	Processes   []ProcKey
-	Built       time.Time // newest build among the reporting processes
+	Processes   []ProcKey // the runs counted
+	// Built holds, per source file of the definition and its call sites,
+	// what the newest run counted saw of it when it started.
+	Built map[string]Source
 
 	sites map[SiteKey]*Site
 }
@@ -66,11 +68,12 @@ func (t *Tally) add(o *Tally) {
 
 // Reason is a miss reason with its count.
 type Reason struct {
-	Kind string // first, args, expired, evicted, mutated, cleared, error, panicked
+	Kind string // first, args, expired, evicted, mutated, cleared, error, panicked, other
 	Arg  int
 	Path string
 	Text string
 	Tally
+	seq int64 // recency among the reasons of one site in one run
 }
 
 // HashErr is a distinct hash error with its count.
@@ -82,7 +85,10 @@ type HashErr struct {
 	Panic   string
 	Suggest string
 	Text    string
-	Site    SiteKey
+	// Internal is set for a fault inside cacheruntime itself (the call ran
+	// uncached); Text then says what failed.
+	Internal string
+	Site     SiteKey
 	Tally
 }
 

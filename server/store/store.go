@@ -1,17 +1,34 @@
-// Package store is the language server's insight store: what every
-// reporting program said about its caches, aggregated by definition site
-// (the Func call) and call site across processes. The collector writes to
-// it; the LSP handlers read immutable snapshots and subscribe to changes.
+// Package store is the language server's insight store: what the runs of
+// programs using cacheruntime counted, aggregated by definition site (the
+// Func call) and call site. The collector writes to it — the whole state
+// of a run each time it reads the run's file, so an update is idempotent
+// and nothing is lost or counted twice — and the LSP handlers read
+// immutable snapshots and subscribe to changes.
+//
+// Which runs a snapshot counts: every run still going, and per program
+// (its main package and executable name) the latest batch of runs — the
+// latest run and those that started within BatchGap of the next later one
+// in the batch. So repeated `go run .` shows the latest run; a hundred
+// processes started together are summed; a service that restarts shows its
+// new run (and its old one while it is still going). Runs that ended more
+// than wire.RunRetention ago are forgotten, and the store holds at most
+// MaxRuns runs.
 package store
 
 import (
 	"cmp"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/cachelens/cachelens/wire"
 )
+
+// MaxRuns bounds the runs the store keeps; beyond it the runs that ended
+// longest ago are forgotten first.
+const MaxRuns = 256
 
 // DefKey identifies a cached function by where Func was called.
 type DefKey struct {
@@ -26,255 +43,211 @@ type SiteKey struct {
 	Line int
 }
 
-// ProcKey identifies one process instance (pids are reused).
+// ProcKey identifies one run: a process (pids are reused), its run file's
+// start, and the run file's random id.
 type ProcKey struct {
 	PID   int
 	Start time.Time
+	ID    [16]byte
 }
 
-// Process is a program that reported.
+// Process is a run of a program.
 type Process struct {
 	Key       ProcKey
-	Program   string
+	Program   string // the executable
+	Path      string // the main package
 	Module    string
 	GoVersion string
 	Dir       string
-	Built     time.Time // executable modification time: the source it was built from is no newer
-	Connected bool
-	LastSeen  time.Time
-	Drops     int64
+	Revision  string // the VCS revision it was built from, if recorded
+	Modified  bool   // built from a modified working tree
+	Trimpath  bool   // built with -trimpath
+	Connected bool   // still running
+	Started   time.Time
+	Ended     time.Time // when it was seen to have ended; zero while running
+	LastSeen  time.Time // the last read of its counts
+	Dropped   int64     // events that found no room in its run file
+	Full      bool      // its run file reached its size bound
+	Shown     bool      // its counts are in the snapshot's figures
+}
+
+// Source is a source file as a run's program saw it when it started.
+type Source struct {
+	Hash [32]byte
+	// Verified: the hash is of the content the program was built from;
+	// otherwise the file may have changed between the build and the run.
+	Verified bool
 }
 
 // Store holds the reported data. It is safe for concurrent use.
 type Store struct {
 	mu      sync.Mutex
-	procs   map[ProcKey]*procState
+	runs    map[ProcKey]*runState
 	version uint64
 	last    *Snapshot // the snapshot of version, if built
 	subs    map[*subscriber]struct{}
 	now     func() time.Time
 }
 
-type procState struct {
-	info  Process
-	gen   int
-	defs  map[int]*defState
-	sites map[int]*siteState
+// runState is one run: its latest counts, the baseline a reset set, and
+// when each distinct event last grew.
+type runState struct {
+	info    Process
+	program string // identity of the program, for "a newer run of the same program"
+	run     *wire.Run
+	base    *wire.Run // counts at the last Reset, subtracted
+	grew    map[eventKey]time.Time
+	sum     int64 // a digest of all counts, to notice change
 }
 
-// siteKey names the process's call site id of d by where it is, or is the
-// zero key when the process has not described that site.
-func (p *procState) siteKey(d *defState, id int) SiteKey {
-	st := p.sites[id]
-	if st == nil {
-		return SiteKey{}
-	}
-	return SiteKey{Def: defKey(d.def), File: st.site.File, Line: st.site.Line}
-}
-
-type defState struct {
-	def    wire.Def
-	counts wire.DefCounts // accumulated deltas; Entries and Bytes are current values
-	errs   map[hashErrKey]*HashErr
-	muts   map[mutKey]*Mutation
-}
-
-type hashErrKey struct {
-	text string
-	site int
-}
-
-type mutKey struct {
-	path         string
-	recv, detect int
-}
-
-type siteState struct {
-	site                   wire.Site
-	hits, misses, uncached int64
-	reasons                map[string]*Reason
+// eventKey names a distinct miss reason, hash error or mutation of a run.
+type eventKey struct {
+	kind      uint8
+	a, b, c   uint32
+	text, sub string
 }
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{procs: map[ProcKey]*procState{}, subs: map[*subscriber]struct{}{}, now: time.Now}
+	return &Store{runs: map[ProcKey]*runState{}, subs: map[*subscriber]struct{}{}, now: time.Now}
 }
 
-// A Session applies the messages of one connection. Messages from a
-// session that a newer connection of the same process replaced are
-// ignored.
-type Session struct {
-	s    *Store
-	key  ProcKey
-	gen  int
-	open bool
-}
-
-// Hello starts (or restarts) the data of the process h describes. Counts
-// on a connection are deltas from the connection's start, so a process
-// that reconnects starts over from zero.
-func (s *Store) Hello(h *wire.Hello) *Session {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	key := ProcKey{PID: h.PID, Start: h.Start}
-	p := s.procs[key]
-	gen := 1
-	if p != nil {
-		gen = p.gen + 1
-	}
-	s.procs[key] = &procState{
-		info: Process{Key: key, Program: h.Program, Module: h.Module, GoVersion: h.GoVersion, Dir: h.Dir, Built: h.Built,
-			Connected: true, LastSeen: s.now()},
-		gen:   gen,
-		defs:  map[int]*defState{},
-		sites: map[int]*siteState{},
-	}
-	s.changed()
-	return &Session{s: s, key: key, gen: gen, open: true}
-}
-
-// proc returns the session's process state if the session is current.
-// The store's lock must be held.
-func (ss *Session) proc() *procState {
-	p := ss.s.procs[ss.key]
-	if p == nil || p.gen != ss.gen {
-		return nil
-	}
-	p.info.LastSeen = ss.s.now()
-	return p
-}
-
-// Apply records one decoded message (a pointer to a wire message type).
-func (ss *Session) Apply(msg any) {
-	s := ss.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := ss.proc()
-	if p == nil {
+// UpdateRun records the state of run r as just read: live tells whether
+// its process is still running. The whole previous state of the run is
+// replaced.
+func (s *Store) UpdateRun(r *wire.Run, live bool) {
+	if r == nil {
 		return
 	}
-	switch m := msg.(type) {
-	case *wire.Def:
-		if d, ok := p.defs[m.ID]; ok {
-			d.def = *m
-		} else {
-			p.defs[m.ID] = &defState{def: *m, errs: map[hashErrKey]*HashErr{}, muts: map[mutKey]*Mutation{}}
-		}
-	case *wire.Site:
-		if st, ok := p.sites[m.ID]; ok {
-			st.site = *m
-		} else {
-			p.sites[m.ID] = &siteState{site: *m, reasons: map[string]*Reason{}}
-		}
-	case *wire.Stats:
-		for _, c := range m.Sites {
-			if st := p.sites[c.Site]; st != nil {
-				st.hits += c.Hits
-				st.misses += c.Misses
-				st.uncached += c.Uncached
-			}
-		}
-		for _, c := range m.Defs {
-			d := p.defs[c.Def]
-			if d == nil {
-				continue
-			}
-			a := &d.counts
-			a.Evictions += c.Evictions
-			a.Expired += c.Expired
-			a.Mutations += c.Mutations
-			a.HashErrors += c.HashErrors
-			a.ComputeNs += c.ComputeNs
-			a.Computes += c.Computes
-			a.HashNs += c.HashNs
-			a.HashN += c.HashN
-			a.Entries, a.Bytes = c.Entries, c.Bytes
-		}
-	case *wire.Miss:
-		if st := p.sites[m.Site]; st != nil {
-			r := st.reasons[m.Text]
-			if r == nil {
-				r = &Reason{Kind: m.Kind, Arg: m.Arg, Path: m.Path, Text: m.Text}
-				st.reasons[m.Text] = r
-			}
-			r.Count += m.Count
-			r.Last = s.now()
-		}
-	case *wire.HashErr:
-		if d := p.defs[m.Def]; d != nil {
-			k := hashErrKey{m.Text, m.Site}
-			e := d.errs[k]
-			if e == nil {
-				e = &HashErr{Arg: m.Arg, ArgType: m.ArgType, Path: m.Path, Type: m.Type, Panic: m.Panic, Suggest: m.Suggest, Text: m.Text}
-				e.Site = p.siteKey(d, m.Site)
-				d.errs[k] = e
-			}
-			e.Count += m.Count
-			e.Last = s.now()
-		}
-	case *wire.Mutation:
-		if d := p.defs[m.Def]; d != nil {
-			k := mutKey{m.Path, m.Recv, m.Detect}
-			mu := d.muts[k]
-			if mu == nil {
-				mu = &Mutation{Path: m.Path, Recv: p.siteKey(d, m.Recv), Detect: p.siteKey(d, m.Detect)}
-				d.muts[k] = mu
-			}
-			mu.Count += m.Count
-			mu.Last = s.now()
-		}
-	case *wire.Drops:
-		p.info.Drops += m.Count
-	case *wire.Hello:
-		// A second hello on one connection is a protocol error; the
-		// collector rejects it before it gets here.
-		return
-	}
-	s.changed()
-}
-
-// Close marks the session's process as disconnected (its data stays).
-func (ss *Session) Close() {
-	s := ss.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !ss.open {
-		return
+	now := s.now()
+	key := ProcKey{PID: r.PID, Start: r.Start, ID: r.ID}
+	st := s.runs[key]
+	if st == nil {
+		st = &runState{grew: map[eventKey]time.Time{}}
+		s.runs[key] = st
+		st.info.Started = r.Start
 	}
-	ss.open = false
-	if p := ss.proc(); p != nil {
-		p.info.Connected = false
+	prev := st.run
+	st.run = r
+	st.info.Key = key
+	if p := r.Program; p != nil {
+		st.info.Program, st.info.Path, st.info.Module, st.info.GoVersion, st.info.Dir = p.Exe, p.Path, p.Module, p.GoVersion, p.Dir
+		st.info.Revision, st.info.Modified, st.info.Trimpath = p.Revision, p.Modified, p.Trimpath
+		st.program = p.Path + "|" + filepath.Base(p.Exe)
+	}
+	st.info.Dropped, st.info.Full = r.Dropped, r.Full
+	st.info.LastSeen = now
+	wasLive := st.info.Connected
+	st.info.Connected = live
+	switch {
+	case live:
+		st.info.Ended = time.Time{}
+	case st.info.Ended.IsZero():
+		st.info.Ended = now
+	}
+	sum := st.noteGrowth(prev, now)
+	if sum != st.sum || wasLive != live || prev == nil {
+		st.sum = sum
+		s.trim()
 		s.changed()
 	}
 }
 
-func defKey(d wire.Def) DefKey { return DefKey{File: d.File, Line: d.Line} }
+// noteGrowth records when each distinct event's count grew since prev and
+// returns a digest of all counts.
+func (st *runState) noteGrowth(prev *wire.Run, now time.Time) int64 {
+	before := map[eventKey]int64{}
+	if prev != nil {
+		for k, n := range events(prev) {
+			before[k] = n
+		}
+	}
+	var sum int64
+	for k, n := range events(st.run) {
+		sum += n*31 + int64(len(k.text))
+		if n > before[k] {
+			st.grew[k] = now
+		}
+	}
+	for _, d := range st.run.Defs {
+		for _, c := range d.Counters {
+			sum = sum*7 + c
+		}
+	}
+	for _, x := range st.run.Sites {
+		sum = sum*7 + x.Hits*3 + x.Misses*5 + x.Uncached*11
+	}
+	return sum + int64(len(st.run.Defs))*1009 + int64(len(st.run.Sites))*2003 + int64(len(st.run.Sources))
+}
 
-// Reset zeroes every count (the definitions, sites and processes stay).
+// events returns the counts of a run's distinct events.
+func events(r *wire.Run) map[eventKey]int64 {
+	out := map[eventKey]int64{}
+	for _, x := range r.Reasons {
+		out[reasonKey(x)] += x.Count
+	}
+	for _, x := range r.HashErrs {
+		out[errKey(x)] += x.Count
+	}
+	for _, x := range r.Muts {
+		out[mutKey(x)] += x.Count
+	}
+	return out
+}
+
+func reasonKey(x wire.RunReason) eventKey {
+	return eventKey{kind: 1, a: x.Site, text: x.Text}
+}
+func errKey(x wire.RunHashErr) eventKey {
+	return eventKey{kind: 2, a: x.Def, text: x.Text, sub: x.Internal}
+}
+func mutKey(x wire.RunMutation) eventKey {
+	return eventKey{kind: 3, a: x.Def, b: x.Recv, c: x.Detect, text: x.Path}
+}
+
+// trim forgets runs that ended more than wire.RunRetention ago, and the
+// oldest ended runs beyond MaxRuns. s.mu is held.
+func (s *Store) trim() {
+	now := s.now()
+	var ended []*runState
+	for k, st := range s.runs {
+		if st.info.Connected {
+			continue
+		}
+		if now.Sub(st.info.Ended) > wire.RunRetention {
+			delete(s.runs, k)
+			continue
+		}
+		ended = append(ended, st)
+	}
+	if over := len(s.runs) - MaxRuns; over > 0 {
+		slices.SortFunc(ended, func(a, b *runState) int { return a.info.Ended.Compare(b.info.Ended) })
+		for _, st := range ended[:min(over, len(ended))] {
+			delete(s.runs, st.info.Key)
+		}
+	}
+}
+
+// Reset zeroes every count: later snapshots count from now (the runs,
+// definitions and sites stay).
 func (s *Store) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, p := range s.procs {
-		for _, d := range p.defs {
-			d.counts = wire.DefCounts{Def: d.counts.Def, Entries: d.counts.Entries, Bytes: d.counts.Bytes}
-			clear(d.errs)
-			clear(d.muts)
-		}
-		for _, st := range p.sites {
-			st.hits, st.misses, st.uncached = 0, 0, 0
-			clear(st.reasons)
-		}
+	for _, st := range s.runs {
+		st.base = st.run
 	}
 	s.changed()
 }
 
-// Forget drops every disconnected process (and its data).
+// Forget drops every run that has ended.
 func (s *Store) Forget() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for k, p := range s.procs {
-		if !p.info.Connected {
-			delete(s.procs, k)
+	for k, st := range s.runs {
+		if !st.info.Connected {
+			delete(s.runs, k)
 		}
 	}
 	s.changed()
@@ -298,8 +271,35 @@ func (s *Store) Version() uint64 {
 	return s.version
 }
 
+// BatchGap is how close in time runs of one program must start to count
+// as one batch: a script or `go test` starting many processes at once is
+// summed, while runs made one at a time replace one another.
+const BatchGap = 2 * time.Second
+
+// shown returns the runs whose counts the snapshot shows: every run still
+// going, and per program its latest batch of runs (see BatchGap). s.mu is
+// held.
+func (s *Store) shown() map[ProcKey]bool {
+	byProgram := map[string][]*runState{}
+	for _, st := range s.runs {
+		byProgram[st.program] = append(byProgram[st.program], st)
+	}
+	out := map[ProcKey]bool{}
+	for _, runs := range byProgram {
+		slices.SortFunc(runs, func(a, b *runState) int { return b.info.Started.Compare(a.info.Started) })
+		inBatch := true
+		for i, st := range runs {
+			inBatch = i == 0 || inBatch && runs[i-1].info.Started.Sub(st.info.Started) <= BatchGap
+			if inBatch || st.info.Connected {
+				out[st.info.Key] = true
+			}
+		}
+	}
+	return out
+}
+
 // Snapshot returns the aggregated data: one Def per definition site with
-// the counts of every process summed.
+// the counts of the shown runs summed.
 func (s *Store) Snapshot() *Snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -308,67 +308,25 @@ func (s *Store) Snapshot() *Snapshot {
 	}
 	snap := &Snapshot{Version: s.version, defs: map[DefKey]*Def{}}
 	defer func() { s.last = snap }()
-	for _, p := range s.procs {
-		snap.Processes = append(snap.Processes, p.info)
-		for _, d := range p.defs {
-			k := defKey(d.def)
-			agg := snap.defs[k]
-			if agg == nil {
-				agg = &Def{Key: k, Name: d.def.Name, Sig: d.def.Sig, AllowMutation: d.def.AllowMutation,
-					TTL: time.Duration(d.def.TTL), MaxEntries: d.def.MaxEntries, Strict: d.def.Strict,
-					sites: map[SiteKey]*Site{}}
-				snap.defs[k] = agg
-			}
-			c := d.counts
-			agg.Evictions += c.Evictions
-			agg.Expired += c.Expired
-			agg.Mutations += c.Mutations
-			agg.HashErrors += c.HashErrors
-			agg.ComputeNs += c.ComputeNs
-			agg.Computes += c.Computes
-			agg.HashNs += c.HashNs
-			agg.HashN += c.HashN
-			if p.info.Connected {
-				agg.Entries += c.Entries
-				agg.Bytes += c.Bytes
-			}
-			agg.Processes = append(agg.Processes, p.info.Key)
-			if p.info.Built.After(agg.Built) {
-				agg.Built = p.info.Built
-			}
-			for _, e := range d.errs {
-				agg.HashErrs = merge(agg.HashErrs, *e, sameHashErr)
-			}
-			for _, m := range d.muts {
-				agg.MutationLog = merge(agg.MutationLog, *m, sameMutation)
-			}
-		}
-		for _, st := range p.sites {
-			d := p.defs[st.site.Def]
-			if d == nil {
-				continue
-			}
-			agg := snap.defs[defKey(d.def)]
-			sk := SiteKey{Def: agg.Key, File: st.site.File, Line: st.site.Line}
-			as := agg.sites[sk]
-			if as == nil {
-				as = &Site{Key: sk, Func: st.site.Func}
-				agg.sites[sk] = as
-			}
-			as.Hits += st.hits
-			as.Misses += st.misses
-			as.Uncached += st.uncached
-			agg.Hits += st.hits
-			agg.Misses += st.misses
-			agg.Uncached += st.uncached
-			for _, r := range st.reasons {
-				as.Reasons = merge(as.Reasons, *r, sameReason)
-			}
+	shown := s.shown()
+	keys := make([]ProcKey, 0, len(s.runs))
+	for k := range s.runs {
+		keys = append(keys, k)
+	}
+	// Newest runs first, so their sources win.
+	slices.SortFunc(keys, func(a, b ProcKey) int { return b.Start.Compare(a.Start) })
+	for _, k := range keys {
+		st := s.runs[k]
+		info := st.info
+		info.Shown = shown[k]
+		snap.Processes = append(snap.Processes, info)
+		if info.Shown {
+			st.addTo(snap)
 		}
 	}
 	for _, d := range snap.defs {
 		for _, st := range d.sites {
-			slices.SortFunc(st.Reasons, func(a, b Reason) int { return b.Last.Compare(a.Last) })
+			slices.SortFunc(st.Reasons, func(a, b Reason) int { return cmp.Or(b.Last.Compare(a.Last), cmp.Compare(b.seq, a.seq)) })
 			d.Sites = append(d.Sites, *st)
 		}
 		slices.SortFunc(d.Sites, func(a, b Site) int {
@@ -386,9 +344,133 @@ func (s *Store) Snapshot() *Snapshot {
 	return snap
 }
 
+// addTo adds the run's counts, less its baseline, to snap.
+func (st *runState) addTo(snap *Snapshot) {
+	r, base := st.run, st.base
+	if base == nil {
+		base = &wire.Run{}
+	}
+	sources := map[string]Source{}
+	for _, src := range r.Sources {
+		sources[src.Path] = Source{Hash: src.Hash, Verified: src.Verified}
+	}
+	defOf := map[uint32]*Def{}
+	for id, d := range r.Defs {
+		k := DefKey{File: d.File, Line: d.Line}
+		agg := snap.defs[k]
+		if agg == nil {
+			agg = &Def{Key: k, Name: d.Name, Sig: d.Sig, AllowMutation: d.AllowMutation,
+				TTL: d.TTL, MaxEntries: d.MaxEntries, Strict: d.Strict,
+				sites: map[SiteKey]*Site{}, Built: map[string]Source{}}
+			snap.defs[k] = agg
+		}
+		defOf[id] = agg
+		c := d.Counters
+		var b [wire.DefNCounter]int64
+		if bd := base.Defs[id]; bd != nil {
+			b = bd.Counters
+		}
+		agg.Evictions += c[wire.CtrEvictions] - b[wire.CtrEvictions]
+		agg.Expired += c[wire.CtrExpired] - b[wire.CtrExpired]
+		agg.Mutations += c[wire.CtrMutations] - b[wire.CtrMutations]
+		agg.HashErrors += c[wire.CtrHashErrors] - b[wire.CtrHashErrors]
+		agg.ComputeNs += c[wire.CtrComputeNs] - b[wire.CtrComputeNs]
+		agg.Computes += c[wire.CtrComputes] - b[wire.CtrComputes]
+		agg.HashNs += c[wire.CtrHashNs] - b[wire.CtrHashNs]
+		agg.HashN += c[wire.CtrHashN] - b[wire.CtrHashN]
+		if st.info.Connected {
+			agg.Entries += c[wire.CtrEntries]
+			agg.Bytes += c[wire.CtrBytes]
+		}
+		agg.Processes = append(agg.Processes, st.info.Key)
+		if src, ok := sources[d.File]; ok {
+			if _, seen := agg.Built[d.File]; !seen {
+				agg.Built[d.File] = src
+			}
+		}
+	}
+	siteKey := func(id uint32) SiteKey {
+		x := r.Sites[id]
+		if x == nil || defOf[x.Def] == nil {
+			return SiteKey{}
+		}
+		return SiteKey{Def: defOf[x.Def].Key, File: x.File, Line: x.Line}
+	}
+	for id, x := range r.Sites {
+		agg := defOf[x.Def]
+		if agg == nil {
+			continue
+		}
+		sk := siteKey(id)
+		as := agg.sites[sk]
+		if as == nil {
+			as = &Site{Key: sk, Func: x.Func}
+			agg.sites[sk] = as
+		}
+		hits, misses, uncached := x.Hits, x.Misses, x.Uncached
+		if bx := base.Sites[id]; bx != nil {
+			hits, misses, uncached = hits-bx.Hits, misses-bx.Misses, uncached-bx.Uncached
+		}
+		as.Hits += hits
+		as.Misses += misses
+		as.Uncached += uncached
+		agg.Hits += hits
+		agg.Misses += misses
+		agg.Uncached += uncached
+		if src, ok := sources[x.File]; ok {
+			if _, seen := agg.Built[x.File]; !seen {
+				agg.Built[x.File] = src
+			}
+		}
+	}
+	baseCounts := events(base)
+	for _, x := range r.Reasons {
+		site := r.Sites[x.Site]
+		if site == nil || defOf[site.Def] == nil {
+			continue
+		}
+		n := x.Count - baseCounts[reasonKey(x)]
+		if n <= 0 {
+			continue
+		}
+		text := x.Text
+		if text == "" {
+			text = "other reasons (more distinct reasons than are described)"
+		}
+		as := defOf[site.Def].sites[siteKey(x.Site)]
+		as.Reasons = merge(as.Reasons, Reason{Kind: x.Kind, Arg: x.Arg, Path: x.Path, Text: text,
+			Tally: Tally{Count: n, Last: st.grew[reasonKey(x)]}, seq: x.Seq}, sameReason)
+	}
+	for _, x := range r.HashErrs {
+		agg := defOf[x.Def]
+		if agg == nil {
+			continue
+		}
+		n := x.Count - baseCounts[errKey(x)]
+		if n <= 0 {
+			continue
+		}
+		agg.HashErrs = merge(agg.HashErrs, HashErr{Arg: x.Arg, ArgType: x.ArgType, Path: x.Path, Type: x.Type, Panic: x.Panic,
+			Suggest: x.Suggest, Text: x.Text, Internal: x.Internal, Site: siteKey(x.Site),
+			Tally: Tally{Count: n, Last: st.grew[errKey(x)]}}, sameHashErr)
+	}
+	for _, x := range r.Muts {
+		agg := defOf[x.Def]
+		if agg == nil {
+			continue
+		}
+		n := x.Count - baseCounts[mutKey(x)]
+		if n <= 0 {
+			continue
+		}
+		agg.MutationLog = merge(agg.MutationLog, Mutation{Path: x.Path, Recv: siteKey(x.Recv), Detect: siteKey(x.Detect),
+			Tally: Tally{Count: n, Last: st.grew[mutKey(x)]}}, sameMutation)
+	}
+}
+
 // merge counts x into the entry of list that is the same one, or appends
 // it: the same miss reason, hash error or mutation reported by several
-// processes is one entry with the sum of their counts.
+// runs is one entry with the sum of their counts.
 func merge[T any, P interface {
 	*T
 	tally() *Tally
@@ -408,4 +490,10 @@ func sameHashErr(a, b *HashErr) bool { return a.Text == b.Text && a.Site == b.Si
 
 func sameMutation(a, b *Mutation) bool {
 	return a.Path == b.Path && a.Recv == b.Recv && a.Detect == b.Detect
+}
+
+// ProgramName is a short name for a run's program: its executable's base
+// name, without the .test of a test binary's.
+func ProgramName(p Process) string {
+	return strings.TrimSuffix(filepath.Base(p.Program), ".test")
 }

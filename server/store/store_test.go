@@ -5,30 +5,31 @@ import (
 	"time"
 
 	"github.com/cachelens/cachelens/server/store"
+	"github.com/cachelens/cachelens/server/store/storetest"
 	"github.com/cachelens/cachelens/wire"
 )
 
-func hello(pid int) *wire.Hello {
-	return &wire.Hello{Proto: wire.Version, PID: pid, Program: "/bin/prog", Start: time.Unix(int64(pid), 0)}
+// program is one run of a program with a definition and two sites.
+func program(pid int, start time.Time, exe string, hitsA, missesA, hitsB int64) *wire.Run {
+	r := storetest.New(pid, start, exe)
+	d := r.Def("/w/main.go", 10, "main.load", "func(string) int")
+	r.Counter(d, wire.CtrComputes, missesA).Counter(d, wire.CtrComputeNs, missesA*1000).Counter(d, wire.CtrEntries, 2).Counter(d, wire.CtrBytes, 64)
+	a := r.Site(d, "/w/main.go", 20, "main.main", hitsA, missesA, 0)
+	b := r.Site(d, "/w/util.go", 5, "main.util", hitsB, 0, 0)
+	r.Reason(a, "first", "first call with these arguments", missesA)
+	r.HashErr(wire.RunHashErr{Def: d, Site: b, Text: "arg 1 (main.T).F: func() cannot be hashed", Count: 1})
+	r.Mutation(d, a, b, ".X", 1)
+	return r.R
 }
 
-// feed applies the messages of one program: a definition with two sites.
-func feed(s *store.Session, hitsA, missesA, hitsB int64) {
-	s.Apply(&wire.Def{ID: 1, File: "/w/main.go", Line: 10, Name: "main.load"})
-	s.Apply(&wire.Site{ID: 100, Def: 1, File: "/w/main.go", Line: 20, Func: "main.main"})
-	s.Apply(&wire.Site{ID: 101, Def: 1, File: "/w/util.go", Line: 5, Func: "main.util"})
-	s.Apply(&wire.Stats{Sites: []wire.SiteCounts{{Site: 100, Hits: hitsA, Misses: missesA}, {Site: 101, Hits: hitsB}},
-		Defs: []wire.DefCounts{{Def: 1, Computes: missesA, ComputeNs: missesA * 1000, Entries: 2, Bytes: 64}}})
-	s.Apply(&wire.Miss{Site: 100, Kind: "first", Text: "first call with these arguments", Count: missesA})
-	s.Apply(&wire.HashErr{Def: 1, Site: 101, Text: "arg 1 (main.T).F: func() cannot be hashed", Count: 1})
-	s.Apply(&wire.Mutation{Def: 1, Recv: 100, Detect: 101, Path: ".X", Count: 1})
-}
+var t0 = time.Unix(1000, 0)
 
+// TestAggregation: runs going at once are summed per definition and site;
+// miss reasons, hash errors and mutations merge.
 func TestAggregation(t *testing.T) {
 	s := store.New()
-	a, b := s.Hello(hello(1)), s.Hello(hello(2))
-	feed(a, 5, 2, 1)
-	feed(b, 3, 1, 0)
+	s.UpdateRun(program(1, t0, "/bin/prog", 5, 2, 1), true)
+	s.UpdateRun(program(2, t0.Add(time.Hour), "/bin/prog", 3, 1, 0), true)
 	snap := s.Snapshot()
 	d := snap.Def("/w/main.go", 10)
 	if d == nil {
@@ -55,43 +56,104 @@ func TestAggregation(t *testing.T) {
 	if len(snap.DefsIn("/w/main.go")) != 1 || len(snap.DefsIn("/w/other.go")) != 0 {
 		t.Fatal("DefsIn")
 	}
-	// A disconnected process keeps its counts but no longer holds entries.
-	b.Close()
-	if d := s.Snapshot().Def("/w/main.go", 10); d.Hits != 9 || d.Entries != 2 {
-		t.Fatalf("after close %+v", d)
+	// An update replaces a run's state: nothing is counted twice.
+	s.UpdateRun(program(1, t0, "/bin/prog", 6, 2, 1), true)
+	if d := s.Snapshot().Def("/w/main.go", 10); d.Hits != 10 {
+		t.Fatalf("after an update: %d hits", d.Hits)
 	}
-	s.Forget()
-	if d := s.Snapshot().Def("/w/main.go", 10); d.Hits != 6 || len(d.Processes) != 1 {
-		t.Fatalf("after forget %+v", d)
+	// A run that ended keeps its counts but no longer holds entries.
+	s.UpdateRun(program(2, t0.Add(time.Hour), "/bin/prog", 3, 1, 0), false)
+	if d := s.Snapshot().Def("/w/main.go", 10); d.Hits != 10 || d.Entries != 2 {
+		t.Fatalf("after one ended: %+v", d)
 	}
 	s.Reset()
-	if d := s.Snapshot().Def("/w/main.go", 10); d.Hits != 0 || len(d.Sites) != 2 || len(d.HashErrs) != 0 {
-		t.Fatalf("after reset %+v", d)
+	if d := s.Snapshot().Def("/w/main.go", 10); d.Hits != 0 || d.Misses != 0 || len(d.HashErrs) != 0 || len(d.Sites[0].Reasons) != 0 {
+		t.Fatalf("after Reset: %+v", d)
+	}
+	s.UpdateRun(program(1, t0, "/bin/prog", 9, 2, 1), true)
+	if d := s.Snapshot().Def("/w/main.go", 10); d.Hits != 3 {
+		t.Fatalf("after Reset and 3 more hits: %d hits", d.Hits)
+	}
+	s.Forget()
+	if n := len(s.Snapshot().Processes); n != 1 {
+		t.Fatalf("after Forget: %d runs", n)
 	}
 }
 
-// TestReconnect: a new connection of the same process replaces its counts,
-// and the old connection's late messages are ignored.
-func TestReconnect(t *testing.T) {
+// TestWhichRunsCount: per program, the latest batch of runs and every run
+// still going; other programs separately.
+func TestWhichRunsCount(t *testing.T) {
 	s := store.New()
-	old := s.Hello(hello(1))
-	feed(old, 5, 2, 0)
-	fresh := s.Hello(hello(1))
-	feed(fresh, 7, 2, 0) // totals since the new connection began
-	feed(old, 100, 100, 100)
-	if d := s.Snapshot().Def("/w/main.go", 10); d.Hits != 7 || d.Misses != 2 {
-		t.Fatalf("def %+v", d)
+	hits := func() int64 { return s.Snapshot().Def("/w/main.go", 10).Hits }
+	// go run ., three times, one after another.
+	s.UpdateRun(program(1, t0, "/tmp/go-build1/b001/exe/prog", 7, 3, 0), false)
+	s.UpdateRun(program(2, t0.Add(time.Minute), "/tmp/go-build2/b001/exe/prog", 0, 1, 0), false)
+	if got := hits(); got != 0 {
+		t.Errorf("the latest run made 0 hits; the lens shows %d", got)
+	}
+	s.UpdateRun(program(3, t0.Add(2*time.Minute), "/tmp/go-build3/b001/exe/prog", 4, 1, 0), false)
+	if got := hits(); got != 4 {
+		t.Errorf("latest run: %d hits, want 4", got)
+	}
+	// A batch: 3 processes started within BatchGap of each other.
+	for i := range 3 {
+		s.UpdateRun(program(10+i, t0.Add(time.Hour+time.Duration(i)*time.Second), "/tmp/go-build9/b001/exe/prog", 5, 1, 0), false)
+	}
+	if got := hits(); got != 15 {
+		t.Errorf("batch of 3: %d hits, want 15", got)
+	}
+	// A run still going counts with the latest batch; a test binary of the
+	// same package is another program.
+	s.UpdateRun(program(20, t0.Add(-time.Hour), "/usr/bin/prog", 100, 1, 0), true)
+	s.UpdateRun(program(21, t0, "/tmp/go-build5/b001/prog.test", 1000, 1, 0), false)
+	if got := hits(); got != 1115 {
+		t.Errorf("batch + running + test binary: %d hits, want 1115", got)
+	}
+	shown := 0
+	for _, p := range s.Snapshot().Processes {
+		if p.Shown {
+			shown++
+		}
+	}
+	if shown != 5 {
+		t.Errorf("%d runs shown, want 5", shown)
 	}
 }
 
+// TestBounds: runs that ended long ago are forgotten, and the store keeps
+// at most MaxRuns runs.
+func TestBounds(t *testing.T) {
+	s := store.New()
+	for i := range store.MaxRuns + 50 {
+		s.UpdateRun(program(i+1, t0.Add(time.Duration(i)*time.Minute), "/bin/p", 1, 1, 0), false)
+	}
+	if n := len(s.Snapshot().Processes); n > store.MaxRuns {
+		t.Fatalf("%d runs kept", n)
+	}
+	live := program(99999, t0.Add(-time.Hour), "/bin/live", 1, 1, 0)
+	s.UpdateRun(live, true)
+	for i := range store.MaxRuns {
+		s.UpdateRun(program(100000+i, t0.Add(time.Duration(i)*time.Second), "/bin/q", 1, 1, 0), false)
+	}
+	found := false
+	for _, p := range s.Snapshot().Processes {
+		found = found || p.Key.PID == 99999
+	}
+	if !found {
+		t.Error("a running run was forgotten")
+	}
+}
+
+// TestSubscribe: a burst of changes is coalesced into few notifications,
+// the last at the store's version; an update that changes nothing notifies
+// nobody.
 func TestSubscribe(t *testing.T) {
 	s := store.New()
 	ch, cancel := s.Subscribe(50 * time.Millisecond)
 	defer cancel()
-	sess := s.Hello(hello(1))
 	start := time.Now()
-	for range 100 {
-		feed(sess, 1, 0, 0)
+	for i := range 100 {
+		s.UpdateRun(program(1, t0, "/bin/p", int64(i), 1, 0), true)
 	}
 	v := <-ch
 	n := 1
@@ -114,6 +176,11 @@ loop:
 	}
 	if v != s.Version() {
 		t.Errorf("last notification %d, store at %d", v, s.Version())
+	}
+	before := s.Version()
+	s.UpdateRun(program(1, t0, "/bin/p", 99, 1, 0), true)
+	if s.Version() != before {
+		t.Error("an update that changed nothing changed the version")
 	}
 	cancel()
 	cancel()

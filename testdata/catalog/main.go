@@ -106,7 +106,6 @@ func main() {
 	notify(n, "catalog loaded")
 	notify(n, "catalog loaded")
 
-	cacheruntime.Flush()
 	for _, h := range []*cacheruntime.Handle{&catalogStats, &searchStats, &notifyStats} {
 		report(h.Stats())
 	}
