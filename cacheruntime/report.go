@@ -116,10 +116,13 @@ func NewReporter(o ReporterOptions) *Reporter {
 		runs = wire.RunsDir()
 	}
 	run, err := openRunFile(runs)
-	if err != nil {
+	switch {
+	case err != nil:
 		run = newHeapRun(fmt.Sprintf("no run file in %s: %v", runs, err))
 		r.logf("counting in process memory only: %s", run.note)
-	} else {
+	case run.note != "":
+		r.logf("counting in %s: %s", run.path, run.note)
+	default:
 		r.logf("counting in %s", run.path)
 	}
 	r.run = run
@@ -212,7 +215,8 @@ func (r *Reporter) RunFile() string {
 	return ""
 }
 
-// RunFileNote says why the reporter has no run file ("" when it has one).
+// RunFileNote says why the reporter has no run file, or why it is not in
+// the usual directory ("" when it is).
 func (r *Reporter) RunFileNote() string { return r.run.note }
 
 func (r *Reporter) register(c *cache) {
@@ -426,13 +430,12 @@ func (r *Reporter) recordSource(file string) {
 
 // clean removes the run files of processes that ended long ago.
 func (r *Reporter) clean() {
-	dir := filepath.Dir(r.run.path)
-	root, err := wire.OpenRunsDir(dir, false)
+	d, err := wire.OpenDir(filepath.Dir(r.run.path), false, false)
 	if err != nil {
 		return
 	}
-	defer root.Close()
-	if n, err := wire.CleanRuns(root, time.Now(), nil); n > 0 || err != nil {
+	defer d.Close()
+	if n, err := wire.CleanRuns(d.Root(), time.Now(), nil); n > 0 || err != nil {
 		r.logf("removed %d run files of processes that ended (%v)", n, err)
 	}
 }
@@ -448,46 +451,63 @@ func (r *Reporter) makeHello() wire.Hello {
 }
 
 // discover connects to the explicit socket or to every registered server
-// whose workspace root contains one of the program's cached functions.
+// whose workspace root contains one of the program's cached functions (in
+// the runtime directory and any private fallback beside it).
 func (r *Reporter) discover(caches []*cache) {
 	r.lastDiscover = time.Now()
-	var targets []string
+	type target struct {
+		dir    *wire.Dir
+		socket string
+	}
+	var targets []target
 	if r.socket != "" {
-		targets = []string{r.socket}
+		targets = []target{{nil, r.socket}}
 	} else {
-		regs, _, err := wire.Registrations(r.dir)
-		if err != nil && len(regs) == 0 {
-			r.logf("discovery in %s: %v", r.dir, err)
-		}
-		for _, reg := range regs {
-			matched := false
-			for _, c := range caches {
-				file := c.file
-				if p, ok := r.prog.sourcePath(file); ok {
-					file = p
-				}
-				if wire.Contains(reg.Root, file) {
-					targets = append(targets, reg.Socket)
-					matched = true
-					break
-				}
+		dirs := wire.Dirs(r.dir)
+		defer func() {
+			for _, d := range dirs {
+				d.Close()
 			}
-			if !matched && r.debug {
-				r.logf("server %s (root %s) holds none of this program's caches (first: %s)", reg.Socket, reg.Root, caches[0].file)
+		}()
+		if len(dirs) == 0 {
+			r.logf("no usable runtime directory at %s (or beside it)", r.dir)
+		}
+		for _, d := range dirs {
+			regs, _, err := d.Registrations()
+			if err != nil && len(regs) == 0 {
+				r.logf("discovery in %s: %v", d.Path, err)
+			}
+			for _, reg := range regs {
+				matched := false
+				for _, c := range caches {
+					file := c.file
+					if p, ok := r.prog.sourcePath(file); ok {
+						file = p
+					}
+					if wire.Contains(reg.Root, file) {
+						targets = append(targets, target{d, reg.Socket})
+						matched = true
+						break
+					}
+				}
+				if !matched && r.debug {
+					r.logf("server %s (root %s) holds none of this program's caches (first: %s)", reg.Socket, reg.Root, caches[0].file)
+				}
 			}
 		}
 	}
-	for _, path := range targets {
-		if _, ok := r.conns[path]; ok {
+	for _, tg := range targets {
+		if _, ok := r.conns[tg.socket]; ok {
 			continue
 		}
-		conn, err := r.dial(path)
+		conn, err := r.dial(tg.dir, tg.socket)
 		if err != nil {
-			r.logf("connecting to %s: %v", path, err)
+			r.logf("connecting to %s: %v", tg.socket, err)
 			continue
 		}
-		r.logf("connected to %s", path)
-		r.conns[path] = conn
+		r.logf("connected to %s", tg.socket)
+		r.conns[tg.socket] = conn
+		path := tg.socket
 		go func() {
 			// The server never writes; a read returns when it goes away.
 			io.Copy(io.Discard, conn)
@@ -500,10 +520,17 @@ func (r *Reporter) discover(caches []*cache) {
 	r.connected.Store(int32(len(r.conns)))
 }
 
-// dial connects to the server at path, checks that it runs as this user,
+// dial connects to the server at socket (through the directory d it is
+// registered in, when there is one), checks that it runs as this user,
 // and sends the hello (with the run file's descriptor when there is one).
-func (r *Reporter) dial(path string) (net.Conn, error) {
-	c, err := net.DialTimeout("unix", path, dialTimeout)
+func (r *Reporter) dial(d *wire.Dir, socket string) (net.Conn, error) {
+	var c net.Conn
+	var err error
+	if d != nil {
+		c, err = d.Dial(socket, dialTimeout)
+	} else {
+		c, err = net.DialTimeout("unix", socket, dialTimeout)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -11,8 +11,9 @@ import (
 
 // TestRunFileSafety: the run file is created 0600 in a 0700 directory of
 // the user's; a directory others may enter, or one another user owns, or a
-// symlink planted where the file would go, is never used: the caches then
-// count in process memory only, and still count.
+// symlink planted where the directory would be, is never used: the run file
+// goes to a private directory beside it (which the server also reads), and
+// the caches still count.
 func TestRunFileSafety(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "runs")
 	rep := cacheruntime.NewReporter(cacheruntime.ReporterOptions{Runs: dir, Socket: "/nonexistent"})
@@ -31,9 +32,7 @@ func TestRunFileSafety(t *testing.T) {
 	os.Chmod(loose, 0o755)
 	r2 := cacheruntime.NewReporter(cacheruntime.ReporterOptions{Runs: loose, Socket: "/nonexistent"})
 	defer r2.Close()
-	if r2.RunFile() != "" {
-		t.Errorf("used a directory others can enter: %s", r2.RunFile())
-	}
+	privateBeside(t, loose, r2.RunFile())
 	var h cacheruntime.Handle
 	f := cacheruntime.Func1(func(x int) int { return x }, cacheruntime.WithReporter(r2), cacheruntime.WithHandle(&h))
 	f(1)
@@ -54,8 +53,9 @@ func TestRunFileSafety(t *testing.T) {
 	os.Symlink(target, link)
 	r3 := cacheruntime.NewReporter(cacheruntime.ReporterOptions{Runs: link, Socket: "/nonexistent"})
 	defer r3.Close()
-	if r3.RunFile() != "" {
-		t.Errorf("used a symlinked directory of mode 0777: %s", r3.RunFile())
+	privateBeside(t, link, r3.RunFile())
+	if entries, _ := os.ReadDir(target); len(entries) != 0 {
+		t.Errorf("wrote into the symlinked directory: %v", entries)
 	}
 
 	if os.Getuid() == 0 {
@@ -64,8 +64,27 @@ func TestRunFileSafety(t *testing.T) {
 		os.Chown(squatted, 65534, 65534)
 		r4 := cacheruntime.NewReporter(cacheruntime.ReporterOptions{Runs: squatted, Socket: "/nonexistent"})
 		defer r4.Close()
-		if r4.RunFile() != "" || !strings.Contains(r4.RunFileNote(), "owned by uid 65534") {
-			t.Errorf("used a directory owned by another user: %q (%s)", r4.RunFile(), r4.RunFileNote())
+		privateBeside(t, squatted, r4.RunFile())
+		if !strings.Contains(r4.RunFileNote(), "owned by uid 65534") {
+			t.Errorf("no note on the directory owned by another user: %q", r4.RunFileNote())
 		}
+	}
+}
+
+// privateBeside fails t unless file is in a private directory of the
+// user's named "<refused>-<random>", beside the refused directory.
+func privateBeside(t *testing.T, refused, file string) {
+	t.Helper()
+	if file == "" {
+		t.Errorf("no run file when %s cannot be used", refused)
+		return
+	}
+	dir := filepath.Dir(file)
+	if !strings.HasPrefix(dir, refused+"-") {
+		t.Errorf("run file %s is not in a private directory beside %s", file, refused)
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+		t.Errorf("%s: %v (%v), want a directory of mode 0700", dir, fi.Mode(), err)
 	}
 }

@@ -13,17 +13,19 @@ import (
 	"github.com/cachelens/cachelens/wire"
 )
 
-// openRunFile creates this process's run file in dir and maps its first
-// chunk. The directory is opened once and checked through the opened
-// descriptor (wire.OpenRunsDir); the file is created exclusively (never
+// openRunFile creates this process's run file in dir (or, if someone else
+// took dir, in a private fallback beside it: wire.OpenDir) and maps its
+// first chunk. The directory is opened once and checked through the opened
+// descriptor; the file is created exclusively (never
 // one that exists, so never one another user planted), with mode 0600, and
 // locked shared for the life of the process, which marks it alive.
 func openRunFile(dir string) (*runFile, error) {
-	root, err := wire.OpenRunsDir(dir, true)
+	d, err := wire.OpenDir(dir, true, true)
 	if err != nil {
 		return nil, err
 	}
-	defer root.Close()
+	defer d.Close()
+	root := d.Root()
 	start := time.Now()
 	name := wire.RunFileName(os.Getpid(), start.UnixNano())
 	f, err := root.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
@@ -45,7 +47,7 @@ func openRunFile(dir string) (*runFile, error) {
 	if err != nil {
 		return fail(err)
 	}
-	r := &runFile{chunks: [][]byte{c}, off: wire.RunHeaderSize, file: f, path: filepath.Join(dir, name), mapped: true, start: start}
+	r := &runFile{chunks: [][]byte{c}, off: wire.RunHeaderSize, file: f, path: filepath.Join(d.Path, name), mapped: true, start: start, note: d.Note}
 	rand.Read(r.id[:])
 	r.writeHeader()
 	return r, nil

@@ -29,7 +29,7 @@ const (
 	RunVersion    = 1          // the layout version; readers refuse others
 	RunHeaderSize = 128        // records of chunk 0 start here
 	RunChunkSize  = 64 << 10   // the file grows by whole chunks
-	RunMaxChunks  = 16         // at most 1 MiB per process
+	RunMaxChunks  = 256        // at most 16 MiB per process: about 18,000 caches, each called from one site
 	RunMaxSize    = RunChunkSize * RunMaxChunks
 	RunStripes    = 8 // counter stripes per call site
 	RunStripeSize = 64

@@ -13,33 +13,6 @@ import (
 	"time"
 )
 
-// OpenRunsDir opens the runs directory dir (creating it, mode 0700, if
-// create is set) and checks, through the opened directory itself, that it
-// is a directory owned by the current user that no one else can enter.
-// Callers work relative to the returned root, so no later lookup can be
-// redirected by a symlink swapped in after the check, and no file another
-// user planted is ever opened.
-func OpenRunsDir(dir string, create bool) (*os.Root, error) {
-	if create {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("runs directory: %w", err)
-		}
-	}
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return nil, fmt.Errorf("runs directory: %w", err)
-	}
-	fi, err := root.Stat(".")
-	if err == nil {
-		err = checkPrivate(dir, fi)
-	}
-	if err != nil {
-		root.Close()
-		return nil, fmt.Errorf("runs directory: %w", err)
-	}
-	return root, nil
-}
-
 func checkPrivate(name string, fi fs.FileInfo) error {
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 		return fmt.Errorf("%s has mode %04o; want 0%o (only the owner)", name, perm, perm&0o700)
@@ -120,7 +93,8 @@ func HoldRunLock(f *os.File) error {
 // when older than RunRetention (measured from the later of the process's
 // start and the file's last change), and beyond RunMaxFiles the oldest of
 // them. It looks at no more than RunScanLimit entries, so its cost is
-// bounded however many files the directory holds. keep, if not nil, spares
+// bounded however many files the directory holds. Beyond RunMaxBytes of
+// files of ended processes, the oldest go too. keep, if not nil, spares
 // files the caller still needs.
 func CleanRuns(root *os.Root, now time.Time, keep func(name string) bool) (removed int, err error) {
 	d, err := root.Open(".")
@@ -135,8 +109,10 @@ func CleanRuns(root *os.Root, now time.Time, keep func(name string) bool) (remov
 	type dead struct {
 		name string
 		at   time.Time
+		size int64
 	}
 	var ended []dead
+	var deadBytes int64
 	total := 0
 	for _, e := range entries {
 		_, start, ok := ParseRunFileName(e.Name())
@@ -155,16 +131,22 @@ func CleanRuns(root *os.Root, now time.Time, keep func(name string) bool) (remov
 			continue
 		}
 		at := time.Unix(0, start)
-		if fi != nil && fi.ModTime().After(at) {
-			at = fi.ModTime()
+		var size int64
+		if fi != nil {
+			if fi.ModTime().After(at) {
+				at = fi.ModTime()
+			}
+			size = fi.Size()
 		}
-		ended = append(ended, dead{e.Name(), at})
+		ended = append(ended, dead{e.Name(), at, size})
+		deadBytes += size
 	}
 	slices.SortFunc(ended, func(a, b dead) int { return a.at.Compare(b.at) })
-	for i, d := range ended {
-		if now.Sub(d.at) > RunRetention || total-removed > RunMaxFiles && i < len(ended) {
+	for _, d := range ended {
+		if now.Sub(d.at) > RunRetention || total-removed > RunMaxFiles || deadBytes > RunMaxBytes {
 			if root.Remove(d.name) == nil {
 				removed++
+				deadBytes -= d.size
 			}
 		}
 	}

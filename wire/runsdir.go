@@ -21,6 +21,10 @@ const (
 	// RunMaxFiles bounds the files in the directory: beyond it the files
 	// of finished processes go, oldest first.
 	RunMaxFiles = 128
+	// RunMaxBytes bounds the bytes of the files of finished processes in
+	// the directory (which is memory, on tmpfs): beyond it they go, oldest
+	// first.
+	RunMaxBytes = 256 << 20
 	// RunScanLimit bounds the directory entries one scan looks at, so a
 	// directory of many thousands of stale files is handled in bounded
 	// time per scan.

@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 )
 
@@ -119,12 +120,13 @@ type Reader struct {
 }
 
 // NewReader returns a Reader that rejects frames longer than max bytes (0
-// means MaxFrame).
+// means MaxFrame). Its memory grows with the bytes that arrive, not with
+// the length a frame announces.
 func NewReader(r io.Reader, max int) *Reader {
 	if max <= 0 {
 		max = MaxFrame
 	}
-	return &Reader{r: bufio.NewReaderSize(r, 64<<10), max: max}
+	return &Reader{r: bufio.NewReaderSize(r, min(4<<10, max+6)), max: max}
 }
 
 // Next returns the next frame. The payload is valid until the next call.
@@ -150,12 +152,17 @@ func (r *Reader) Next() (Frame, error) {
 	if hdr[4] != Version {
 		return Frame{}, fmt.Errorf("%w: %d (this reader speaks %d)", ErrVersion, hdr[4], Version)
 	}
-	if cap(r.buf) < n-2 {
-		r.buf = make([]byte, n-2)
-	}
-	r.buf = r.buf[:n-2]
-	if _, err := io.ReadFull(r.r, r.buf); err != nil {
-		return Frame{}, fmt.Errorf("wire: truncated %s frame: %w", Type(hdr[5]), err)
+	// Read the payload in steps that at most double the buffer, so that a
+	// peer announcing a large frame and sending little costs little.
+	r.buf = r.buf[:0]
+	for len(r.buf) < n-2 {
+		step := min(n-2-len(r.buf), max(4<<10, len(r.buf)))
+		r.buf = slices.Grow(r.buf, step)
+		got, err := io.ReadFull(r.r, r.buf[len(r.buf):len(r.buf)+step])
+		r.buf = r.buf[:len(r.buf)+got]
+		if err != nil {
+			return Frame{}, fmt.Errorf("wire: truncated %s frame: %w", Type(hdr[5]), err)
+		}
 	}
 	return Frame{Type: Type(hdr[5]), Payload: r.buf}, nil
 }

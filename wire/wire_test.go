@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -147,17 +148,19 @@ func FuzzReader(f *testing.F) {
 
 func TestDiscovery(t *testing.T) {
 	dir := t.TempDir() + "/rt"
-	if err := wire.EnsureDir(dir); err != nil {
-		t.Fatal(err)
-	}
-	reg := wire.Registration{Root: "/home/ann/shop", Socket: dir + "/s.sock", PID: 10, Started: time.Unix(5, 0).UTC()}
-	path, err := wire.Register(dir, reg)
+	d, err := wire.OpenDir(dir, true, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	regs, files, err := wire.Registrations(dir)
-	if err != nil || len(regs) != 1 || files[0] != path || regs[0].Root != reg.Root || regs[0].Version != wire.Version {
-		t.Fatalf("%+v %v %v", regs, files, err)
+	defer d.Close()
+	reg := wire.Registration{Root: "/home/ann/shop", Socket: dir + "/s.sock", PID: 10, Started: time.Unix(5, 0).UTC()}
+	name, err := d.Register(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	regs, names, err := d.Registrations()
+	if err != nil || len(regs) != 1 || names[0] != name || regs[0].Root != reg.Root || regs[0].Version != wire.Version {
+		t.Fatalf("%+v %v %v", regs, names, err)
 	}
 	for _, c := range []struct {
 		root, file string
@@ -174,14 +177,42 @@ func TestDiscovery(t *testing.T) {
 			t.Errorf("Contains(%q, %q) = %v", c.root, c.file, got)
 		}
 	}
-	// A directory others can enter is refused.
-	open := t.TempDir()
-	if err := wire.CheckDir(open); err == nil {
-		if err := chmod(open, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := wire.CheckDir(open); err == nil || !strings.Contains(err.Error(), "want 0700") {
-			t.Fatalf("CheckDir(0755) = %v", err)
-		}
+}
+
+// TestSquattedDir: a directory others may enter, or a symlink to one, is
+// refused; with fallback set, a fresh private directory beside it is used
+// (and found again by the next OpenDir and by Dirs), and Note says why.
+func TestSquattedDir(t *testing.T) {
+	parent := t.TempDir()
+	dir := parent + "/cachelens-1000"
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wire.OpenDir(dir, true, false); err == nil || !strings.Contains(err.Error(), "want 0700") {
+		t.Fatalf("OpenDir(0755) = %v", err)
+	}
+	d, err := wire.OpenDir(dir, true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if !d.Fallback || d.Path == dir || !strings.HasPrefix(d.Path, dir+"-") || !strings.Contains(d.Note, "want 0700") {
+		t.Fatalf("fallback %+v", d)
+	}
+	again, err := wire.OpenDir(dir, true, true)
+	if err != nil || again.Path != d.Path {
+		t.Fatalf("second OpenDir: %+v %v (want %s)", again, err, d.Path)
+	}
+	again.Close()
+	dirs := wire.Dirs(dir)
+	if len(dirs) != 1 || dirs[0].Path != d.Path {
+		t.Fatalf("Dirs: %d", len(dirs))
+	}
+	dirs[0].Close()
+	// A symlink swapped in for the directory is refused when the target is
+	// not private.
+	os.Chmod(d.Path, 0o777)
+	if _, err := wire.OpenDir(d.Path, false, false); err == nil {
+		t.Fatal("opened a 0777 directory")
 	}
 }
