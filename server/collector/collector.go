@@ -47,8 +47,11 @@ type Config struct {
 	// Logf receives one line per notable event (rejected peers, bad
 	// frames). Nil discards them.
 	Logf func(format string, args ...any)
-	// MaxFrame limits frame size; 0 means wire.MaxFrame.
+	// MaxFrame limits frame size; 0 means DefaultMaxFrame.
 	MaxFrame int
+	// MaxConns limits the connections open at once; 0 means
+	// DefaultMaxConns. Beyond it new connections are closed at once.
+	MaxConns int
 	// UID is the only peer uid accepted; nil means os.Getuid().
 	UID *int
 	// Runs is the directory of run files; empty means wire.RunsDir().
@@ -71,9 +74,13 @@ type Collector struct {
 	owned  bool // the socket file is ours to remove
 
 	mu    sync.Mutex
-	regs  map[string]string // root → registration file
+	dir   *wire.Dir         // the runtime directory (nil on an explicit socket)
+	note  string            // why it is a fallback directory
+	regs  map[string]string // root → registration file name in dir
 	roots []string
 	conns map[*net.UnixConn]struct{}
+	freed chan struct{} // a connection ended (buffered, never blocks)
+	limit *logLimit     // for messages a flood could repeat
 	runs  *watcher
 	done  chan struct{}
 	wg    sync.WaitGroup
@@ -82,7 +89,7 @@ type Collector struct {
 	accepted int
 	rejected int
 	frames   int64
-	bad      int64
+	nbad     int64
 }
 
 // Listen creates the socket, removes stale registrations of servers that
@@ -97,15 +104,23 @@ func Listen(cfg Config) (*Collector, error) {
 	if cfg.Socket == "" {
 		cfg.Socket = os.Getenv(wire.EnvSocket)
 	}
-	c := &Collector{cfg: cfg, regs: map[string]string{}, conns: map[*net.UnixConn]struct{}{}, done: make(chan struct{}), uid: os.Getuid(), roots: slices.Clone(cfg.Roots)}
 	if cfg.Runs == "" {
 		cfg.Runs = wire.RunsDir()
 	}
+	if cfg.MaxFrame <= 0 {
+		cfg.MaxFrame = DefaultMaxFrame
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	c := &Collector{cfg: cfg, regs: map[string]string{}, conns: map[*net.UnixConn]struct{}{}, freed: make(chan struct{}, 1), done: make(chan struct{}), uid: os.Getuid(), roots: slices.Clone(cfg.Roots)}
 	logf := cfg.Logf
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
+	c.limit = newLogLimit(logf)
 	c.runs = newWatcher(cfg.Runs, cfg.Store, logf, cfg.Interval)
+	c.runs.limit = c.limit
 	c.runs.modules = cfg.Modules
 	c.runs.roots = func() []string {
 		c.mu.Lock()
@@ -115,30 +130,46 @@ func Listen(cfg Config) (*Collector, error) {
 	if cfg.UID != nil {
 		c.uid = *cfg.UID
 	}
+	bind := ""
 	if cfg.Socket == "" {
-		if err := wire.EnsureDir(cfg.Dir); err != nil {
+		d, err := wire.OpenDir(cfg.Dir, true, true)
+		if err != nil {
 			return nil, fmt.Errorf("collector: runtime directory: %w", err)
 		}
+		if d.Fallback {
+			c.note = d.Note + " (programs find this server there too)"
+			logf("%s", c.note)
+		}
+		c.dir = d
 		c.cleanStale()
-		c.socket = filepath.Join(cfg.Dir, fmt.Sprintf("server-%d-%d.sock", os.Getpid(), socketSeq.Add(1)))
+		name := fmt.Sprintf("server-%d-%d.sock", os.Getpid(), socketSeq.Add(1))
+		c.socket = filepath.Join(d.Path, name)
+		bind = d.SocketPath(name)
+		if err := c.removeStaleSocket(name); err != nil {
+			d.Close()
+			return nil, err
+		}
 	} else {
 		c.socket = cfg.Socket
+		bind = cfg.Socket
 		if err := os.MkdirAll(filepath.Dir(c.socket), 0o700); err != nil {
 			return nil, fmt.Errorf("collector: %w", err)
 		}
+		if err := removeStalePath(c.socket); err != nil {
+			return nil, err
+		}
 	}
-	if err := removeStaleSocket(c.socket); err != nil {
-		return nil, err
-	}
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: c.socket, Net: "unix"})
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: bind, Net: "unix"})
 	if err != nil {
+		c.closeDir()
 		return nil, fmt.Errorf("collector: listening on %s: %w", c.socket, err)
 	}
 	ln.SetUnlinkOnClose(false)
 	c.ln, c.owned = ln, true
-	if err := os.Chmod(c.socket, 0o600); err != nil {
+	if err := c.chmodSocket(); err != nil {
 		ln.Close()
-		os.Remove(c.socket)
+		c.removeSocket()
+		c.closeDir()
 		return nil, fmt.Errorf("collector: %w", err)
 	}
 	if cfg.Socket == "" {
@@ -153,8 +184,9 @@ func Listen(cfg Config) (*Collector, error) {
 	return c, nil
 }
 
-// removeStaleSocket removes a socket file nobody listens on any more.
-func removeStaleSocket(path string) error {
+// removeStalePath removes the socket at path (an explicit socket) if
+// nobody listens on it any more.
+func removeStalePath(path string) error {
 	fi, err := os.Lstat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -172,29 +204,79 @@ func removeStaleSocket(path string) error {
 	return os.Remove(path)
 }
 
+// removeStaleSocket removes the socket name in the runtime directory if
+// nobody listens on it any more.
+func (c *Collector) removeStaleSocket(name string) error {
+	fi, err := c.dir.Root().Lstat(name)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("collector: %w", err)
+	}
+	if fi.Mode()&os.ModeSocket == 0 {
+		return fmt.Errorf("collector: %s exists and is not a socket", name)
+	}
+	if conn, err := net.DialTimeout("unix", c.dir.SocketPath(name), 200*time.Millisecond); err == nil {
+		conn.Close()
+		return fmt.Errorf("collector: another server is listening on %s", name)
+	}
+	return c.dir.Root().Remove(name)
+}
+
+func (c *Collector) chmodSocket() error {
+	if c.dir != nil {
+		return c.dir.Root().Chmod(filepath.Base(c.socket), 0o600)
+	}
+	return os.Chmod(c.socket, 0o600)
+}
+
+func (c *Collector) removeSocket() {
+	if c.dir != nil {
+		c.dir.Root().Remove(filepath.Base(c.socket))
+		return
+	}
+	os.Remove(c.socket)
+}
+
+func (c *Collector) closeDir() {
+	if c.dir != nil {
+		c.dir.Close()
+	}
+}
+
 // cleanStale removes the registrations and sockets of servers that no
 // longer run.
 func (c *Collector) cleanStale() {
-	regs, files, _ := wire.Registrations(c.cfg.Dir)
+	root := c.dir.Root()
+	regs, names, _ := c.dir.Registrations()
 	for i, r := range regs {
 		if !alive(r.PID) {
-			os.Remove(files[i])
-			if wire.Contains(c.cfg.Dir, r.Socket) {
-				os.Remove(r.Socket)
+			root.Remove(names[i])
+			if filepath.Dir(r.Socket) == filepath.Clean(c.dir.Path) {
+				root.Remove(filepath.Base(r.Socket))
 			}
 			c.logf("removed the registration of a server that is gone (pid %d, root %s)", r.PID, r.Root)
 		}
 	}
-	entries, _ := os.ReadDir(c.cfg.Dir)
-	for _, e := range entries {
-		name := e.Name()
+	entries, _ := c.dir.ReadDirNames(wire.RunScanLimit)
+	for _, name := range entries {
 		if rest, ok := strings.CutPrefix(name, "server-"); ok && strings.HasSuffix(name, ".sock") {
 			pidStr, _, _ := strings.Cut(strings.TrimSuffix(rest, ".sock"), "-")
 			if pid, err := strconv.Atoi(pidStr); err == nil && !alive(pid) {
-				os.Remove(filepath.Join(c.cfg.Dir, name))
+				root.Remove(name)
 			}
 		}
 	}
+}
+
+// Note says why the collector registered in a fallback directory, or "".
+func (c *Collector) Note() string { return c.note }
+
+// Problem says what keeps programs' counts from reaching this server in
+// the usual way — a runtime or runs directory someone else took — or "".
+func (c *Collector) Problem() string {
+	return strings.Join(slices.DeleteFunc([]string{c.note, c.runs.status()}, func(s string) bool { return s == "" }), "; ")
 }
 
 // Socket returns the path the collector listens on.
@@ -213,7 +295,7 @@ func (c *Collector) SetRoots(roots []string) error {
 	var errs []error
 	for root, file := range c.regs {
 		if !slices.Contains(roots, root) {
-			os.Remove(file)
+			c.dir.Root().Remove(file)
 			delete(c.regs, root)
 		}
 	}
@@ -226,7 +308,7 @@ func (c *Collector) SetRoots(roots []string) error {
 			errs = append(errs, err)
 			continue
 		}
-		file, err := wire.Register(c.cfg.Dir, wire.Registration{Root: abs, Socket: c.socket, PID: os.Getpid(), Started: time.Now()})
+		file, err := c.dir.Register(wire.Registration{Root: abs, Socket: c.socket, PID: os.Getpid(), Started: time.Now()})
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -251,7 +333,7 @@ func (c *Collector) Close() error {
 		conn.Close()
 	}
 	for root, file := range c.regs {
-		os.Remove(file)
+		c.dir.Root().Remove(file)
 		delete(c.regs, root)
 	}
 	c.mu.Unlock()
@@ -259,8 +341,9 @@ func (c *Collector) Close() error {
 	c.wg.Wait()
 	c.runs.close()
 	if c.owned {
-		os.Remove(c.socket)
+		c.removeSocket()
 	}
+	c.closeDir()
 	return err
 }
 
@@ -269,7 +352,7 @@ func (c *Collector) Close() error {
 func (c *Collector) Counters() (accepted, rejected int, frames, bad int64) {
 	c.statsMu.Lock()
 	defer c.statsMu.Unlock()
-	return c.accepted, c.rejected, c.frames, c.bad
+	return c.accepted, c.rejected, c.frames, c.nbad
 }
 
 func (c *Collector) logf(format string, args ...any) {
@@ -302,9 +385,9 @@ func (c *Collector) accept() {
 			c.rejected++
 			c.statsMu.Unlock()
 			if err != nil {
-				c.logf("refused a connection: %v", err)
+				c.limit.printf("refused", "refused a connection: %v", err)
 			} else {
-				c.logf("refused a connection from uid %d (only uid %d may report)", uid, c.uid)
+				c.limit.printf("refused", "refused a connection from uid %d (only uid %d may report)", uid, c.uid)
 			}
 			conn.Close()
 			continue
@@ -317,6 +400,31 @@ func (c *Collector) accept() {
 			return
 		default:
 		}
+		if len(c.conns) >= c.cfg.MaxConns {
+			// Wait a little for a connection to end before refusing: an
+			// honest program queued behind a flood still gets in when
+			// silent connections time out, and a flood is refused at a
+			// rate that costs little.
+			c.mu.Unlock()
+			select {
+			case <-c.freed:
+			case <-time.After(fullWait):
+			case <-c.done:
+				conn.Close()
+				return
+			}
+			c.mu.Lock()
+		}
+		if len(c.conns) >= c.cfg.MaxConns {
+			c.mu.Unlock()
+			c.statsMu.Lock()
+			c.rejected++
+			n := c.rejected
+			c.statsMu.Unlock()
+			c.limit.printf("full", "refused a connection: %d are open, the most allowed (%d refused so far)", c.cfg.MaxConns, n)
+			conn.Close()
+			continue
+		}
 		c.conns[conn] = struct{}{}
 		c.mu.Unlock()
 		c.statsMu.Lock()
@@ -327,8 +435,17 @@ func (c *Collector) accept() {
 	}
 }
 
-// helloTimeout bounds how long a connection may take to say hello.
-const helloTimeout = 5 * time.Second
+// Bounds on what connections may cost. A connection says hello — a frame
+// of a few hundred bytes — and then stays open, silent, while its program
+// runs: so a frame is small, a hello must come soon, and what a program
+// sends after it is discarded up to a limit.
+const (
+	DefaultMaxFrame = 64 << 10
+	DefaultMaxConns = 512
+	helloTimeout    = 5 * time.Second
+	fullWait        = 20 * time.Millisecond // for a free slot, before refusing a connection
+	maxAfterHello   = 4 << 10
+)
 
 // serve reads a program's hello — with its run file's descriptor, when it
 // sends one — hands the run file to the watcher, and waits for the
@@ -340,6 +457,10 @@ func (c *Collector) serve(conn *net.UnixConn) {
 		delete(c.conns, conn)
 		c.mu.Unlock()
 		conn.Close()
+		select {
+		case c.freed <- struct{}{}:
+		default:
+		}
 	}()
 	conn.SetReadDeadline(time.Now().Add(helloTimeout))
 	buf := make([]byte, 4096)
@@ -354,8 +475,7 @@ func (c *Collector) serve(conn *net.UnixConn) {
 	if err != nil {
 		closeFDs()
 		if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
-			c.countBad()
-			c.logf("closing a connection: %v", err)
+			c.bad("closing a connection: %v", err)
 		}
 		return
 	}
@@ -363,8 +483,7 @@ func (c *Collector) serve(conn *net.UnixConn) {
 	f, err := r.Next()
 	if err != nil {
 		closeFDs()
-		c.countBad()
-		c.logf("closing a connection: %v", err)
+		c.bad("closing a connection: %v", err)
 		return
 	}
 	c.statsMu.Lock()
@@ -374,29 +493,26 @@ func (c *Collector) serve(conn *net.UnixConn) {
 	h, ok := msg.(*wire.Hello)
 	if err != nil || !ok {
 		closeFDs()
-		c.countBad()
 		if err == nil {
 			err = fmt.Errorf("got %s", f.Type)
 		}
-		c.logf("closing a connection that did not start with a hello: %v", err)
+		c.bad("closing a connection that did not start with a hello: %v", err)
 		return
 	}
 	if h.Proto != wire.Version {
 		closeFDs()
-		c.countBad()
-		c.logf("closing the connection from pid %d: protocol %d, want %d (programs and cachelens must be built from the same version)", h.PID, h.Proto, wire.Version)
+		c.bad("closing the connection from pid %d: protocol %d, want %d (programs and cachelens must be built from the same version)", h.PID, h.Proto, wire.Version)
 		return
 	}
 	who := fmt.Sprintf("%s (pid %d)", filepath.Base(h.Program), h.PID)
 	if err := c.attach(h, fds); err != nil {
-		c.logf("cannot read the counts of %s: %v", who, err)
+		c.limit.printf("attach", "cannot read the counts of %s: %v", who, err)
 	}
 	conn.SetReadDeadline(time.Time{})
 	// Nothing else is expected; the connection's end is the run's end.
-	for {
-		if _, err := r.Next(); err != nil {
-			break
-		}
+	// Whatever comes is discarded, up to a limit.
+	if n, err := io.CopyN(io.Discard, conn, maxAfterHello+1); n > maxAfterHello && err == nil {
+		c.bad("closing the connection from %s: it sent more than %d bytes after its hello", who, maxAfterHello)
 	}
 	c.runs.detach(h.RunID)
 }
@@ -446,23 +562,29 @@ func (c *Collector) attach(h *wire.Hello, fds []int) error {
 	for _, fd := range fds {
 		syscall.Close(fd)
 	}
-	if h.Run == "" || filepath.Dir(h.Run) != filepath.Clean(c.runs.dir) {
-		return fmt.Errorf("its run file %q is not in the runs directory %s", h.Run, c.runs.dir)
+	for _, d := range wire.Dirs(c.runs.dir) {
+		inDir := h.Run != "" && filepath.Dir(h.Run) == filepath.Clean(d.Path)
+		var f *os.File
+		var err error
+		if inDir {
+			f, err = wire.OpenRunFile(d.Root(), filepath.Base(h.Run))
+		}
+		d.Close()
+		if inDir {
+			if err != nil {
+				return err
+			}
+			return c.runs.attach(h, f)
+		}
 	}
-	root, err := wire.OpenRunsDir(c.runs.dir, false)
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	f, err := wire.OpenRunFile(root, filepath.Base(h.Run))
-	if err != nil {
-		return err
-	}
-	return c.runs.attach(h, f)
+	return fmt.Errorf("its run file %q is not in the runs directory %s", h.Run, c.runs.dir)
 }
 
-func (c *Collector) countBad() {
+// bad counts a connection closed for what it sent and logs why (limited:
+// a flood of bad connections must not flood the log).
+func (c *Collector) bad(format string, args ...any) {
 	c.statsMu.Lock()
-	c.bad++
+	c.nbad++
 	c.statsMu.Unlock()
+	c.limit.printf("bad", format, args...)
 }

@@ -193,7 +193,7 @@ func TestDiscovery(t *testing.T) {
 	if n := len(other.Snapshot().Defs); n != 0 {
 		t.Errorf("the server of another root got %d defs", n)
 	}
-	regs, _, err := wire.Registrations(rt)
+	regs, _, err := registrations(t, rt)
 	if err != nil || len(regs) != 2 {
 		t.Fatalf("registrations %+v %v", regs, err)
 	}
@@ -537,6 +537,17 @@ func TestMalformed(t *testing.T) {
 	}
 }
 
+// registrations reads the registrations in the runtime directory rt.
+func registrations(t *testing.T, rt string) ([]wire.Registration, []string, error) {
+	t.Helper()
+	d, err := wire.OpenDir(rt, false, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer d.Close()
+	return d.Registrations()
+}
+
 // TestStaleCleanup: registrations and sockets of servers that are gone are
 // removed; the socket and directory have the right modes; Close cleans up.
 func TestStaleCleanup(t *testing.T) {
@@ -549,17 +560,23 @@ func TestStaleCleanup(t *testing.T) {
 	}
 	ln.(*net.UnixListener).SetUnlinkOnClose(false)
 	ln.Close()
-	stale, err := wire.Register(rt, wire.Registration{Root: "/gone", Socket: staleSock, PID: deadPID})
+	d, err := wire.OpenDir(rt, false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
+	staleName, err := d.Register(wire.Registration{Root: "/gone", Socket: staleSock, PID: deadPID})
+	d.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(rt, staleName)
 	c, _, _ := listen(t, collector.Config{Dir: rt, Roots: []string{"/w"}})
 	for _, p := range []string{stale, staleSock} {
 		if _, err := os.Stat(p); !os.IsNotExist(err) {
 			t.Errorf("%s still exists", p)
 		}
 	}
-	regs, files, _ := wire.Registrations(rt)
+	regs, files, _ := registrations(t, rt)
 	if len(regs) != 1 || regs[0].Root != "/w" || regs[0].Socket != c.Socket() {
 		t.Fatalf("registrations %+v", regs)
 	}
@@ -569,21 +586,52 @@ func TestStaleCleanup(t *testing.T) {
 	if err := c.SetRoots([]string{"/w", "/v"}); err != nil {
 		t.Fatal(err)
 	}
-	if regs, _, _ := wire.Registrations(rt); len(regs) != 2 {
+	if regs, _, _ := registrations(t, rt); len(regs) != 2 {
 		t.Fatalf("registrations after SetRoots %+v", regs)
 	}
 	c.Close()
 	if _, err := os.Stat(c.Socket()); !os.IsNotExist(err) {
 		t.Error("socket left behind")
 	}
-	if _, err := os.Stat(files[0]); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(rt, files[0])); !os.IsNotExist(err) {
 		t.Error("registration left behind")
 	}
-	// A directory others can enter is refused.
-	loose := shortDir(t)
-	os.Chmod(loose, 0o755)
-	if _, err := collector.Listen(collector.Config{Dir: loose, Store: store.New()}); err == nil || !strings.Contains(err.Error(), "0700") {
-		t.Fatalf("Listen in a 0755 directory: %v", err)
+}
+
+// TestSquattedRuntimeDir: when someone else has taken the runtime and runs
+// directories (they are open to others, or, as root, owned by another
+// user), the server and the program each use a private directory beside
+// them, find each other there, and the counts arrive; the server says why.
+func TestSquattedRuntimeDir(t *testing.T) {
+	base := shortDir(t)
+	rt, runs := filepath.Join(base, "cachelens-1"), filepath.Join(base, "runs-1")
+	for _, d := range []string{rt, runs} {
+		os.Mkdir(d, 0o777)
+		os.Chmod(d, 0o777)
+		if os.Getuid() == 0 {
+			os.Chown(d, 65534, 65534)
+		}
+	}
+	_, file, _, _ := runtime.Caller(0)
+	c, s, logs := listen(t, collector.Config{Dir: rt, Runs: runs, Roots: []string{filepath.Dir(file)}})
+	if !strings.HasPrefix(c.Socket(), rt+"-") || !strings.Contains(c.Note(), "cannot be used") {
+		t.Fatalf("socket %s, note %q", c.Socket(), c.Note())
+	}
+	rep := cacheruntime.NewReporter(cacheruntime.ReporterOptions{Dir: rt, Runs: runs})
+	defer rep.Close()
+	if !strings.HasPrefix(rep.RunFile(), runs+"-") {
+		t.Fatalf("run file %q (%s)", rep.RunFile(), rep.RunFileNote())
+	}
+	f := cacheruntime.Func1(func(x int) int { return x }, cacheruntime.WithReporter(rep))
+	f(1)
+	f(1)
+	rep.Flush()
+	waitFor(t, s, "the counts", func(s *store.Snapshot) bool { return len(s.Defs) == 1 && s.Defs[0].Hits == 1 })
+	if rep.Connected() != 1 {
+		t.Errorf("the program found %d servers", rep.Connected())
+	}
+	if !strings.Contains(logs.String(), "cannot be used") {
+		t.Errorf("log:\n%s", logs)
 	}
 }
 
@@ -596,6 +644,11 @@ func TestManyProcesses(t *testing.T) {
 	bin := built(t, "testdata/loadgen", false)
 	runs := shortDir(t)
 	c, s, logs := listen(t, collector.Config{Runs: runs})
+	defer func() {
+		if t.Failed() {
+			t.Logf("log:\n%s", logs)
+		}
+	}()
 	const procs, calls = 100, 1000
 	var wg sync.WaitGroup
 	errs := make(chan error, procs)
@@ -723,6 +776,42 @@ func TestHostileRunFiles(t *testing.T) {
 	}
 }
 
+// TestRunFileBeingCreated: a scan that finds a run file sized but without
+// its header yet — a program writes it through a mapping, which need not
+// change the file's size or time — reads the run once the header is there,
+// rather than skipping the file as not a run file while it is unchanged.
+func TestRunFileBeingCreated(t *testing.T) {
+	rep := cacheruntime.NewReporter(cacheruntime.ReporterOptions{Runs: shortDir(t), Socket: filepath.Join(shortDir(t), "none.sock")})
+	defer rep.Close()
+	f := cacheruntime.Func1(func(x int) int { return x }, cacheruntime.WithReporter(rep))
+	f(1)
+	f(1)
+	good, err := os.ReadFile(rep.RunFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := shortDir(t)
+	name := filepath.Join(runs, wire.RunFileName(4242, 1))
+	fh, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	if err := wire.HoldRunLock(fh); err != nil {
+		t.Fatal(err)
+	}
+	fh.Truncate(int64(len(good)))
+	fi, _ := fh.Stat()
+	_, s, logs := listen(t, collector.Config{Runs: runs})
+	time.Sleep(400 * time.Millisecond) // a few scans see it without a header
+	fh.WriteAt(good, 0)
+	os.Chtimes(name, fi.ModTime(), fi.ModTime()) // as a write through a mapping may leave it
+	waitFor(t, s, "the run", func(s *store.Snapshot) bool { return len(s.Defs) == 1 && s.Defs[0].Hits == 1 })
+	if strings.Contains(logs.String(), "ignoring") {
+		t.Errorf("a run file being created was reported as not a run file:\n%s", logs)
+	}
+}
+
 // TestManyStaleRunFiles: a directory with 10,000 run files of processes
 // that ended long ago is cleaned in bounded time, without the server
 // parsing them, and a real run beside them is read.
@@ -814,5 +903,87 @@ func TestTrimpath(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "github.com/cachelens/cachelens/testdata/exits/main.go") {
 		t.Errorf("the log does not name the paths:\n%s", logs)
+	}
+}
+
+// TestManyCaches: a program with 10,000 caches reports every one of its
+// 3,080,000 calls.
+func TestManyCaches(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a program")
+	}
+	bin := built(t, "testdata/manycaches", false)
+	runs := shortDir(t)
+	_, s, logs := listen(t, collector.Config{Runs: runs})
+	cmd := exec.Command(bin, "-caches", "10000", "-calls", "308")
+	cmd.Env = append(os.Environ(), wire.EnvRuns+"="+runs, wire.EnvSocket+"=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	snap := waitFor(t, s, "3,080,000 calls", func(s *store.Snapshot) bool {
+		return len(s.Defs) == 1 && s.Defs[0].Hits+s.Defs[0].Misses == 3_080_000
+	})
+	if d := snap.Defs[0]; d.Misses != 10_000 || d.Computes != 10_000 {
+		t.Errorf("def %+v", d)
+	}
+	if strings.Contains(logs.String(), "full") {
+		t.Errorf("log:\n%s", logs)
+	}
+}
+
+// TestConnectionBounds: 1,000 connections each sending most of a large
+// frame, and connections that never say hello, cost bounded memory: the
+// frames are refused by their length, at most MaxConns are open at once,
+// silent ones are closed after the hello timeout, and an honest program
+// still gets through. The memory goes when they close.
+func TestConnectionBounds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens 1,000 connections")
+	}
+	c, s, logs := listen(t, collector.Config{MaxConns: 300})
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapInuse
+	}
+	before := heap()
+	var conns []net.Conn
+	// Most of a 1 MiB frame; one buffer for all writers, so that the heap
+	// measured is the collector's.
+	big := append(binary.BigEndian.AppendUint32(nil, 1<<20), make([]byte, 1<<20-100)...)
+	for i := range 1000 {
+		conn, err := net.Dial("unix", c.Socket())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, conn)
+		if i%2 == 0 {
+			go conn.Write(big)
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	during := heap()
+	t.Logf("heap in use: %.1f MB before, %.1f MB with 1,000 hostile connections", float64(before)/1e6, float64(during)/1e6)
+	if during > before+64<<20 {
+		t.Errorf("1,000 connections cost %.1f MB", float64(during-before)/1e6)
+	}
+	// An honest program, once the silent ones time out.
+	rep := cacheruntime.NewReporter(cacheruntime.ReporterOptions{Socket: c.Socket(), Runs: shortDir(t)})
+	defer rep.Close()
+	f := cacheruntime.Func1(func(x int) int { return x }, cacheruntime.WithReporter(rep))
+	f(1)
+	waitFor(t, s, "the honest program", func(s *store.Snapshot) bool { return len(s.Defs) == 1 && s.Defs[0].Misses == 1 })
+	for _, conn := range conns {
+		conn.Close()
+	}
+	time.Sleep(200 * time.Millisecond)
+	after := heap()
+	t.Logf("heap in use after they closed: %.1f MB", float64(after)/1e6)
+	if after > before+16<<20 {
+		t.Errorf("the connections' memory stayed: %.1f MB", float64(after-before)/1e6)
+	}
+	if log := logs.String(); !strings.Contains(log, "frame too large") || !strings.Contains(log, "refused a connection") {
+		t.Errorf("log:\n%.2000s", log)
 	}
 }

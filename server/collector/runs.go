@@ -25,6 +25,7 @@ type watcher struct {
 	dir      string
 	store    *store.Store
 	logf     func(string, ...any)
+	limit    *logLimit // for messages many runs or files could repeat
 	interval time.Duration
 	scanned  time.Duration // how often the directory is scanned
 	roots    func() []string
@@ -36,7 +37,8 @@ type watcher struct {
 	done    chan struct{}
 	wg      sync.WaitGroup
 	lastDir time.Time
-	dirErr  string // why the runs directory cannot be used, for the status
+	dirErr  string   // why the runs directory cannot be used, for the status
+	ignored []string // files this scan skipped, and why
 }
 
 // The directory is scanned every fastScan while it holds few files, so a
@@ -48,16 +50,23 @@ const (
 	manyFiles = 256
 )
 
+// maxIgnoredLogged bounds the files one scan says it ignored.
+const maxIgnoredLogged = 8
+
 // stamp identifies a version of a directory entry.
 type stamp struct {
 	size  int64
 	mtime time.Time
 }
 
-// watched is a run file being read.
+// watched is a run file being read. Its reads are serialized (rd): a
+// read that saw the program running must not reach the store after the
+// final read that saw it end, or the store would show the run running
+// forever.
 type watched struct {
+	rd    sync.Mutex // held while reading; guards ended, buf, fails, warn, full
 	id    [16]byte
-	next  time.Time // not before: runs of no workspace are read once a second
+	next  time.Time // not before (guarded by the watcher's mu): runs of no workspace are read once a second
 	name  string    // its name in the runs directory, if found there
 	f     *os.File  // read with ReadAt; nil once final
 	conn  bool      // its descriptor came over a connection, whose end is the run's end
@@ -65,13 +74,14 @@ type watched struct {
 	buf   []byte
 	fails int
 	warn  bool // said once why its caches are in no workspace
+	full  bool // said once that its file is full
 }
 
 func newWatcher(dir string, st *store.Store, logf func(string, ...any), interval time.Duration) *watcher {
 	if interval <= 0 {
 		interval = 100 * time.Millisecond
 	}
-	return &watcher{dir: dir, store: st, logf: logf, interval: interval, scanned: fastScan,
+	return &watcher{dir: dir, store: st, logf: logf, limit: newLogLimit(logf), interval: interval, scanned: fastScan,
 		runs: map[[16]byte]*watched{}, skipped: map[string]stamp{}, done: make(chan struct{})}
 }
 
@@ -135,17 +145,25 @@ func (w *watcher) attach(h *wire.Hello, f *os.File) error {
 	}
 	w.mu.Lock()
 	r := w.runs[id]
-	if r != nil && r.f != nil && !r.conn {
-		// Found in the directory first: the connection takes over.
-		r.f.Close()
-		r.f = nil
-	}
 	if r == nil {
 		r = &watched{id: id}
 		w.runs[id] = r
 	}
-	r.f, r.conn, r.ended = f, true, false
 	w.mu.Unlock()
+	r.rd.Lock()
+	w.mu.Lock()
+	if r.f != nil {
+		// Found in the directory first: the connection takes over.
+		r.f.Close()
+	}
+	r.f, r.conn, r.ended = f, true, false
+	if other := w.runs[id]; other != nil && other != r && other.f != nil {
+		other.f.Close() // a second connection with the same id replaced it
+		other.f = nil
+	}
+	w.runs[id] = r // again, if a final read removed it meanwhile
+	w.mu.Unlock()
+	r.rd.Unlock()
 	w.read(r)
 	return nil
 }
@@ -163,7 +181,9 @@ func (w *watcher) detach(runID string) {
 	if r == nil || !r.conn {
 		return
 	}
+	r.rd.Lock()
 	r.ended = true
+	r.rd.Unlock()
 	w.read(r)
 }
 
@@ -185,51 +205,52 @@ func parseRunID(s string) ([16]byte, error) {
 // removed (wire.CleanRuns).
 func (w *watcher) scan() {
 	w.lastDir = time.Now()
-	root, err := wire.OpenRunsDir(w.dir, true)
-	if err != nil {
-		w.mu.Lock()
+	// The directory (created if missing) and the private fallbacks beside
+	// it, where programs go when someone else took the directory.
+	std, err := wire.OpenDir(w.dir, true, false)
+	dirs := wire.Dirs(w.dir)
+	if std != nil {
+		std.Close()
+	}
+	w.mu.Lock()
+	switch {
+	case err != nil && len(dirs) == 0:
 		if w.dirErr == "" {
 			w.logf("cannot read run files in %s: %v (runs are seen only while their programs are connected)", w.dir, err)
 		}
 		w.dirErr = err.Error()
-		w.mu.Unlock()
-		return
+	case err != nil:
+		if w.dirErr == "" {
+			w.logf("%s cannot be used (%v); reading the private directories beside it", w.dir, err)
+		}
+		w.dirErr = err.Error() + " (reading the private directories beside it)"
+	default:
+		w.dirErr = ""
 	}
-	defer root.Close()
-	w.mu.Lock()
-	w.dirErr = ""
 	w.mu.Unlock()
-	d, err := root.Open(".")
-	if err != nil {
-		return
+	total := 0
+	names := map[string]bool{}
+	for _, d := range dirs {
+		total += w.scanDir(d, names)
+		if n, _ := wire.CleanRuns(d.Root(), time.Now(), nil); n > 0 {
+			w.limit.printf("removed", "removed %d run files of programs that ended (a runs directory keeps them for %v, at most %d files and %d MiB)", n, wire.RunRetention, wire.RunMaxFiles, wire.RunMaxBytes>>20)
+		}
+		d.Close()
 	}
-	entries, _ := d.ReadDir(wire.RunScanLimit)
-	d.Close()
-	if len(entries) > manyFiles {
+	// Files that are not run files are said once each, a few per scan, so
+	// that a directory full of junk cannot flood the log.
+	for i, why := range w.ignored {
+		if i == maxIgnoredLogged {
+			w.limit.printf("ignored more", "ignoring %d more files that are not run files", len(w.ignored)-i)
+			break
+		}
+		w.limit.printf("ignored", "ignoring run file %s", why)
+	}
+	w.ignored = w.ignored[:0]
+	if total > manyFiles {
 		w.scanned = slowScan
 	} else {
 		w.scanned = fastScan
-	}
-	names := map[string]bool{}
-	for _, e := range entries {
-		name := e.Name()
-		if _, _, ok := wire.ParseRunFileName(name); !ok {
-			continue
-		}
-		names[name] = true
-		info, err := e.Info()
-		if err != nil {
-			continue
-		}
-		st := stamp{info.Size(), info.ModTime()}
-		w.mu.Lock()
-		old, skip := w.skipped[name]
-		known := w.knownName(name)
-		w.mu.Unlock()
-		if known || skip && old == st {
-			continue
-		}
-		w.open(root, name, st)
 	}
 	w.mu.Lock()
 	for name := range w.skipped {
@@ -238,9 +259,40 @@ func (w *watcher) scan() {
 		}
 	}
 	w.mu.Unlock()
-	if n, _ := wire.CleanRuns(root, time.Now(), nil); n > 0 {
-		w.logf("removed %d run files of programs that ended more than %v ago", n, wire.RunRetention)
+}
+
+// scanDir opens the new run files of d, records the names seen, and
+// returns how many entries it looked at.
+func (w *watcher) scanDir(d *wire.Dir, names map[string]bool) int {
+	root := d.Root()
+	dir, err := root.Open(".")
+	if err != nil {
+		return 0
 	}
+	entries, _ := dir.ReadDir(wire.RunScanLimit)
+	dir.Close()
+	for _, e := range entries {
+		name := e.Name()
+		if _, _, ok := wire.ParseRunFileName(name); !ok {
+			continue
+		}
+		key := filepath.Join(d.Path, name)
+		names[key] = true
+		info, err := e.Info()
+		if err != nil {
+			continue
+		}
+		st := stamp{info.Size(), info.ModTime()}
+		w.mu.Lock()
+		old, skip := w.skipped[key]
+		known := w.knownName(key)
+		w.mu.Unlock()
+		if known || skip && old == st {
+			continue
+		}
+		w.open(root, name, key, st)
+	}
+	return len(entries)
 }
 
 // knownName reports whether the run in file name is being read. w.mu is
@@ -254,15 +306,16 @@ func (w *watcher) knownName(name string) bool {
 	return false
 }
 
-// open starts reading the run file name, found in the directory, if it is
-// a safe, well-formed run file of a run not read yet.
-func (w *watcher) open(root *os.Root, name string, st stamp) {
+// open starts reading the run file name (whose path is key), found in a
+// runs directory, if it is a safe, well-formed run file of a run not read
+// yet.
+func (w *watcher) open(root *os.Root, name, key string, st stamp) {
 	skip := func(why string, args ...any) {
 		w.mu.Lock()
-		w.skipped[name] = st
+		w.skipped[key] = st
 		w.mu.Unlock()
 		if why != "" {
-			w.logf("ignoring run file %s: "+why, append([]any{name}, args...)...)
+			w.ignored = append(w.ignored, fmt.Sprintf("%s: "+why, append([]any{name}, args...)...))
 		}
 	}
 	f, err := wire.OpenRunFile(root, name)
@@ -279,21 +332,32 @@ func (w *watcher) open(root *os.Root, name string, st stamp) {
 	}
 	h, err := wire.ParseRunHeader(hdr[:n])
 	if err != nil {
+		// A program creates its run file, locks it, sizes it and then
+		// writes the header through its mapping, which need not change the
+		// file's time: a file caught in between is looked at again at the
+		// next scan rather than skipped while unchanged.
+		alive := wire.RunAlive(f)
 		f.Close()
-		skip("%v", err)
+		switch {
+		case alive:
+		case n == 0:
+			skip("") // just created; its size will change
+		default:
+			skip("%v", err)
+		}
 		return
 	}
 	w.mu.Lock()
 	if r := w.runs[h.ID]; r != nil {
 		// Known (it connected, or is final): remember its name only.
 		if r.name == "" {
-			r.name = name
+			r.name = key
 		}
 		w.mu.Unlock()
 		f.Close()
 		return
 	}
-	r := &watched{id: h.ID, name: name, f: f}
+	r := &watched{id: h.ID, name: key, f: f}
 	w.runs[h.ID] = r
 	w.mu.Unlock()
 	w.read(r)
@@ -302,6 +366,8 @@ func (w *watcher) open(root *os.Root, name string, st stamp) {
 // read reads r's file, gives the store its state, and, when the run has
 // ended, its final state.
 func (w *watcher) read(r *watched) {
+	r.rd.Lock()
+	defer r.rd.Unlock()
 	w.mu.Lock()
 	f := r.f
 	w.mu.Unlock()
@@ -325,12 +391,20 @@ func (w *watcher) read(r *watched) {
 	}
 	if run != nil {
 		w.mapPaths(run)
+		if run.Full && !r.full {
+			r.full = true
+			w.logf("run %d: its run file is full (%d MiB): %d events and any cache or call site made later are counted by the program but not shown", run.PID, wire.RunMaxSize>>20, run.Dropped)
+		}
+		// A large file is read less often: about 10 MB/s at most.
+		next := time.Now().Add(min(time.Second, time.Duration(len(r.buf)/(1<<20))*100*time.Millisecond))
 		if w.relevant(run, r) {
 			w.store.UpdateRun(run, !ended)
-			r.next = time.Time{}
 		} else {
-			r.next = time.Now().Add(time.Second)
+			next = time.Now().Add(time.Second)
 		}
+		w.mu.Lock()
+		r.next = next
+		w.mu.Unlock()
 	}
 	if ended {
 		// Final: forget the run, and skip its file while it is unchanged.
@@ -347,17 +421,23 @@ func (w *watcher) read(r *watched) {
 	}
 }
 
-// readRun copies the run file f into *buf (reused between reads) and
-// parses it. It reads at most wire.RunMaxSize bytes.
+// readRun copies the run file f into *buf (reused between reads, sized to
+// the file) and parses it. It reads at most wire.RunMaxSize bytes.
 func readRun(f *os.File, buf *[]byte) (*wire.Run, error) {
-	if cap(*buf) < wire.RunMaxSize {
-		*buf = make([]byte, wire.RunMaxSize)
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
 	}
-	b := (*buf)[:wire.RunMaxSize]
-	n, err := io.ReadFull(io.NewSectionReader(f, 0, wire.RunMaxSize), b)
+	size := int(min(fi.Size(), wire.RunMaxSize))
+	if cap(*buf) < size {
+		*buf = make([]byte, size)
+	}
+	b := (*buf)[:size]
+	n, err := io.ReadFull(io.NewSectionReader(f, 0, int64(size)), b)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
+	*buf = b[:n]
 	return wire.ParseRun(b[:n])
 }
 
@@ -422,7 +502,7 @@ func (w *watcher) relevant(run *wire.Run, r *watched) bool {
 		if !filepath.IsAbs(first) {
 			why = fmt.Sprintf("it was built with -trimpath and its module-relative paths (%s, ...) match no module of the workspace", first)
 		}
-		w.logf("not showing %s: %s", prog, why)
+		w.limit.printf("not shown", "not showing %s: %s", prog, why)
 	}
 	return false
 }
