@@ -11,6 +11,15 @@ type Snapshot struct {
 	Processes []Process
 	Defs      []*Def // sorted by file and line
 	defs      map[DefKey]*Def
+	procs     map[ProcKey]int      // index in Processes
+	byFile    map[string]fileIndex // the definitions and sites in each file
+}
+
+// fileIndex lists what a snapshot holds about one file, so that a request
+// about a file costs what that file holds rather than what all do.
+type fileIndex struct {
+	defs  []*Def
+	sites []SiteOf
 }
 
 // Def is everything reported about one cached function, summed over the
@@ -39,7 +48,9 @@ type Def struct {
 	// what the newest run counted saw of it when it started.
 	Built map[string]Source
 
-	sites map[SiteKey]*Site
+	sites     map[SiteKey]*Site // while the snapshot is built
+	hashErrs  distinct[hashErrKey, HashErr]
+	mutations distinct[mutationKey, Mutation]
 }
 
 // Site is what happened at one call site.
@@ -48,6 +59,8 @@ type Site struct {
 	Func                   string
 	Hits, Misses, Uncached int64
 	Reasons                []Reason // most recent first
+
+	reasons distinct[string, Reason] // while the snapshot is built
 }
 
 // Tally is how often something was reported and when it last was.
@@ -105,28 +118,43 @@ func (s *Snapshot) Def(file string, line int) *Def {
 	return s.defs[DefKey{file, line}]
 }
 
+// Process returns the run k, if the snapshot holds it.
+func (s *Snapshot) Process(k ProcKey) (Process, bool) {
+	i, ok := s.procs[k]
+	if !ok {
+		return Process{}, false
+	}
+	return s.Processes[i], true
+}
+
 // DefsIn returns the cached functions defined in file.
 func (s *Snapshot) DefsIn(file string) []*Def {
-	var out []*Def
-	for _, d := range s.Defs {
-		if d.Key.File == file {
-			out = append(out, d)
-		}
-	}
-	return out
+	return s.byFile[file].defs
 }
 
 // SitesIn returns the call sites in file, with the function each calls.
 func (s *Snapshot) SitesIn(file string) []SiteOf {
-	var out []SiteOf
+	return s.byFile[file].sites
+}
+
+// index builds the lookups of a finished snapshot.
+func (s *Snapshot) index() {
+	s.procs = make(map[ProcKey]int, len(s.Processes))
+	for i, p := range s.Processes {
+		s.procs[p.Key] = i
+	}
+	s.byFile = map[string]fileIndex{}
 	for _, d := range s.Defs {
+		fi := s.byFile[d.Key.File]
+		fi.defs = append(fi.defs, d)
+		s.byFile[d.Key.File] = fi
 		for i := range d.Sites {
-			if d.Sites[i].Key.File == file {
-				out = append(out, SiteOf{Def: d, Site: &d.Sites[i]})
-			}
+			f := d.Sites[i].Key.File
+			fi := s.byFile[f]
+			fi.sites = append(fi.sites, SiteOf{Def: d, Site: &d.Sites[i]})
+			s.byFile[f] = fi
 		}
 	}
-	return out
 }
 
 // SiteOf pairs a call site with its cached function.

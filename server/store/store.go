@@ -171,15 +171,31 @@ func (st *runState) noteGrowth(prev *wire.Run, now time.Time) int64 {
 			st.grew[k] = now
 		}
 	}
-	for _, d := range st.run.Defs {
+	// Defs and Sites are maps: each is digested on its own and the
+	// digests added, so the order they are visited in does not matter.
+	for id, d := range st.run.Defs {
+		h := int64(id)
 		for _, c := range d.Counters {
-			sum = sum*7 + c
+			h = h*7 + c
 		}
+		sum += mix(h)
 	}
-	for _, x := range st.run.Sites {
-		sum = sum*7 + x.Hits*3 + x.Misses*5 + x.Uncached*11
+	for id, x := range st.run.Sites {
+		sum += mix(int64(id)*13 + x.Hits*3 + x.Misses*5 + x.Uncached*11)
 	}
 	return sum + int64(len(st.run.Defs))*1009 + int64(len(st.run.Sites))*2003 + int64(len(st.run.Sources))
+}
+
+// mix scrambles x (the finalizer of splitmix64), so that sums of mixed
+// digests rarely cancel out.
+func mix(x int64) int64 {
+	u := uint64(x)
+	u ^= u >> 30
+	u *= 0xbf58476d1ce4e5b9
+	u ^= u >> 27
+	u *= 0x94d049bb133111eb
+	u ^= u >> 31
+	return int64(u)
 }
 
 // events returns the counts of a run's distinct events.
@@ -326,12 +342,15 @@ func (s *Store) Snapshot() *Snapshot {
 	}
 	for _, d := range snap.defs {
 		for _, st := range d.sites {
+			st.Reasons, st.reasons = st.reasons.list, distinct[string, Reason]{}
 			slices.SortFunc(st.Reasons, func(a, b Reason) int { return cmp.Or(b.Last.Compare(a.Last), cmp.Compare(b.seq, a.seq)) })
 			d.Sites = append(d.Sites, *st)
 		}
 		slices.SortFunc(d.Sites, func(a, b Site) int {
 			return cmp.Or(cmp.Compare(a.Key.File, b.Key.File), cmp.Compare(a.Key.Line, b.Key.Line))
 		})
+		d.HashErrs, d.hashErrs = d.hashErrs.list, distinct[hashErrKey, HashErr]{}
+		d.MutationLog, d.mutations = d.mutations.list, distinct[mutationKey, Mutation]{}
 		slices.SortFunc(d.HashErrs, func(a, b HashErr) int { return cmp.Compare(b.Count, a.Count) })
 		slices.SortFunc(d.MutationLog, func(a, b Mutation) int { return cmp.Compare(b.Count, a.Count) })
 		d.sites = nil
@@ -341,6 +360,7 @@ func (s *Store) Snapshot() *Snapshot {
 		return cmp.Or(cmp.Compare(a.Key.File, b.Key.File), cmp.Compare(a.Key.Line, b.Key.Line))
 	})
 	slices.SortFunc(snap.Processes, func(a, b Process) int { return a.Key.Start.Compare(b.Key.Start) })
+	snap.index()
 	return snap
 }
 
@@ -435,11 +455,11 @@ func (st *runState) addTo(snap *Snapshot) {
 		}
 		text := x.Text
 		if text == "" {
-			text = "other reasons (more distinct reasons than are described)"
+			text = otherReasons
 		}
 		as := defOf[site.Def].sites[siteKey(x.Site)]
-		as.Reasons = merge(as.Reasons, Reason{Kind: x.Kind, Arg: x.Arg, Path: x.Path, Text: text,
-			Tally: Tally{Count: n, Last: st.grew[reasonKey(x)]}, seq: x.Seq}, sameReason)
+		add(&as.reasons, text, Reason{Kind: x.Kind, Arg: x.Arg, Path: x.Path, Text: text,
+			Tally: Tally{Count: n, Last: st.grew[reasonKey(x)]}, seq: x.Seq}, otherReason)
 	}
 	for _, x := range r.HashErrs {
 		agg := defOf[x.Def]
@@ -450,9 +470,9 @@ func (st *runState) addTo(snap *Snapshot) {
 		if n <= 0 {
 			continue
 		}
-		agg.HashErrs = merge(agg.HashErrs, HashErr{Arg: x.Arg, ArgType: x.ArgType, Path: x.Path, Type: x.Type, Panic: x.Panic,
+		add(&agg.hashErrs, hashErrKey{x.Text, siteKey(x.Site)}, HashErr{Arg: x.Arg, ArgType: x.ArgType, Path: x.Path, Type: x.Type, Panic: x.Panic,
 			Suggest: x.Suggest, Text: x.Text, Internal: x.Internal, Site: siteKey(x.Site),
-			Tally: Tally{Count: n, Last: st.grew[errKey(x)]}}, sameHashErr)
+			Tally: Tally{Count: n, Last: st.grew[errKey(x)]}}, otherHashErr)
 	}
 	for _, x := range r.Muts {
 		agg := defOf[x.Def]
@@ -463,33 +483,75 @@ func (st *runState) addTo(snap *Snapshot) {
 		if n <= 0 {
 			continue
 		}
-		agg.MutationLog = merge(agg.MutationLog, Mutation{Path: x.Path, Recv: siteKey(x.Recv), Detect: siteKey(x.Detect),
-			Tally: Tally{Count: n, Last: st.grew[mutKey(x)]}}, sameMutation)
+		m := Mutation{Path: x.Path, Recv: siteKey(x.Recv), Detect: siteKey(x.Detect),
+			Tally: Tally{Count: n, Last: st.grew[mutKey(x)]}}
+		add(&agg.mutations, mutationKey{m.Path, m.Recv, m.Detect}, m, otherMutation)
 	}
 }
 
-// merge counts x into the entry of list that is the same one, or appends
-// it: the same miss reason, hash error or mutation reported by several
-// runs is one entry with the sum of their counts.
-func merge[T any, P interface {
+// MaxDistinct bounds the distinct miss reasons kept per call site, and the
+// distinct hash errors and mutations kept per cached function, when the
+// runs shown are summed: further distinct ones are counted together in
+// one "more than are described" entry, so that a snapshot's size and the
+// time to build it do not grow with what the programs report.
+const MaxDistinct = 64
+
+// distinct is a list of distinct events with an index by identity.
+type distinct[K comparable, T any] struct {
+	list []T
+	at   map[K]int
+}
+
+// add counts x, identified by k, into its entry, or appends it; beyond
+// MaxDistinct entries it is counted into the entry other makes.
+func add[K comparable, T any, P interface {
 	*T
 	tally() *Tally
-}](list []T, x T, same func(a, b *T) bool) []T {
-	for i := range list {
-		if same(&list[i], &x) {
-			P(&list[i]).tally().add(P(&x).tally())
-			return list
-		}
+}](d *distinct[K, T], k K, x T, other func(x T) (K, T)) {
+	if d.at == nil {
+		d.at = map[K]int{}
 	}
-	return append(list, x)
+	i, ok := d.at[k]
+	if !ok && len(d.list) >= MaxDistinct {
+		k, x = other(x)
+		i, ok = d.at[k]
+	}
+	if ok {
+		P(&d.list[i]).tally().add(P(&x).tally())
+		return
+	}
+	d.at[k] = len(d.list)
+	d.list = append(d.list, x)
 }
 
-func sameReason(a, b *Reason) bool { return a.Text == b.Text }
+// otherText is the text of the entry that counts the distinct events a
+// list has no room for.
+const (
+	otherReasons   = "other reasons (more distinct reasons than are described)"
+	otherHashErrs  = "more distinct hash errors than are described"
+	otherMutations = "(more distinct mutations than are described)"
+)
 
-func sameHashErr(a, b *HashErr) bool { return a.Text == b.Text && a.Site == b.Site }
+func otherReason(x Reason) (string, Reason) {
+	return otherReasons, Reason{Kind: "other", Text: otherReasons, Tally: x.Tally, seq: x.seq}
+}
 
-func sameMutation(a, b *Mutation) bool {
-	return a.Path == b.Path && a.Recv == b.Recv && a.Detect == b.Detect
+type hashErrKey struct {
+	text string
+	site SiteKey
+}
+
+func otherHashErr(x HashErr) (hashErrKey, HashErr) {
+	return hashErrKey{text: otherHashErrs}, HashErr{Text: otherHashErrs, Tally: x.Tally}
+}
+
+type mutationKey struct {
+	path         string
+	recv, detect SiteKey
+}
+
+func otherMutation(x Mutation) (mutationKey, Mutation) {
+	return mutationKey{path: otherMutations}, Mutation{Path: otherMutations, Tally: x.Tally}
 }
 
 // ProgramName is a short name for a run's program: its executable's base

@@ -1,6 +1,8 @@
 package store_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -184,4 +186,64 @@ loop:
 	}
 	cancel()
 	cancel()
+}
+
+// TestDistinctBounded: when many runs each report their own distinct miss
+// reasons, hash errors and mutations, a snapshot keeps MaxDistinct of each
+// and counts the rest in one "more than are described" entry — nothing is
+// lost from the totals, and the snapshot's size does not grow with them.
+func TestDistinctBounded(t *testing.T) {
+	s := store.New()
+	const runs, per = store.MaxRuns, 32
+	for i := range runs {
+		r := storetest.New(i+1, t0.Add(time.Duration(i)*time.Millisecond), "/bin/flood")
+		d := r.Def("/w/main.go", 10, "main.load", "func(string) int")
+		a := r.Site(d, "/w/main.go", 20, "main.main", 0, per, 0)
+		for j := range per {
+			text := fmt.Sprintf("run %d reason %d", i, j)
+			r.Reason(a, "args", text, 1)
+			r.HashErr(wire.RunHashErr{Def: d, Site: a, Text: text, Count: 1})
+			r.Mutation(d, a, a, text, 1)
+		}
+		s.UpdateRun(r.R, true)
+	}
+	d := s.Snapshot().Def("/w/main.go", 10)
+	if d.Misses != runs*per {
+		t.Fatalf("%d misses, want %d", d.Misses, runs*per)
+	}
+	check := func(what string, n int, counts []int64, other string, last string) {
+		t.Helper()
+		if n != store.MaxDistinct+1 {
+			t.Errorf("%s: %d entries, want %d", what, n, store.MaxDistinct+1)
+		}
+		var sum int64
+		for _, c := range counts {
+			sum += c
+		}
+		if sum != runs*per {
+			t.Errorf("%s: counts sum to %d, want %d", what, sum, runs*per)
+		}
+		if !strings.Contains(last, other) {
+			t.Errorf("%s: the folded entry is %q", what, last)
+		}
+	}
+	var counts []int64
+	var otherText string
+	for _, r := range d.Sites[0].Reasons {
+		counts = append(counts, r.Count)
+		if r.Count > 1 {
+			otherText = r.Text
+		}
+	}
+	check("reasons", len(d.Sites[0].Reasons), counts, "more distinct reasons", otherText)
+	counts = nil
+	for _, e := range d.HashErrs {
+		counts = append(counts, e.Count)
+	}
+	check("hash errors", len(d.HashErrs), counts, "more distinct hash errors", d.HashErrs[0].Text)
+	counts = nil
+	for _, m := range d.MutationLog {
+		counts = append(counts, m.Count)
+	}
+	check("mutations", len(d.MutationLog), counts, "more distinct mutations", d.MutationLog[0].Path)
 }
