@@ -11,6 +11,8 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/cachelens/cachelens/internal/percent"
+
 	"github.com/cachelens/cachelens/server/anchor"
 	"github.com/cachelens/cachelens/server/store"
 )
@@ -20,7 +22,12 @@ type Annotator struct {
 	Files *Files
 
 	mu     sync.Mutex
-	placed map[placeKey]*Placement
+	placed map[string]placed // the last placement per file
+}
+
+type placed struct {
+	key placeKey
+	pl  *Placement
 }
 
 // placeKey is everything a placement depends on: the snapshot, the
@@ -37,7 +44,15 @@ type placeKey struct {
 
 // New returns an annotator reading buffers through b.
 func New(b Buffers) *Annotator {
-	return &Annotator{Files: NewFiles(b), placed: map[placeKey]*Placement{}}
+	return &Annotator{Files: NewFiles(b), placed: map[string]placed{}}
+}
+
+// Forget drops what is kept for path (the editor closed it).
+func (a *Annotator) Forget(path string) {
+	a.mu.Lock()
+	delete(a.placed, path)
+	a.mu.Unlock()
+	a.Files.Forget(path)
 }
 
 // PlacedDef is a reported cached function placed on the current text.
@@ -76,17 +91,20 @@ func (a *Annotator) Place(snap *store.Snapshot, path string) *Placement {
 		k.dir = fi.ModTime()
 	}
 	a.mu.Lock()
-	pl, hit := a.placed[k]
+	last, hit := a.placed[path]
 	a.mu.Unlock()
-	if hit {
-		return pl
+	if hit && last.key == k {
+		return last.pl
 	}
-	pl = a.place(snap, path, text)
+	if len(text) > MaxAnnotated {
+		return &Placement{Path: path}
+	}
+	pl := a.place(snap, path, text)
 	a.mu.Lock()
-	if len(a.placed) > 256 {
+	if len(a.placed) >= 256 {
 		clear(a.placed)
 	}
-	a.placed[k] = pl
+	a.placed[path] = placed{k, pl}
 	a.mu.Unlock()
 	return pl
 }
@@ -149,7 +167,7 @@ func (a *Annotator) builtText(d *store.Def, path string) (text []byte, exact boo
 // built from, or recorded nothing for the file.
 func (a *Annotator) stale(d *store.Def, path string, cur []byte) bool {
 	src, ok := d.Built[path]
-	return !ok || !src.Verified || a.Files.Sum(cur) != src.Hash
+	return !ok || !src.Verified || a.Files.Sum(path, cur) != src.Hash
 }
 
 func (a *Annotator) placeDef(d *store.Def, path string, cur *anchor.Index, holders holderSet) (anchor.Def, bool) {
@@ -238,7 +256,7 @@ func (pd *PlacedDef) ran() bool { return pd.Def.Hits+pd.Def.Misses+pd.Def.Uncach
 // "cache · 120 hits · 8 misses (94%) · saved 3.1s".
 func LensTitle(d *store.Def, stale bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "cache · %d %s · %d %s (%.0f%%)", d.Hits, plural(d.Hits, "hit", "hits"), d.Misses, plural(d.Misses, "miss", "misses"), 100*d.HitRate())
+	fmt.Fprintf(&b, "cache · %d %s · %d %s (%s)", d.Hits, plural(d.Hits, "hit", "hits"), d.Misses, plural(d.Misses, "miss", "misses"), percent.Format(d.Hits, d.Hits+d.Misses, 0))
 	if d.Uncached > 0 {
 		fmt.Fprintf(&b, " · %d uncached", d.Uncached)
 	}

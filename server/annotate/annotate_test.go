@@ -1,6 +1,7 @@
 package annotate
 
 import (
+	"fmt"
 	"go/parser"
 	"go/token"
 	"os"
@@ -163,6 +164,68 @@ func TestSourceType(t *testing.T) {
 		}
 		if !ok || got != want {
 			t.Errorf("sourceType(%q) = %q %v, want %q", in, got, ok, want)
+		}
+	}
+}
+
+// TestHoverBounded: a hover over a function that 300 runs reported, each
+// with its own hash errors and mutations, lists a few of each and says how
+// many more there are, so that its size does not grow with history.
+func TestHoverBounded(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "main.go")
+	os.WriteFile(path, []byte(v1), 0o644)
+	s := store.New()
+	const runs = 300
+	for i := range runs {
+		r := storetest.New(1000+i, time.Unix(1000, int64(i)), "/tmp/loadgen")
+		d := r.Def(path, line(v1, "var load"), "main.init.func1", "func(string) int")
+		st := r.Site(d, path, line(v1, `load("a")`), "main.main", 1, 1, 0)
+		r.Reason(st, "args", fmt.Sprintf("arg 1 is %d", i), 1)
+		r.HashErr(wire.RunHashErr{Def: d, Site: st, Text: fmt.Sprintf("error %d", i), Count: 1})
+		r.Mutation(d, st, st, fmt.Sprintf(".F%d", i), 1)
+		s.UpdateRun(r.R, i >= runs-3) // the last three are still running
+	}
+	pl := New(nil).Place(s.Snapshot(), path)
+	off := strings.Index(v1, "var load") + 4
+	md, _, _, ok := pl.Hover(s.Snapshot(), off)
+	if !ok {
+		t.Fatal("no hover")
+	}
+	if len(md) > 4000 {
+		t.Errorf("hover is %d bytes:\n%s", len(md), md)
+	}
+	shown := store.MaxRuns // the runs the store keeps, all in one batch
+	for _, want := range []string{
+		fmt.Sprintf("and %d more runs (3 of %d running)", shown-maxListed, shown),
+		fmt.Sprintf("and %d more hash errors", store.MaxDistinct+1-maxListed),
+		fmt.Sprintf("and %d more mutations", store.MaxDistinct+1-maxListed),
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("hover lacks %q:\n%s", want, md)
+		}
+	}
+	site := strings.Index(v1, `load("a")`) + 1
+	md, _, _, _ = pl.Hover(s.Snapshot(), site)
+	if want := fmt.Sprintf("and %d more reasons", store.MaxDistinct+1-maxListed); !strings.Contains(md, want) {
+		t.Errorf("site hover lacks %q:\n%s", want, md)
+	}
+}
+
+// TestLensTitleNeverRoundsUp: a cache with misses never reads 100%, one
+// with hits never 0%.
+func TestLensTitleNeverRoundsUp(t *testing.T) {
+	for _, c := range []struct {
+		hits, misses int64
+		want         string
+	}{
+		{995, 5, "cache · 995 hits · 5 misses (>99%)"},
+		{1000, 0, "cache · 1000 hits · 0 misses (100%)"},
+		{1, 999, "cache · 1 hit · 999 misses (<1%)"},
+	} {
+		d := &store.Def{Hits: c.hits, Misses: c.misses}
+		if got := LensTitle(d, false); got != c.want {
+			t.Errorf("LensTitle(%d hits, %d misses) = %q, want %q", c.hits, c.misses, got, c.want)
 		}
 	}
 }

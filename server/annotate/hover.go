@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/cachelens/cachelens/internal/percent"
+
 	"github.com/cachelens/cachelens/server/store"
 )
 
@@ -36,14 +38,22 @@ func defHover(snap *store.Snapshot, d *store.Def, stale bool) string {
 	b.WriteString("| | |\n|---|---|\n")
 	row("hits", fmt.Sprint(d.Hits))
 	row("misses", fmt.Sprint(d.Misses))
-	row("hit rate", fmt.Sprintf("%.1f%%", 100*d.HitRate()))
+	row("hit rate", percent.Format(d.Hits, d.Hits+d.Misses, 1))
 	if d.Uncached > 0 {
 		row("uncached calls", fmt.Sprint(d.Uncached))
 	}
 	row("entries", fmt.Sprint(d.Entries))
 	row("memory held", Bytes(d.Bytes))
-	row("avg compute", Duration(d.AvgCompute()))
-	row("avg hash + check", Duration(d.AvgHash()))
+	if d.Computes > 0 {
+		row("avg compute", Duration(d.AvgCompute()))
+	} else {
+		row("avg compute", "no computation yet")
+	}
+	if d.HashN > 0 {
+		row("avg hash + check", Duration(d.AvgHash()))
+	} else {
+		row("avg hash + check", "not measured yet (timed on hits)")
+	}
 	row("time saved", Duration(d.Saved()))
 	if d.Evictions > 0 || d.MaxEntries > 0 {
 		row("evictions", fmt.Sprintf("%d (max %d entries)", d.Evictions, d.MaxEntries))
@@ -63,7 +73,7 @@ func defHover(snap *store.Snapshot, d *store.Def, stale bool) string {
 		n := 0
 		for _, s := range d.Sites {
 			for _, r := range s.Reasons {
-				if n == 6 {
+				if n == maxListed {
 					break
 				}
 				fmt.Fprintf(&b, "- line %d: %s (×%d)\n", s.Key.Line, r.Text, r.Count)
@@ -73,7 +83,11 @@ func defHover(snap *store.Snapshot, d *store.Def, stale bool) string {
 	}
 	if len(d.HashErrs) > 0 {
 		b.WriteString("\n**Hash errors** (the call ran uncached)\n\n")
-		for _, e := range d.HashErrs {
+		for i, e := range d.HashErrs {
+			if i == maxListed {
+				more(&b, len(d.HashErrs)-i, "hash error", "hash errors")
+				break
+			}
 			fmt.Fprintf(&b, "- `%s` (×%d", e.Text, e.Count)
 			if e.Site.Line > 0 {
 				fmt.Fprintf(&b, ", line %d", e.Site.Line)
@@ -83,7 +97,11 @@ func defHover(snap *store.Snapshot, d *store.Def, stale bool) string {
 	}
 	if len(d.MutationLog) > 0 {
 		b.WriteString("\n**Mutations** (a caller changed a cached result)\n\n")
-		for _, m := range d.MutationLog {
+		for i, m := range d.MutationLog {
+			if i == maxListed {
+				more(&b, len(d.MutationLog)-i, "mutation", "mutations")
+				break
+			}
 			path := m.Path
 			if path == "" {
 				path = "the result"
@@ -109,7 +127,8 @@ func siteHover(snap *store.Snapshot, ps PlacedSite) string {
 	if len(s.Reasons) > 0 {
 		b.WriteString("**Why calls here missed**\n\n")
 		for i, r := range s.Reasons {
-			if i == 6 {
+			if i == maxListed {
+				more(&b, len(s.Reasons)-i, "reason", "reasons")
 				break
 			}
 			fmt.Fprintf(&b, "- %s (×%d)\n", r.Text, r.Count)
@@ -121,22 +140,43 @@ func siteHover(snap *store.Snapshot, ps PlacedSite) string {
 	return b.String()
 }
 
+// maxListed bounds each list a hover shows, so that its size and the time
+// to build it do not depend on how much was reported.
+const maxListed = 6
+
+// more writes the line that stands for the n entries a list leaves out.
+func more(b *strings.Builder, n int, one, many string) {
+	fmt.Fprintf(b, "- … and %d more %s\n", n, plural(int64(n), one, many))
+}
+
+// processesLine names the runs whose counts the hover shows: the number
+// of runs per program and the first few runs themselves.
 func processesLine(snap *store.Snapshot, d *store.Def) string {
+	if len(d.Processes) == 0 {
+		return ""
+	}
 	var parts []string
+	running := 0
 	for _, k := range d.Processes {
-		for _, p := range snap.Processes {
-			if p.Key != k {
-				continue
-			}
-			state := "exited"
-			if p.Connected {
-				state = "running"
-			}
+		p, ok := snap.Process(k)
+		if !ok {
+			continue
+		}
+		state := "exited"
+		if p.Connected {
+			state = "running"
+			running++
+		}
+		if len(parts) < maxListed {
 			parts = append(parts, fmt.Sprintf("%s (pid %d, %s)", filepath.Base(p.Program), p.Key.PID, state))
 		}
 	}
 	if len(parts) == 0 {
 		return ""
 	}
-	return "Reported by " + strings.Join(parts, ", ")
+	line := "Reported by " + strings.Join(parts, ", ")
+	if rest := len(d.Processes) - len(parts); rest > 0 {
+		line += fmt.Sprintf(" and %d more %s (%d of %d running)", rest, plural(int64(rest), "run", "runs"), running, len(d.Processes))
+	}
+	return line
 }

@@ -4,6 +4,7 @@
 package document
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"sort"
@@ -55,14 +56,18 @@ func New(uri, path string, version int32, text []byte) *Document {
 }
 
 func (d *Document) index() {
-	d.lines = d.lines[:0]
-	d.lines = append(d.lines, 0)
-	for i, b := range d.Text {
-		if b == '\n' {
-			d.lines = append(d.lines, i+1)
+	d.lines = make([]int, 1, bytes.Count(d.Text, newline)+1)
+	for i := 0; ; {
+		j := bytes.IndexByte(d.Text[i:], '\n')
+		if j < 0 {
+			return
 		}
+		i += j + 1
+		d.lines = append(d.lines, i)
 	}
 }
+
+var newline = []byte{'\n'}
 
 // Lines returns the number of lines.
 func (d *Document) Lines() int { return len(d.lines) }

@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 
 	"github.com/cachelens/cachelens/server/document"
 	"go.lsp.dev/jsonrpc2"
+
+	"github.com/cachelens/cachelens/server/internal/srcfile"
 )
 
 type textDocumentItem struct {
@@ -43,7 +44,7 @@ func (s *Server) didOpen(ctx context.Context, params json.RawMessage) (any, erro
 		return nil, nil // not a file: nothing to say about it
 	}
 	text := []byte(p.TextDocument.Text)
-	disk, _ := os.ReadFile(path)
+	disk, _ := srcfile.Read(path)
 	s.ann.Files.Saw(path)
 	s.mu.Lock()
 	s.docs[path] = &doc{Document: document.New(p.TextDocument.URI, path, p.TextDocument.Version, text), dirty: !bytes.Equal(disk, text)}
@@ -124,7 +125,7 @@ func (s *Server) didSave(ctx context.Context, params json.RawMessage) (any, erro
 		return nil, nil
 	}
 	s.ann.Files.Saw(path)
-	disk, _ := os.ReadFile(path) // not under s.mu: every handler takes it
+	disk, _ := srcfile.Read(path) // not under s.mu: every handler takes it
 	s.mu.Lock()
 	if d, ok := s.docs[path]; ok {
 		d.dirty = !bytes.Equal(disk, d.Text)
@@ -148,8 +149,10 @@ func (s *Server) didClose(ctx context.Context, params json.RawMessage) (any, err
 	}
 	s.mu.Lock()
 	delete(s.docs, path)
+	delete(s.lensCache, p.TextDocument.URI)
 	ws := s.ws
 	s.mu.Unlock()
+	s.ann.Forget(path)
 	if ws != nil {
 		ws.Closed(path)
 	}
@@ -169,7 +172,7 @@ func (s *Server) current(u string) (*document.Document, error) {
 	if ok {
 		return d.Document, nil
 	}
-	text, err := os.ReadFile(path)
+	text, err := srcfile.Read(path)
 	if err != nil {
 		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "unknown document %s: %v", u, err)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 
 	"github.com/cachelens/cachelens/codeactions"
@@ -14,6 +13,8 @@ import (
 	"github.com/cachelens/cachelens/server/store"
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
+
+	"github.com/cachelens/cachelens/server/internal/srcfile"
 )
 
 type position struct {
@@ -112,9 +113,9 @@ func (s *Server) codeLens(ctx context.Context, params json.RawMessage) (any, err
 	// The encoded answer is kept with the placement it came from (which
 	// changes whenever the buffer or the reports do).
 	s.mu.Lock()
-	cached, ok := s.lensCache[pl]
+	cached, ok := s.lensCache[p.TextDocument.URI]
 	s.mu.Unlock()
-	if ok && cached.enc == enc && cached.uri == p.TextDocument.URI {
+	if ok && cached.pl == pl && cached.enc == enc {
 		return cached.lenses, nil
 	}
 	cur := s.placementDoc(pl, d)
@@ -125,20 +126,21 @@ func (s *Server) codeLens(ctx context.Context, params json.RawMessage) (any, err
 		r := lspRange{position{pos.Line, 0}, position{pos.Line, 0}}
 		out = append(out, codeLens{Range: r, Data: &lensData{ID: s.lensIDLocked(l.Def)}})
 	}
-	if len(s.lensCache) > 64 {
+	if len(s.lensCache) >= 64 {
 		clear(s.lensCache)
 	}
-	s.lensCache[pl] = lensAnswer{enc: enc, uri: p.TextDocument.URI, lenses: out}
+	s.lensCache[p.TextDocument.URI] = lensAnswer{pl: pl, enc: enc, lenses: out}
 	s.mu.Unlock()
 	return out, nil
 }
 
-// lensAnswer is a codeLens reply kept for the placement it came from. It
+// lensAnswer is a codeLens reply kept, per document (only the last: a
+// placement holds its text), for the placement it came from. It
 // is kept as values, not as encoded JSON: jsonrpc2 would re-validate and
 // copy a json.RawMessage, which costs more than encoding the values.
 type lensAnswer struct {
+	pl     *annotate.Placement
 	enc    document.Encoding
-	uri    string
 	lenses []codeLens
 }
 
@@ -416,7 +418,7 @@ func (s *Server) workspaceEdit(edits []codeactions.Edit, docs map[string]*docume
 			if open {
 				d = od.Document
 			} else {
-				text, err := os.ReadFile(file)
+				text, err := srcfile.Read(file)
 				if err != nil {
 					return nil, err
 				}
@@ -465,7 +467,7 @@ func (s *Server) readFile(name string) ([]byte, error) {
 	if ok {
 		return d.Text, nil
 	}
-	return os.ReadFile(name)
+	return srcfile.Read(name)
 }
 
 func (s *Server) executeCommand(ctx context.Context, params json.RawMessage) (any, error) {

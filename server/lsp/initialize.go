@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"time"
@@ -16,6 +16,8 @@ import (
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
 	"golang.org/x/mod/modfile"
+
+	"github.com/cachelens/cachelens/server/internal/srcfile"
 )
 
 // Settings are what the client configures, through initializationOptions
@@ -189,7 +191,14 @@ func filePath(u string) (string, error) {
 	if len(u) < 7 || u[:7] != "file://" {
 		return "", fmt.Errorf("%q is not a file URI", u)
 	}
-	return filepath.Clean(uri.URI(u).Filename()), nil
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a valid file URI: %v", u, err)
+	}
+	if parsed.Path == "" {
+		return "", fmt.Errorf("%q names no file", u)
+	}
+	return filepath.Clean(filepath.FromSlash(parsed.Path)), nil
 }
 
 func fileURI(path string) protocol.DocumentURI { return uri.File(path) }
@@ -202,6 +211,7 @@ func (s *Server) initialized(ctx context.Context, _ json.RawMessage) (any, error
 	s.startCollector(settings.Socket, roots)
 	ws := workspace.New(workspace.Config{
 		Analyzers:  diagnostics.Analyzers(),
+		Requires:   diagnostics.Requires(),
 		OnFindings: s.onFindings,
 		Progress:   &progress{s: s},
 		Logf:       s.logf,
@@ -256,6 +266,9 @@ func (s *Server) startCollector(socket string, roots []string) {
 		return
 	}
 	s.logf("listening for programs on %s", c.Socket())
+	if n := c.Note(); n != "" {
+		s.logMessage(2, "cachelens: %s", n)
+	}
 	s.mu.Lock()
 	s.coll = c
 	s.mu.Unlock()
@@ -389,7 +402,7 @@ func (p *progress) End(message string) {
 func workspaceModules(roots []string) map[string]string {
 	mods := map[string]string{}
 	add := func(dir string) {
-		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		data, err := srcfile.Read(filepath.Join(dir, "go.mod"))
 		if err != nil {
 			return
 		}
@@ -399,7 +412,7 @@ func workspaceModules(roots []string) map[string]string {
 	}
 	for _, root := range roots {
 		add(root)
-		data, err := os.ReadFile(filepath.Join(root, "go.work"))
+		data, err := srcfile.Read(filepath.Join(root, "go.work"))
 		if err != nil {
 			continue
 		}

@@ -2,13 +2,14 @@ package lsp
 
 import (
 	"bytes"
-	"os"
 	"slices"
 
 	"github.com/cachelens/cachelens/diagnostics/driver"
 	"github.com/cachelens/cachelens/server/annotate"
 	"github.com/cachelens/cachelens/server/document"
 	"github.com/cachelens/cachelens/server/workspace"
+
+	"github.com/cachelens/cachelens/server/internal/srcfile"
 )
 
 type lspDiagnostic struct {
@@ -92,6 +93,10 @@ type Status struct {
 	Running   int    `json:"running"`   // programs connected now
 	Processes int    `json:"processes"` // programs that reported since the start
 	Functions int    `json:"functions"` // cached functions reported
+	// Problem says what keeps programs' counts from arriving the usual
+	// way (a directory someone else took, so a private one is used), or
+	// is empty.
+	Problem string `json:"problem,omitempty"`
 }
 
 func (s *Server) sendStatus() {
@@ -100,7 +105,7 @@ func (s *Server) sendStatus() {
 	s.mu.Unlock()
 	st := Status{}
 	if coll != nil {
-		st.Listening, st.Socket = true, coll.Socket()
+		st.Listening, st.Socket, st.Problem = true, coll.Socket(), coll.Problem()
 	}
 	snap := s.store.Snapshot()
 	for _, p := range snap.Processes {
@@ -159,7 +164,7 @@ func (s *Server) publish(paths []string) {
 		if f != nil && len(f.ByFile[path]) > 0 {
 			text, ok := f.Texts[path]
 			if !ok {
-				text, _ = os.ReadFile(path)
+				text, _ = srcfile.Read(path)
 			}
 			v, known := s.versionOf(path, text)
 			if known {
@@ -213,7 +218,7 @@ func (s *Server) staticDiagnostic(d *document.Document, fd driver.Finding) lspDi
 	for _, r := range fd.Related {
 		rd := d
 		if r.Pos.Filename != d.Path {
-			text, err := os.ReadFile(r.Pos.Filename)
+			text, err := srcfile.Read(r.Pos.Filename)
 			if err != nil {
 				continue
 			}

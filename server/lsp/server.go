@@ -126,7 +126,7 @@ type Server struct {
 	progressN int
 	lensIDs   map[store.DefKey]int
 	lensDefs  []store.DefKey
-	lensCache map[*annotate.Placement]lensAnswer
+	lensCache map[string]lensAnswer // by document URI
 }
 
 // doc is an open buffer.
@@ -140,6 +140,7 @@ type queued struct {
 	reply jsonrpc2.Replier
 	req   jsonrpc2.Request
 	key   string
+	at    time.Time // when it arrived
 }
 
 func newServer(opts Options) *Server {
@@ -154,7 +155,7 @@ func newServer(opts Options) *Server {
 		published: map[string]bool{},
 		settings:  defaultSettings(),
 		lensIDs:   map[store.DefKey]int{},
-		lensCache: map[*annotate.Placement]lensAnswer{},
+		lensCache: map[string]lensAnswer{},
 	}
 	s.ann = annotate.New(s)
 	return s
@@ -187,7 +188,7 @@ func (s *Server) receive(ctx context.Context, reply jsonrpc2.Replier, req jsonrp
 		}
 		return nil
 	}
-	q := queued{ctx: ctx, reply: reply, req: req}
+	q := queued{ctx: ctx, reply: reply, req: req, at: time.Now()}
 	if call, ok := req.(*jsonrpc2.Call); ok {
 		id := call.ID()
 		raw, _ := json.Marshal(&id) // MarshalJSON has a pointer receiver
@@ -240,6 +241,10 @@ func (s *Server) work(ctx context.Context) {
 	}
 }
 
+// slowMessage is how long a message may take, from its arrival to its
+// answer, before the log says so.
+const slowMessage = 500 * time.Millisecond
+
 // RequestCancelled is LSP's error code for a cancelled request.
 const RequestCancelled jsonrpc2.Code = -32800
 
@@ -261,7 +266,11 @@ func (s *Server) dispatch(q queued) {
 		q.reply(context.Background(), nil, jsonrpc2.NewError(RequestCancelled, "request cancelled"))
 		return
 	}
+	start := time.Now()
 	result, err := s.call(q.ctx, method, q.req.Params(), isCall)
+	if took := time.Since(q.at); took > slowMessage {
+		s.logf("%s took %v (%v waiting for earlier messages)", method, took.Round(time.Millisecond), start.Sub(q.at).Round(time.Millisecond))
+	}
 	cancelled := q.ctx.Err() != nil
 	done()
 	if !isCall {

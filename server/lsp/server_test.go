@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 type harness struct {
 	t      *testing.T
 	s      *Server
+	logs   *logLines
 	c      *lsptest.Client
 	toSrv  io.Writer // raw access to the server's input
 	exited chan int
@@ -34,14 +36,53 @@ func start(t *testing.T) *harness {
 	}
 	t.Cleanup(func() { os.RemoveAll(rt) })
 	os.Chmod(rt, 0o700)
-	s := newServer(Options{RuntimeDir: filepath.Join(rt, "rt"), RunsDir: filepath.Join(rt, "runs"), RefreshEvery: 20 * time.Millisecond, Logf: t.Logf})
+	logs := &logLines{t: t}
+	s := newServer(Options{RuntimeDir: filepath.Join(rt, "rt"), RunsDir: filepath.Join(rt, "runs"), RefreshEvery: 20 * time.Millisecond, Logf: logs.logf})
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
-	h := &harness{t: t, s: s, toSrv: inW, exited: make(chan int, 1)}
+	h := &harness{t: t, s: s, logs: logs, toSrv: inW, exited: make(chan int, 1)}
 	go func() { h.exited <- s.run(t.Context(), inR, outW); outW.Close() }()
 	h.c = lsptest.New(outR, inW, func() error { inW.Close(); return nil })
-	t.Cleanup(func() { inW.Close() })
+	t.Cleanup(func() {
+		inW.Close()
+		logs.mu.Lock()
+		logs.done = true
+		logs.mu.Unlock()
+	})
 	return h
+}
+
+// logLines keeps the server's log lines (and passes them to the test's
+// log while the test runs).
+type logLines struct {
+	t     *testing.T
+	mu    sync.Mutex
+	lines []string
+	done  bool
+}
+
+func (l *logLines) logf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, fmt.Sprintf(format, args...))
+	if !l.done {
+		l.t.Logf(format, args...)
+	}
+}
+
+// wait waits until a line containing sub is logged.
+func (l *logLines) wait(sub string, d time.Duration) bool {
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		l.mu.Lock()
+		for _, line := range l.lines {
+			if strings.Contains(line, sub) {
+				l.mu.Unlock()
+				return true
+			}
+		}
+		l.mu.Unlock()
+	}
+	return false
 }
 
 type initOpts struct {
@@ -241,4 +282,31 @@ func TestCancel(t *testing.T) {
 // writeModule creates a module using this repository's cacheruntime.
 func writeModule(t *testing.T, files map[string]string) string {
 	return testmodule.New(t, "example.com/m", files)
+}
+
+// TestBadURI: a request on a URI that does not parse is refused as
+// invalid params, not as an internal error.
+func TestBadURI(t *testing.T) {
+	h := start(t)
+	h.initialize(initOpts{})
+	for _, u := range []string{"file://%zz%", "file://", "http://example.com/x.go"} {
+		var hov any
+		err := h.c.Call("textDocument/hover", map[string]any{"textDocument": map[string]string{"uri": u}, "position": map[string]int{"line": 0, "character": 0}}, &hov)
+		var je *jsonrpc2.Error
+		if !errors.As(err, &je) || je.Code != jsonrpc2.InvalidParams {
+			t.Errorf("hover on %q: %#v, want invalid params (-32602)", u, err)
+		}
+	}
+}
+
+// TestNoModule: a workspace without go.mod gets a log line that says why
+// there are no diagnostics.
+func TestNoModule(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644)
+	h := start(t)
+	h.initialize(initOpts{roots: []string{dir}})
+	if !h.logs.wait("no Go module (go.mod)", 30*time.Second) {
+		t.Error("no log line says there is no module")
+	}
 }
