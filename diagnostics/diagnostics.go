@@ -12,6 +12,7 @@
 package diagnostics
 
 import (
+	"github.com/cachelens/cachelens/diagnostics/cachedfunc"
 	"github.com/cachelens/cachelens/diagnostics/hiddeninput"
 	"github.com/cachelens/cachelens/diagnostics/mutated"
 	"github.com/cachelens/cachelens/diagnostics/percall"
@@ -22,4 +23,11 @@ import (
 // Analyzers returns the checks, in the order they are documented.
 func Analyzers() []*analysis.Analyzer {
 	return []*analysis.Analyzer{unhashable.Analyzer, mutated.Analyzer, percall.Analyzer, hiddeninput.Analyzer}
+}
+
+// Requires lists the packages the checks are about: code that imports
+// none of them, directly or not, holds no cached function and has nothing
+// to find, so drivers need not type-check it (driver.Config.Requires).
+func Requires() []string {
+	return []string{cachedfunc.RuntimePath}
 }

@@ -7,6 +7,7 @@
 package driver
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -38,6 +39,12 @@ type Config struct {
 	Env      []string          // environment for go list; nil means os.Environ()
 	// BuildFlags are passed to go list.
 	BuildFlags []string
+	// Requires, if set, limits the packages parsed, type-checked and
+	// analyzed to those that import one of these packages, directly or
+	// not (and those that cannot be loaded, to say why): the analyzers
+	// find nothing elsewhere. The others cost one go list entry each, and
+	// an edit to them is only checked for new imports.
+	Requires []string
 }
 
 // Mode is what the driver needs go/packages to load for analyzed
@@ -54,6 +61,10 @@ type Program struct {
 	// findings are reported for them only.
 	Roots   map[*packages.Package]bool
 	overlay map[string][]byte
+	// skipped holds, per file of a package left out by Config.Requires,
+	// the imports its package had: an edit that imports something else
+	// needs a new load.
+	skipped map[string]map[string]bool
 	facts   *factStore
 	// findings of the last analysis, per package
 	results map[*packages.Package][]Finding
@@ -62,9 +73,22 @@ type Program struct {
 // Load loads the packages named by cfg.Patterns, and the packages of the
 // same module(s) they depend on, from source.
 func Load(ctx context.Context, cfg Config) (*Program, error) {
-	patterns := cfg.Patterns
+	patterns := slices.Clone(cfg.Patterns)
 	if len(patterns) == 0 {
 		patterns = []string{"./..."}
+	}
+	// A .go file named on the command line stands for its package (a
+	// file= query: go/packages finds no package for a bare file name).
+	for i, p := range patterns {
+		if strings.HasSuffix(p, ".go") {
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(cmp.Or(cfg.Dir, "."), p)
+			}
+			if abs, err := filepath.Abs(p); err == nil {
+				p = abs
+			}
+			patterns[i] = "file=" + p
+		}
 	}
 	env := cfg.Env
 	if env == nil {
@@ -75,27 +99,97 @@ func Load(ctx context.Context, cfg Config) (*Program, error) {
 
 	// Find the module packages the patterns depend on: they must be
 	// analyzed too (their facts say which of their variables hold cached
-	// functions). For ./... they are already included.
-	roots := slices.Clone(patterns)
-	if !(len(patterns) == 1 && patterns[0] == "./...") {
-		meta := base
-		meta.Mode = packages.NeedName | packages.NeedImports | packages.NeedDeps | packages.NeedModule | packages.NeedFiles
-		mpkgs, err := packages.Load(&meta, patterns...)
-		if err != nil {
-			return nil, fmt.Errorf("listing %s: %w", strings.Join(patterns, " "), err)
+	// functions) — also for ./..., which does not include the other
+	// modules of a go.work workspace.
+	meta := base
+	meta.Mode = packages.NeedName | packages.NeedImports | packages.NeedDeps | packages.NeedModule | packages.NeedFiles
+	mpkgs, err := packages.Load(&meta, patterns...)
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", strings.Join(patterns, " "), err)
+	}
+	if len(mpkgs) == 0 {
+		return nil, fmt.Errorf("%w: %s matched no packages", ErrNoPackages, strings.Join(patterns, " "))
+	}
+	prog := &Program{Fset: fset, Roots: map[*packages.Package]bool{}, overlay: maps.Clone(cfg.Overlay),
+		skipped: map[string]map[string]bool{}, facts: newFactStore(), results: map[*packages.Package][]Finding{}}
+	if prog.overlay == nil {
+		prog.overlay = map[string][]byte{}
+	}
+	relevant := relevance(cfg.Requires)
+	// The workspace packages to load: those the patterns match and the
+	// ones of the same module(s) they depend on, which must be analyzed
+	// too (their facts say which of their variables hold cached functions)
+	// — also for ./..., which does not include the other modules of a
+	// go.work workspace. Packages Requires rules out are only noted.
+	var roots []string
+	load := map[string]bool{}
+	var skip []*packages.Package
+	goroot := filepath.Join(build.Default.GOROOT, "src") + string(filepath.Separator)
+	inWorkspace := func(p *packages.Package) bool {
+		if p.Module != nil {
+			return p.Module.Main
 		}
-		seen := map[string]bool{}
-		goroot := filepath.Join(build.Default.GOROOT, "src") + string(filepath.Separator)
-		packages.Visit(mpkgs, nil, func(p *packages.Package) {
-			workspace := p.Module != nil && p.Module.Main
-			if p.Module == nil && len(p.GoFiles) > 0 && !strings.HasPrefix(p.GoFiles[0], goroot) {
-				workspace = true // GOPATH mode
+		return len(p.GoFiles) > 0 && !strings.HasPrefix(p.GoFiles[0], goroot) // GOPATH mode
+	}
+	// A workspace package a relevant one imports is needed too: its
+	// facts (which parameters its functions mutate, say) matter there.
+	needed := map[*packages.Package]bool{}
+	var need func(p *packages.Package)
+	need = func(p *packages.Package) {
+		if needed[p] || !inWorkspace(p) {
+			return
+		}
+		needed[p] = true
+		for _, imp := range p.Imports {
+			need(imp)
+		}
+	}
+	packages.Visit(mpkgs, nil, func(p *packages.Package) {
+		if inWorkspace(p) && relevant(p) {
+			need(p)
+		}
+	})
+	packages.Visit(mpkgs, nil, func(p *packages.Package) {
+		if !inWorkspace(p) {
+			return
+		}
+		if !needed[p] {
+			skip = append(skip, p)
+			return
+		}
+		if !load[p.PkgPath] {
+			load[p.PkgPath] = true
+			roots = append(roots, p.PkgPath)
+		}
+	})
+	for _, p := range skip {
+		if load[p.PkgPath] {
+			continue // another variant (with tests) is loaded
+		}
+		imports := map[string]bool{}
+		for path := range p.Imports {
+			imports[path] = true
+		}
+		for _, f := range p.GoFiles {
+			prog.skipped[f] = imports
+		}
+	}
+	if len(roots) == 0 {
+		// Nothing could be listed at all (not a module, a broken go.mod)
+		// is a failure to load; otherwise nothing here uses the required
+		// packages, and the analyzers have nothing to report on.
+		var errs []error
+		listed := false
+		for _, p := range mpkgs {
+			listed = listed || len(p.GoFiles) > 0
+			for _, e := range p.Errors {
+				errs = append(errs, e)
 			}
-			if workspace && !seen[p.PkgPath] {
-				seen[p.PkgPath] = true
-				roots = append(roots, p.PkgPath)
-			}
-		})
+		}
+		if !listed && len(errs) > 0 {
+			return nil, errors.Join(errs...)
+		}
+		return prog, nil
 	}
 	full := base
 	full.Mode = Mode
@@ -103,36 +197,19 @@ func Load(ctx context.Context, cfg Config) (*Program, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading %s: %w", strings.Join(patterns, " "), err)
 	}
-	prog := &Program{Fset: fset, Roots: map[*packages.Package]bool{}, overlay: maps.Clone(cfg.Overlay), facts: newFactStore(), results: map[*packages.Package][]Finding{}}
-	if prog.overlay == nil {
-		prog.overlay = map[string][]byte{}
+	// The loaded packages the patterns named.
+	ids := map[string]bool{}
+	for _, p := range mpkgs {
+		ids[p.ID] = true
 	}
-	// Which loaded packages did the original patterns name?
-	named := pkgs
-	if len(roots) != len(patterns) {
-		meta := base
-		meta.Mode = packages.NeedName
-		npkgs, err := packages.Load(&meta, patterns...)
-		if err == nil {
-			ids := map[string]bool{}
-			for _, p := range npkgs {
-				ids[p.ID] = true
-			}
-			named = nil
-			for _, p := range pkgs {
-				if ids[p.ID] {
-					named = append(named, p)
-				}
-			}
+	var named []*packages.Package
+	for _, p := range pkgs {
+		if ids[p.ID] {
+			named = append(named, p)
+			prog.Roots[p] = true
 		}
 	}
-	for _, p := range named {
-		prog.Roots[p] = true
-	}
 	prog.Packages = topo(pkgs)
-	if len(named) == 0 {
-		return nil, fmt.Errorf("%w: %s matched no packages", ErrNoPackages, strings.Join(patterns, " "))
-	}
 	// Nothing could be parsed at all (not a module, a broken go.mod):
 	// that is a failure to load, not a package with errors.
 	analyzable := false
@@ -149,6 +226,30 @@ func Load(ctx context.Context, cfg Config) (*Program, error) {
 		return nil, errors.Join(errs...)
 	}
 	return prog, nil
+}
+
+// relevance returns the test of Config.Requires: whether a package
+// imports one of the required packages, directly or not, or has errors
+// (what it cannot load might be one).
+func relevance(requires []string) func(*packages.Package) bool {
+	if len(requires) == 0 {
+		return func(*packages.Package) bool { return true }
+	}
+	memo := map[*packages.Package]bool{}
+	var rel func(p *packages.Package) bool
+	rel = func(p *packages.Package) bool {
+		if r, ok := memo[p]; ok {
+			return r
+		}
+		memo[p] = false // import cycles are errors; do not loop
+		r := slices.Contains(requires, p.PkgPath) || len(p.Errors) > 0
+		for _, imp := range p.Imports {
+			r = r || rel(imp)
+		}
+		memo[p] = r
+		return r
+	}
+	return rel
 }
 
 // topo orders packages so that each comes after the packages it imports.
@@ -238,6 +339,19 @@ func (p *Program) run(analyzers []*analysis.Analyzer, pkgs []*packages.Package) 
 		for _, e := range pkg.Errors {
 			if p.Roots[pkg] {
 				res.Errors = append(res.Errors, PackageError{Pkg: pkg.PkgPath, Err: e})
+			}
+		}
+		// A root that cannot import a package says only "could not
+		// import"; the package's own load error (a module not
+		// downloaded, not required, missing from go.sum) says why.
+		if p.Roots[pkg] {
+			for _, dep := range pkg.Imports {
+				for _, e := range dep.Errors {
+					if e.Kind == packages.ListError && !seen["dep:"+dep.PkgPath] {
+						seen["dep:"+dep.PkgPath] = true
+						res.Errors = append(res.Errors, PackageError{Pkg: pkg.PkgPath, Err: packages.Error{Pos: e.Pos, Msg: fmt.Sprintf("%s cannot be loaded: %s", dep.PkgPath, e.Msg), Kind: e.Kind}})
+					}
+				}
 			}
 		}
 		if pkg.Types == nil || pkg.TypesInfo == nil {

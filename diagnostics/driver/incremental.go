@@ -8,6 +8,7 @@ import (
 	"go/token"
 	"go/types"
 	"slices"
+	"strconv"
 
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/packages"
@@ -29,19 +30,24 @@ func (p *Program) Update(changed map[string][]byte, analyzers []*analysis.Analyz
 	dirty := map[*packages.Package]bool{}
 	for name := range changed {
 		found := false
+		newImport := false
 		for _, pkg := range p.Packages {
 			if slices.Contains(pkg.CompiledGoFiles, name) {
 				dirty[pkg] = true
 				found = true
+				// An import the package did not have is not loaded:
+				// the caller must load again.
+				newImport = newImport || !importsWithin(name, changed[name], func(path string) bool { return pkg.Imports[path] != nil })
 			}
 		}
-		if !found {
+		if newImport || !found && !p.sameImports(name, changed[name]) {
 			unknown = append(unknown, name)
 		}
 	}
 	// Importers of re-checked packages must be re-checked (they hold the
 	// old types), in dependency order; Packages is already in that order.
 	var order []*packages.Package
+	var replaced []*token.File
 	for _, pkg := range p.Packages {
 		if !dirty[pkg] {
 			for _, imp := range pkg.Imports {
@@ -52,6 +58,11 @@ func (p *Program) Update(changed map[string][]byte, analyzers []*analysis.Analyz
 			}
 		}
 		if dirty[pkg] {
+			for _, f := range pkg.Syntax {
+				if tf := pkg.Fset.File(f.FileStart); tf != nil && isChanged(changed, tf.Name()) {
+					replaced = append(replaced, tf)
+				}
+			}
 			if err := p.recheck(pkg, changed); err != nil {
 				res.Errors = append(res.Errors, fmt.Errorf("re-checking %s: %w", pkg.PkgPath, err))
 			}
@@ -61,7 +72,54 @@ func (p *Program) Update(changed map[string][]byte, analyzers []*analysis.Analyz
 	}
 	r := p.run(analyzers, order)
 	r.Errors = append(res.Errors, r.Errors...)
+	// The replaced files' position tables go: the file set would
+	// otherwise keep one per edit.
+	for _, tf := range replaced {
+		p.Fset.RemoveFile(tf)
+	}
 	return r, rechecked, unknown
+}
+
+// sameImports reports whether name is a file of a package that Load left
+// out (Config.Requires) and src imports nothing its package did not: the
+// package still need not be analyzed.
+func (p *Program) sameImports(name string, src []byte) bool {
+	had, ok := p.skipped[name]
+	if !ok {
+		return false
+	}
+	return importsWithin(name, src, func(path string) bool { return had[path] })
+}
+
+// importsWithin reports whether the file src imports only paths known
+// accepts. A file whose imports cannot be parsed imports nothing new: its
+// syntax error is reported by the re-check.
+func importsWithin(name string, src []byte, known func(string) bool) bool {
+	f, err := parser.ParseFile(token.NewFileSet(), name, src, parser.ImportsOnly)
+	if f == nil {
+		return err == nil
+	}
+	for _, imp := range f.Imports {
+		path, err := strconv.Unquote(imp.Path.Value)
+		if err == nil && path != "C" && path != "unsafe" && !known(path) {
+			return false
+		}
+	}
+	return true
+}
+
+// Owns reports whether path is a file of one of p's packages, analyzed or
+// left out (Config.Requires).
+func (p *Program) Owns(path string) bool {
+	if _, ok := p.skipped[path]; ok {
+		return true
+	}
+	for _, pkg := range p.Packages {
+		if slices.Contains(pkg.CompiledGoFiles, path) {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Program) byID(id string) *packages.Package {
@@ -108,6 +166,9 @@ func (p *Program) recheck(pkg *packages.Package, changed map[string][]byte) erro
 		}
 		files[i] = f
 	}
+	// The old syntax and type information go before the new are built,
+	// so that a large package is not held twice.
+	pkg.Syntax, pkg.TypesInfo = nil, nil
 	info := &types.Info{
 		Types:        map[ast.Expr]types.TypeAndValue{},
 		Defs:         map[*ast.Ident]types.Object{},
@@ -172,3 +233,8 @@ func (p *Program) recheck(pkg *packages.Package, changed map[string][]byte) erro
 type importerFunc func(path string) (*types.Package, error)
 
 func (f importerFunc) Import(path string) (*types.Package, error) { return f(path) }
+
+func isChanged(changed map[string][]byte, name string) bool {
+	_, ok := changed[name]
+	return ok
+}
