@@ -331,3 +331,10 @@ func Cloned(f *File, call ast.Expr) bool {
 	})
 	return found
 }
+
+// Generated reports whether src is generated code ("// Code generated ...
+// DO NOT EDIT." before the package clause), which fixes must not edit.
+func Generated(src []byte) bool {
+	f, err := parser.ParseFile(token.NewFileSet(), "", src, parser.PackageClauseOnly|parser.ParseComments)
+	return err == nil && ast.IsGenerated(f)
+}

@@ -34,7 +34,13 @@ func check(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	cfg := driver.Config{Dir: *dir, Patterns: fs.Args(), Tests: *tests}
+	if *dir != "" {
+		if fi, err := os.Stat(*dir); err != nil || !fi.IsDir() {
+			fmt.Fprintf(stderr, "cachelens check: -C %s: not a directory\n", *dir)
+			return 2
+		}
+	}
+	cfg := driver.Config{Dir: *dir, Patterns: fs.Args(), Tests: *tests, Requires: diagnostics.Requires()}
 	key := ""
 	if *useCache && !*fix {
 		wd := *dir
@@ -51,7 +57,7 @@ func check(args []string, stdout, stderr io.Writer) int {
 	for {
 		res, err := analyze(cfg)
 		if err != nil {
-			fmt.Fprintf(stderr, "cachelens check: %v\n", err)
+			fmt.Fprintf(stderr, "cachelens check: %v\n", explainLoad(err, *dir))
 			return 2
 		}
 		if *fix && rounds < 5 {
@@ -119,6 +125,16 @@ func applyFixes(findings []driver.Finding) ([]string, error) {
 		src, err := os.ReadFile(file)
 		if err != nil {
 			return nil, err
+		}
+		if codeactions.Generated(src) {
+			// Never edit generated code: the next generation would undo
+			// it. Say so instead.
+			for i := range done {
+				if strings.HasPrefix(done[i], posString(fileOnly(file))) {
+					done[i] = "not applied (generated file): " + done[i]
+				}
+			}
+			continue
 		}
 		out, err := codeactions.Apply(src, edits)
 		if err != nil {
@@ -253,4 +269,21 @@ func countPkgs(errs []error) int {
 		}
 	}
 	return len(seen)
+}
+
+// fileOnly makes a file name print like a position's file part.
+type fileOnly string
+
+func (f fileOnly) String() string { return string(f) }
+
+// explainLoad turns go list's errors when there is no module into advice.
+func explainLoad(err error, dir string) error {
+	msg := err.Error()
+	if strings.Contains(msg, "does not contain main module") || strings.Contains(msg, "go.mod file not found") {
+		if dir == "" {
+			dir = "."
+		}
+		return fmt.Errorf("no Go module here (no go.mod in %s or above): run cachelens check inside a module, or go mod init first", dir)
+	}
+	return err
 }

@@ -15,14 +15,18 @@ import (
 	"strings"
 
 	"github.com/cachelens/cachelens/diagnostics/driver"
+	"golang.org/x/mod/modfile"
+	"golang.org/x/tools/go/packages"
 )
 
 // The result cache of cachelens check: a run's findings are stored under a
 // key that covers everything they depend on — this binary, the Go
-// toolchain and build environment, the flags, the module's go.mod, go.sum
-// and go.work, every .go file in the module and in directories it
-// replaces dependencies with. Any change re-checks everything, so a hit
-// is always what a fresh run would print.
+// toolchain and build environment, the flags, the go.work the go command
+// uses (in the module or above it) and every module it names, each
+// module's go.mod and go.sum, every .go file in those modules and in the
+// directories they replace dependencies with. Any change re-checks
+// everything, so a hit is always what a fresh run would print. A run that
+// failed to load a package is not stored.
 
 // cacheKey returns the key for a check of patterns in dir, or "" when the
 // run cannot be cached (not in a module).
@@ -45,23 +49,87 @@ func cacheKey(dir string, patterns []string, tests bool) (string, error) {
 	}
 	abs, _ := filepath.Abs(dir)
 	fmt.Fprintf(h, "dir %s\npatterns %q\ntests %v\n", abs, patterns, tests)
-	trees := []string{root}
-	for _, name := range []string{"go.mod", "go.sum", "go.work", "go.work.sum"} {
-		data, err := os.ReadFile(filepath.Join(root, name))
+	// The modules whose sources can change the answer: this one, the
+	// directories it replaces dependencies with, and every module of the
+	// go.work the go command uses (which may be above the module).
+	modules := []string{root}
+	if work := goWork(abs); work != "" {
+		data, err := os.ReadFile(work)
 		if err != nil {
-			continue
+			return "", err
 		}
-		fmt.Fprintf(h, "file %s %x\n", name, sha256.Sum256(data))
-		if name == "go.mod" {
-			trees = append(trees, localReplacements(root, data)...)
+		fmt.Fprintf(h, "go.work %s %x\n", work, sha256.Sum256(data))
+		if sum, err := os.ReadFile(work + ".sum"); err == nil {
+			fmt.Fprintf(h, "go.work.sum %x\n", sha256.Sum256(sum))
+		}
+		if wf, err := modfile.ParseWork(work, data, nil); err == nil {
+			for _, u := range wf.Use {
+				p := u.Path
+				if !filepath.IsAbs(p) {
+					p = filepath.Join(filepath.Dir(work), p)
+				}
+				modules = append(modules, filepath.Clean(p))
+			}
+			for _, r := range wf.Replace {
+				if modfile.IsDirectoryPath(r.New.Path) {
+					p := r.New.Path
+					if !filepath.IsAbs(p) {
+						p = filepath.Join(filepath.Dir(work), p)
+					}
+					modules = append(modules, filepath.Clean(p))
+				}
+			}
 		}
 	}
+	var trees []string
+	seen := map[string]bool{}
+	for i := 0; i < len(modules); i++ {
+		m := modules[i]
+		if seen[m] {
+			continue
+		}
+		seen[m] = true
+		trees = append(trees, m)
+		for _, name := range []string{"go.mod", "go.sum"} {
+			data, err := os.ReadFile(filepath.Join(m, name))
+			if err != nil {
+				continue
+			}
+			fmt.Fprintf(h, "file %s %x\n", filepath.Join(m, name), sha256.Sum256(data))
+			if name == "go.mod" {
+				modules = append(modules, localReplacements(m, data)...)
+			}
+		}
+	}
+	slices.Sort(trees)
 	for _, tree := range trees {
 		if err := hashGoFiles(h, tree); err != nil {
 			return "", err
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// goWork returns the go.work file the go command uses for dir: $GOWORK,
+// or the first go.work in dir or above; "" for none.
+func goWork(dir string) string {
+	switch w := os.Getenv("GOWORK"); w {
+	case "off":
+		return ""
+	case "":
+	default:
+		return w
+	}
+	for d := dir; ; {
+		if _, err := os.Stat(filepath.Join(d, "go.work")); err == nil {
+			return filepath.Join(d, "go.work")
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return ""
+		}
+		d = parent
+	}
 }
 
 // moduleRoot returns the directory of the go.mod governing dir.
@@ -175,10 +243,12 @@ func loadCached(key string) (driver.Result, bool) {
 	return res, true
 }
 
-// storeCached stores a run that had no internal errors.
+// storeCached stores a run that had no internal errors and loaded every
+// package: a failure to load (a module not downloaded, a network error)
+// may be gone next time, so it is never replayed.
 func storeCached(key string, res driver.Result) {
 	dir := cacheDir()
-	if key == "" || dir == "" || os.MkdirAll(dir, 0o700) != nil {
+	if key == "" || dir == "" {
 		return
 	}
 	c := cachedResult{Findings: res.Findings}
@@ -187,7 +257,13 @@ func storeCached(key string, res driver.Result) {
 		if !ok {
 			return // an analyzer failed: do not remember that
 		}
+		if pe.Err.Kind == packages.ListError {
+			return // a failed load: do not remember that either
+		}
 		c.PkgErrors = append(c.PkgErrors, pe)
+	}
+	if os.MkdirAll(dir, 0o700) != nil {
+		return
 	}
 	data, err := json.Marshal(c)
 	if err != nil {

@@ -111,7 +111,7 @@ func (d *demoRun) run(fix, keep bool) int {
 	}
 
 	d.status.set("running the static checks")
-	prog, err := driver.Load(context.Background(), driver.Config{Dir: mod})
+	prog, err := driver.Load(context.Background(), driver.Config{Dir: mod, Requires: diagnostics.Requires()})
 	if err != nil {
 		return d.fail("loading the example: %v", err)
 	}

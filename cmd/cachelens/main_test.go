@@ -17,6 +17,10 @@ import (
 var binary, goCache string
 
 func TestMain(m *testing.M) {
+	if arg := os.Getenv(attackEnv); arg != "" {
+		attack(arg)
+		return
+	}
 	dir, err := os.MkdirTemp("", "cachelens-bin")
 	if err != nil {
 		panic(err)
@@ -228,6 +232,12 @@ func TestUsage(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "cachelens ") {
 		t.Errorf("version: %d %q", code, out)
 	}
+	for _, arg := range []string{"help", "-h", "-help", "--help"} {
+		out, errOut, code := cachelens(t, t.TempDir(), arg)
+		if code != 0 || !strings.Contains(out, "cachelens check") || !strings.Contains(out, "cachelens demo") {
+			t.Errorf("cachelens %s: exit %d, does not list the commands:\n%s%s", arg, code, out, errOut)
+		}
+	}
 	_, errOut, code = cachelens(t, t.TempDir(), "check")
 	if code != 2 || !strings.Contains(errOut, "cachelens check:") {
 		t.Errorf("check outside a module: exit %d: %s", code, errOut)
@@ -258,5 +268,125 @@ func TestCheckCache(t *testing.T) {
 	}
 	if out, _, _ := cachelens(t, dir, "check", "-cache=false"); out != third {
 		t.Fatalf("-cache=false differs:\n%s\n---\n%s", out, third)
+	}
+}
+
+// workspace writes a go.work with two modules: dep, whose Sort either
+// sorts its argument in place (mutating) or works on a copy, and app,
+// which passes a cached result to it. The cross-module finding in app
+// needs dep's facts.
+func workspace(t *testing.T, mutating bool) string {
+	t.Helper()
+	root := t.TempDir()
+	repo := testmodule.Root(t)
+	sum, _ := os.ReadFile(filepath.Join(repo, "go.sum"))
+	write := func(rel, content string) {
+		p := filepath.Join(root, rel)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("dep/go.mod", "module example.com/dep\n\ngo 1.26\n")
+	write("dep/dep.go", depSource(mutating))
+	// app imports dep, which the go.work provides (no require needed).
+	write("app/go.mod", "module example.com/app\n\ngo 1.26\n\nrequire github.com/cachelens/cachelens v0.0.0\n\nreplace github.com/cachelens/cachelens => "+repo+"\n")
+	write("app/go.sum", string(sum))
+	write("app/app.go", `package app
+
+import (
+	"example.com/dep"
+
+	"github.com/cachelens/cachelens/cacheruntime"
+)
+
+var load = cacheruntime.Func1(func(n int) []int { return []int{3, 1, 2} })
+
+func Top(n int) int {
+	xs := load(n)
+	dep.Sort(xs)
+	return xs[0]
+}
+`)
+	goVersion := strings.TrimPrefix(strings.Fields(runtimeVersion(t))[0], "go")
+	os.WriteFile(filepath.Join(root, "go.work"), []byte("go "+goVersion+"\n\nuse (\n\t./app\n\t./dep\n)\n"), 0o644)
+	return root
+}
+
+func depSource(mutating bool) string {
+	if mutating {
+		return "package dep\n\nimport \"sort\"\n\n// Sort sorts xs in place.\nfunc Sort(xs []int) { sort.Ints(xs) }\n"
+	}
+	return "package dep\n\nimport \"sort\"\n\n// Sort sorts a copy of xs.\nfunc Sort(xs []int) { ys := append([]int(nil), xs...); sort.Ints(ys) }\n"
+}
+
+func runtimeVersion(t *testing.T) string {
+	out, err := exec.Command("go", "env", "GOVERSION").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+// TestCheckWorkspace: `check ./...` in one module of a go.work sees a
+// finding that needs another module's facts (as `check .` does), and the
+// result cache notices when that other module changes.
+func TestCheckWorkspace(t *testing.T) {
+	root := workspace(t, false)
+	app := filepath.Join(root, "app")
+	if out, errOut, code := cachelens(t, app, "check", "./..."); code != 0 {
+		t.Fatalf("with a copying Sort: code %d\n%s%s", code, out, errOut)
+	}
+	os.WriteFile(filepath.Join(root, "dep", "dep.go"), []byte(depSource(true)), 0o644)
+	for _, pattern := range []string{"./...", "."} {
+		out, errOut, code := cachelens(t, app, "check", pattern)
+		if code != 1 || !strings.Contains(out, "[mutated]") {
+			t.Errorf("check %s after dep started mutating: code %d\n%s%s", pattern, code, out, errOut)
+		}
+	}
+}
+
+// TestCheckArguments: a .go file names its package; a -C directory that
+// does not exist, a directory outside any module and a module that is not
+// available are reported for what they are; a failed load is not cached.
+func TestCheckArguments(t *testing.T) {
+	dir := module(t, false)
+	out, errOut, code := cachelens(t, filepath.Join(dir, "web"), "check", "web.go")
+	if code != 1 || !strings.Contains(out, "web.go:") {
+		t.Errorf("check web.go: code %d\n%s%s", code, out, errOut)
+	}
+	if _, errOut, code := cachelens(t, dir, "check", "-C", "/nonexistent", "./..."); code != 2 || !strings.Contains(errOut, "-C /nonexistent: not a directory") {
+		t.Errorf("-C /nonexistent: code %d: %s", code, errOut)
+	}
+	noMod := t.TempDir()
+	os.WriteFile(filepath.Join(noMod, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644)
+	if _, errOut, code := cachelens(t, noMod, "check", "./..."); code != 2 || !strings.Contains(errOut, "no Go module here") {
+		t.Errorf("no module: code %d: %s", code, errOut)
+	}
+	missing := t.TempDir()
+	os.WriteFile(filepath.Join(missing, "go.mod"), []byte("module example.com/m\n\ngo 1.26\n\nrequire example.com/missing v1.0.0\n"), 0o644)
+	os.WriteFile(filepath.Join(missing, "m.go"), []byte("package m\n\nimport _ \"example.com/missing\"\n"), 0o644)
+	_, errOut, code = cachelens(t, missing, "check", "./...")
+	if code == 0 || !strings.Contains(errOut, "example.com/missing cannot be loaded") {
+		t.Errorf("a missing module: code %d: %s", code, errOut)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(cacheHome(t), "cachelens", "check")); len(entries) != 1 {
+		t.Errorf("the failed load was cached (%d entries; the web.go run is the one)", len(entries))
+	}
+}
+
+// TestCheckFixSkipsGenerated: -fix never edits a generated file.
+func TestCheckFixSkipsGenerated(t *testing.T) {
+	dir := module(t, false)
+	web := filepath.Join(dir, "web", "web.go")
+	src, _ := os.ReadFile(web)
+	gen := append([]byte("// Code generated by hand for a test. DO NOT EDIT.\n\n"), src...)
+	os.WriteFile(web, gen, 0o644)
+	_, errOut, _ := cachelens(t, dir, "check", "-fix")
+	if after, _ := os.ReadFile(web); string(after) != string(gen) {
+		t.Errorf("-fix edited a generated file:\n%s", errOut)
+	}
+	if !strings.Contains(errOut, "not applied (generated file)") {
+		t.Errorf("stderr does not say so:\n%s", errOut)
 	}
 }

@@ -19,6 +19,8 @@ import (
 
 	"github.com/cachelens/cachelens/diagnostics/driver"
 	"golang.org/x/tools/go/analysis"
+
+	"github.com/cachelens/cachelens/server/internal/srcfile"
 )
 
 // Findings is one consistent view of the static checks.
@@ -43,6 +45,8 @@ type Progress interface {
 // Config configures a Workspace.
 type Config struct {
 	Analyzers []*analysis.Analyzer
+	// Requires limits the packages checked (see driver.Config.Requires).
+	Requires []string
 	// OnFindings is called, from the workspace's goroutine, after every
 	// load and re-check.
 	OnFindings func(*Findings)
@@ -121,7 +125,7 @@ func (w *Workspace) Change(path string, text []byte) {
 // Closed records that the editor closed a buffer: the file on disk counts
 // again.
 func (w *Workspace) Closed(path string) {
-	text, err := os.ReadFile(path)
+	text, err := srcfile.Read(path)
 	w.mu.Lock()
 	delete(w.overlay, path)
 	if err == nil {
@@ -250,6 +254,9 @@ func inModule(dir string) bool {
 
 func (w *Workspace) load(ctx context.Context, roots []string, overlay map[string][]byte) *Findings {
 	mods := modules(roots)
+	if len(mods) == 0 && len(roots) > 0 && w.cfg.Logf != nil {
+		w.cfg.Logf("no Go module (go.mod) in or above the workspace roots %v: the static checks need one (go mod init), so there are no diagnostics", roots)
+	}
 	p := w.cfg.Progress
 	if p != nil {
 		p.Begin("cachelens", fmt.Sprintf("loading %d %s", len(mods), pluralize(len(mods), "module", "modules")))
@@ -261,7 +268,7 @@ func (w *Workspace) load(ctx context.Context, roots []string, overlay map[string
 			p.Report("loading "+dir, 100*i/max(1, len(mods)))
 		}
 		t0 := time.Now()
-		prog, err := driver.Load(ctx, driver.Config{Dir: dir, Tests: true, Overlay: overlay})
+		prog, err := driver.Load(ctx, driver.Config{Dir: dir, Tests: true, Overlay: overlay, Requires: w.cfg.Requires})
 		if err != nil {
 			// go/packages reports a cancelled go list as text, not as
 			// a wrapped context.Canceled.
@@ -288,7 +295,7 @@ func (w *Workspace) update(changed, overlay map[string][]byte) *Findings {
 	f := w.collect(func(prog *driver.Program) driver.Result {
 		mine := map[string][]byte{}
 		for path, text := range changed {
-			if owns(prog, path) {
+			if prog.Owns(path) {
 				mine[path] = text
 			}
 		}
@@ -306,7 +313,7 @@ func (w *Workspace) update(changed, overlay map[string][]byte) *Findings {
 	for path := range changed {
 		known := false
 		for _, prog := range w.progs {
-			if owns(prog, path) {
+			if prog.Owns(path) {
 				known = true
 			}
 		}
@@ -330,16 +337,6 @@ func (w *Workspace) rootsCopy() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return slices.Clone(w.roots)
-}
-
-// owns reports whether path belongs to a package of prog.
-func owns(prog *driver.Program, path string) bool {
-	for _, p := range prog.Packages {
-		if slices.Contains(p.CompiledGoFiles, path) {
-			return true
-		}
-	}
-	return false
 }
 
 func within(dir, path string) bool {
