@@ -7,11 +7,18 @@ import (
 	"io"
 	"log"
 	"os"
-	"runtime/debug"
+	"os/signal"
 	"runtime/pprof"
+	"syscall"
+	"time"
 
 	"github.com/cachelens/cachelens/server/lsp"
 )
+
+// checkDelay is how long edits must pause before the static checks run
+// again: a type check of a large package costs far more than an edit, so
+// a burst of typing is checked once, when it pauses.
+const checkDelay = 300 * time.Millisecond
 
 // serve runs the language server on stdio. The process exits with the
 // code the protocol asks for: 0 after shutdown and exit, 1 on exit without
@@ -22,11 +29,12 @@ func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	logfile := fs.String("logfile", "", "write the log to this file instead of stderr")
 	quiet := fs.Bool("quiet", false, "log nothing")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the session to this file")
+	memprofile := fs.String("memprofile", "", "write a heap profile to this file when the session ends")
 	// Clients such as vscode-languageclient add --stdio; stdio is the only
 	// transport, so the flag is accepted and means nothing more.
 	fs.Bool("stdio", true, "speak LSP on stdin and stdout (the only transport; accepted for clients that pass it)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cachelens [serve] [-stdio] [-logfile file] [-quiet]")
+		fmt.Fprintln(stderr, "usage: cachelens [serve] [-stdio] [-logfile file] [-quiet] [-cpuprofile file] [-memprofile file]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -45,6 +53,17 @@ func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if *memprofile != "" {
+		f, err := os.Create(*memprofile)
+		if err != nil {
+			fmt.Fprintln(stderr, "cachelens:", err)
+			return 2
+		}
+		defer func() {
+			pprof.Lookup("heap").WriteTo(f, 0)
+			f.Close()
+		}()
+	}
 	var logger *log.Logger
 	switch {
 	case *quiet:
@@ -59,12 +78,22 @@ func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	default:
 		logger = log.New(stderr, "cachelens: ", log.LstdFlags|log.Lmicroseconds)
 	}
-	// The server's heap is small (tens of MB) but long-lived; collecting
-	// less often keeps request latency steady.
-	debug.SetGCPercent(300)
-	opts := lsp.Options{Version: version}
+	// A soft memory limit: the server runs beside gopls in every editor
+	// session, so under heavy input (a large package type-checked on
+	// every pause in typing) the collector works harder rather than let
+	// the heap double. GOMEMLIMIT overrides it.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		stop := limitMemory()
+		defer stop()
+	}
+	opts := lsp.Options{Version: version, Debounce: checkDelay}
 	if logger != nil {
 		opts.Logf = logger.Printf
 	}
-	return lsp.Serve(context.Background(), stdin, stdout, opts)
+	// SIGTERM and SIGINT (an editor or a terminal ending the server) end
+	// it the way exit does: its registration and socket are removed, so
+	// programs do not try a server that is gone.
+	ctx, stopSignals := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stopSignals()
+	return lsp.Serve(ctx, stdin, stdout, opts)
 }
