@@ -16,7 +16,16 @@ step "go vet ./..."
 go vet ./...
 
 step "go test -race ./..."
-go test -race -count=1 ./...
+go test -race -count=1 -skip '^TestSoak$' ./...
+
+step "soak: the language server under heavy and hostile input (${CACHELENS_SOAK:-1m}; bounds in cmd/cachelens/soak_test.go)"
+# Alone and without the race detector, so that its latencies are the
+# server's; docs/benchmarks.md ("Reliability") records its figures.
+soaklog=$(mktemp)
+if ! go test -count=1 -run '^TestSoak$' -v ./cmd/cachelens >"$soaklog" 2>&1; then
+	cat "$soaklog"; rm -f "$soaklog"; exit 1
+fi
+grep -E '^(--- |\s+soak_test.go|ok)' "$soaklog"; rm -f "$soaklog"
 
 step "fuzz: Hash and Clone against their reference properties (bounded)"
 for target in FuzzHashProperty FuzzCloneProperty; do
