@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/cachelens/cachelens/internal/percent"
 )
 
 // Stats is a snapshot of one cached function's counters, taken by
@@ -55,7 +57,7 @@ func (s Stats) Saved() time.Duration {
 
 // String formats the headline numbers the way the editor shows them.
 func (s Stats) String() string {
-	return fmt.Sprintf("%s: %d hits · %d misses (%.0f%%) · saved %s", s.Name, s.Hits, s.Misses, 100*s.HitRate(), s.Saved().Round(time.Millisecond))
+	return fmt.Sprintf("%s: %d hits · %d misses (%s) · saved %s", s.Name, s.Hits, s.Misses, percent.Format(s.Hits, s.Hits+s.Misses, 0), s.Saved().Round(time.Millisecond))
 }
 
 // SiteStats is what happened at one call site.
