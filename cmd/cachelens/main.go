@@ -44,7 +44,7 @@ func vettool(args []string) bool {
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	if len(args) > 0 && (!strings.HasPrefix(args[0], "-") || isHelp(args[0])) {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
@@ -57,7 +57,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "version":
 		fmt.Fprintln(stdout, "cachelens", version)
 		return 0
-	case "help", "-h", "-help", "--help":
+	}
+	if isHelp(cmd) {
 		usage(stdout)
 		return 0
 	}
@@ -66,13 +67,24 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 2
 }
 
+// isHelp reports whether arg asks for the list of commands.
+func isHelp(arg string) bool {
+	switch arg {
+	case "help", "-h", "-help", "--help":
+		return true
+	}
+	return false
+}
+
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
   cachelens [serve]                          run the language server on stdio
   cachelens check [-fix] [-json] [packages]  run the static checks (default ./...)
   cachelens demo [-fix]                      run the example program and show what cachelens sees
   cachelens version
+  cachelens help                             this list
 
+Each command takes -h for its own flags (cachelens serve -h for the server's).
 As a vet tool: go vet -vettool=$(which cachelens) ./...
 `)
 }
