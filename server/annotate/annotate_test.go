@@ -229,3 +229,44 @@ func TestLensTitleNeverRoundsUp(t *testing.T) {
 		}
 	}
 }
+
+// TestLiteralNamedByHolder: a cache the runtime knows as
+// "main.init.func1" (a function literal) is called by the variable that
+// holds it, in hovers and run-time diagnostics alike, as the static
+// checks call it.
+func TestLiteralNamedByHolder(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "main.go")
+	os.WriteFile(path, []byte(v1), 0o644)
+	a := New(buffers{})
+	s := store.New()
+	report(s, path, v1, 0)
+	r := storetest.New(8, time.Unix(8, 0), "/tmp/main")
+	d := r.Def(path, line(v1, "var load"), "main.init.func1", "func(string) int")
+	r.Site(d, path, line(v1, `load("a")`), "main.main", 0, 9, 0)
+	r.Source(path, []byte(v1), true)
+	s.UpdateRun(r.R, true)
+	snap := s.Snapshot()
+	pl := a.Place(snap, path)
+	for _, at := range []string{"load = ", `load("b")`} {
+		md, _, _, ok := pl.Hover(snap, strings.Index(v1, at)+1)
+		if !ok || strings.Contains(md, "func1") || !strings.Contains(md, "`load`") {
+			t.Errorf("hover at %s names the cache otherwise than load:\n%s", at, md)
+		}
+	}
+	found := false
+	for _, dg := range pl.RuntimeDiagnostics() {
+		found = found || strings.HasPrefix(dg.Message, "load missed all")
+		if strings.Contains(dg.Message, "func1") {
+			t.Errorf("diagnostic with the literal's name: %s", dg.Message)
+		}
+	}
+	if !found {
+		t.Errorf("no never-hit diagnostic naming load: %+v", pl.RuntimeDiagnostics())
+	}
+	for name, want := range map[string]bool{"main.init.func1": true, "example.com/m.main.func2.1": true, "main.loadUser": false, "main.func": false, "main.(*T).funcs": false} {
+		if got := isLiteralName(name); got != want {
+			t.Errorf("isLiteralName(%q) = %v", name, got)
+		}
+	}
+}

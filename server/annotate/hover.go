@@ -21,15 +21,15 @@ func (pl *Placement) Hover(snap *store.Snapshot, offset int) (md string, start, 
 	for _, pd := range pl.Defs {
 		in := func(s, e int) bool { return offset >= s && offset <= e }
 		if in(pd.At.Call.Start, pd.At.Call.End) || in(pd.At.Name.Start, pd.At.Name.End) || in(pd.At.Decl.Start, pd.At.Decl.End) {
-			return defHover(snap, pd.Def, pd.Stale), pd.At.Decl.Start, pd.At.Decl.End, true
+			return defHover(snap, pd.Def, pd.At.ID.Holder, pd.Stale), pd.At.Decl.Start, pd.At.Decl.End, true
 		}
 	}
 	return "", 0, 0, false
 }
 
-func defHover(snap *store.Snapshot, d *store.Def, stale bool) string {
+func defHover(snap *store.Snapshot, d *store.Def, holder string, stale bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "**cache** `%s`", d.Name)
+	fmt.Fprintf(&b, "**cache** `%s`", displayName(d.Name, holder))
 	if d.Sig != "" {
 		fmt.Fprintf(&b, " — `%s`", d.Sig)
 	}
@@ -119,7 +119,7 @@ func defHover(snap *store.Snapshot, d *store.Def, stale bool) string {
 func siteHover(snap *store.Snapshot, ps PlacedSite) string {
 	s := ps.Site
 	var b strings.Builder
-	fmt.Fprintf(&b, "**cached call** to `%s`: %d %s · %d %s", ps.Def.Name, s.Hits, plural(s.Hits, "hit", "hits"), s.Misses, plural(s.Misses, "miss", "misses"))
+	fmt.Fprintf(&b, "**cached call** to `%s`: %d %s · %d %s", displayName(ps.Def.Name, ps.At.ID.Callee), s.Hits, plural(s.Hits, "hit", "hits"), s.Misses, plural(s.Misses, "miss", "misses"))
 	if s.Uncached > 0 {
 		fmt.Fprintf(&b, " · %d uncached", s.Uncached)
 	}
@@ -136,7 +136,7 @@ func siteHover(snap *store.Snapshot, ps PlacedSite) string {
 		b.WriteString("\n")
 	}
 	b.WriteString("---\n\n")
-	b.WriteString(defHover(snap, ps.Def, ps.Stale))
+	b.WriteString(defHover(snap, ps.Def, ps.At.ID.Callee, ps.Stale))
 	return b.String()
 }
 

@@ -51,7 +51,7 @@ func (pl *Placement) RuntimeDiagnostics() []Diag {
 	for _, pd := range pl.Defs {
 		d := pd.Def
 		for _, e := range d.HashErrs {
-			msg := fmt.Sprintf("%s: %s; %d %s ran uncached (seen at run time)", shortName(d.Name), e.Text, e.Count, plural(e.Count, "call", "calls"))
+			msg := fmt.Sprintf("%s: %s; %d %s ran uncached (seen at run time)", displayName(d.Name, pd.At.ID.Holder), e.Text, e.Count, plural(e.Count, "call", "calls"))
 			diag := Diag{Start: pd.At.Call.Start, End: pd.At.Call.End, Severity: Warning, Code: "runtime-hasherr", Message: msg}
 			if e.Site.Line > 0 {
 				diag.Related = append(diag.Related, Related{Path: e.Site.File, Line: e.Site.Line, Message: "called here"})
@@ -59,7 +59,7 @@ func (pl *Placement) RuntimeDiagnostics() []Diag {
 			out = append(out, diag)
 		}
 		if d.Hits == 0 && d.Misses >= noHitsAfter {
-			msg := fmt.Sprintf("%s missed all %d calls: nothing was reused", shortName(d.Name), d.Misses)
+			msg := fmt.Sprintf("%s missed all %d calls: nothing was reused", displayName(d.Name, pd.At.ID.Holder), d.Misses)
 			if r := lastReason(d); r != "" {
 				msg += "; last miss: " + r
 			}
@@ -100,6 +100,45 @@ func shortName(name string) string {
 		name = name[i+1:]
 	}
 	return name
+}
+
+// displayName is how messages name a cached function: the runtime knows
+// a function literal only by its compiler name ("main.init.func1"), so
+// one held in a variable or field is called by that holder, as the
+// static checks call it. Other functions keep their package-qualified
+// name ("main.loadUser").
+func displayName(name, holder string) string {
+	if holder != "" && isLiteralName(name) {
+		return holder
+	}
+	return shortName(name)
+}
+
+// isLiteralName reports whether name is a compiler-made name of a
+// function literal: its last element is "funcN", possibly followed by
+// ".N" for literals nested in it ("main.main.func2.1").
+func isLiteralName(name string) bool {
+	parts := strings.Split(shortName(name), ".")
+	for i := len(parts) - 1; i > 0; i-- {
+		p := parts[i]
+		if digits(p) {
+			continue
+		}
+		return strings.HasPrefix(p, "func") && digits(p[len("func"):])
+	}
+	return false
+}
+
+func digits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // Action is a quick fix driven by run-time findings.
