@@ -23,6 +23,7 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
+	"strings"
 
 	"github.com/cachelens/cachelens/codeactions"
 	"github.com/cachelens/cachelens/diagnostics/cachedfunc"
@@ -481,6 +482,15 @@ func (c *checker) checkCall(call *ast.CallExpr) {
 				if i == -1 {
 					what = fmt.Sprintf("method %s, which changes its receiver (%s),", fn.Name(), desc)
 				}
+				if o.inSum {
+					// A summary of a summary: the chain of calls, then
+					// the change ("through discountTwice → discount:
+					// assignment to c.Price").
+					what = "through " + fn.Name() + ": " + desc
+					if rest, ok := strings.CutPrefix(desc, "through "); ok {
+						what = "through " + fn.Name() + " → " + rest
+					}
+				}
 				c.report(call, what, o)
 			}
 		}
@@ -510,6 +520,16 @@ func (c *checker) refType(e ast.Expr) bool {
 	return false
 }
 
+// clause turns what, written to go before "changes the result cached by"
+// (ending in its connector: "…, which", "… and"), into a description that
+// stands on its own, as summaries keep it.
+func clause(what string) string {
+	for _, connector := range []string{", which", " and", ","} {
+		what = strings.TrimSuffix(what, connector)
+	}
+	return what
+}
+
 func (c *checker) report(n ast.Node, what string, o *origin) {
 	if o.inSum {
 		// Summarizing: remember that the function changes this parameter.
@@ -519,7 +539,7 @@ func (c *checker) report(n ast.Node, what string, o *origin) {
 			c.sums[c.current] = m
 		}
 		if _, ok := m[o.param]; !ok {
-			m[o.param] = what
+			m[o.param] = clause(what)
 			c.changed = true
 		}
 		return

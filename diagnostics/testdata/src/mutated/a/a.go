@@ -147,7 +147,7 @@ func readOnly(c *Catalog) int { return len(c.Items) }
 
 func helpers() {
 	discount(loadCatalog("eu"))      // want `discount, which changes its argument \(assignment to c\.Items\[0\]\.Price\), changes the result cached by loadCatalog`
-	discountTwice(loadCatalog("eu")) // want `discountTwice, which changes its argument \(discount, which changes its argument`
+	discountTwice(loadCatalog("eu")) // want `^discountTwice, which changes its argument \(through discount: assignment to c\.Items\[0\]\.Price\), changes the result cached by loadCatalog`
 	cat := loadCatalog("eu")
 	cat.Rename("x") // want `method Rename, which changes its receiver \(assignment to c\.Region\), changes the result cached by loadCatalog`
 	_ = readOnly(cat)
