@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cachelens/cachelens/internal/percent"
-
 	"github.com/cachelens/cachelens/cacheruntime"
 )
 
@@ -114,8 +112,8 @@ func main() {
 }
 
 func report(s cacheruntime.Stats) {
-	fmt.Printf("%-15s %3d hits %3d misses %3d uncached  (%s hit rate, saved %s)\n",
-		s.Name, s.Hits, s.Misses, s.Uncached, percent.Format(s.Hits, s.Hits+s.Misses, 0), s.Saved().Round(time.Millisecond))
+	fmt.Printf("%-15s %3d hits %3d misses %3d uncached  (%.0f%% hit rate, saved %s)\n",
+		s.Name, s.Hits, s.Misses, s.Uncached, 100*s.HitRate(), s.Saved().Round(time.Millisecond))
 	for _, site := range s.Sites {
 		fmt.Printf("    line %-3d %3d hits %3d misses", site.Line, site.Hits, site.Misses)
 		if len(site.Reasons) > 0 {
