@@ -200,6 +200,9 @@ func TestRuntimeAnnotations(t *testing.T) {
 	if !st.Listening || st.Running != 1 || st.Processes != 1 || st.Functions != 2 {
 		t.Errorf("status %+v", st)
 	}
+	if last, err := time.Parse(time.RFC3339Nano, st.LastRun); err != nil || time.Since(last) > time.Minute || time.Since(last) < -time.Second {
+		t.Errorf("status lastRun %q (%v): want the time the run was last seen", st.LastRun, err)
+	}
 	if err := h.c.WaitRequest("workspace/inlayHint/refresh", 1, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}

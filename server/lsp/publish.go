@@ -3,6 +3,7 @@ package lsp
 import (
 	"bytes"
 	"slices"
+	"time"
 
 	"github.com/cachelens/cachelens/diagnostics/driver"
 	"github.com/cachelens/cachelens/server/annotate"
@@ -93,6 +94,9 @@ type Status struct {
 	Running   int    `json:"running"`   // programs connected now
 	Processes int    `json:"processes"` // programs that reported since the start
 	Functions int    `json:"functions"` // cached functions reported
+	// LastRun is when the latest run was last seen (its end, for one that
+	// ended), RFC 3339; empty before any run. Clients say "1 run, 12 s ago".
+	LastRun string `json:"lastRun,omitempty"`
 	// Problem says what keeps programs' counts from arriving the usual
 	// way (a directory someone else took, so a private one is used), or
 	// is empty.
@@ -108,11 +112,22 @@ func (s *Server) sendStatus() {
 		st.Listening, st.Socket, st.Problem = true, coll.Socket(), coll.Problem()
 	}
 	snap := s.store.Snapshot()
+	var last time.Time
 	for _, p := range snap.Processes {
 		st.Processes++
 		if p.Connected {
 			st.Running++
 		}
+		seen := p.Ended
+		if seen.IsZero() {
+			seen = p.LastSeen
+		}
+		if seen.After(last) {
+			last = seen
+		}
+	}
+	if !last.IsZero() {
+		st.LastRun = last.UTC().Format(time.RFC3339Nano)
 	}
 	st.Functions = len(snap.Defs)
 	s.notify("cachelens/status", st)

@@ -88,6 +88,10 @@ export class Extension {
       host.registerCommand("cachelens.showOutput", () => this.output.show(true)),
       host.onSettingsChanged(() => this.settingsChanged()),
     );
+    // "1 run, 12 s ago" ages while nothing else changes.
+    const tick = setInterval(() => this.render(), 5000);
+    tick.unref?.();
+    this.disposables.push({ dispose: () => clearInterval(tick) });
     this.render();
     this.item.show();
   }

@@ -2,12 +2,38 @@
 // vscode-languageclient to the wiring in activate.ts.
 import * as fs from "fs";
 import * as os from "os";
+import * as readline from "readline";
 import * as vscode from "vscode";
 import { LanguageClient, TransportKind } from "vscode-languageclient/node";
 import { activateWith, Client, ClientOptions, Extension, Host, Settings } from "./activate";
+import { detailsPage, escapeHtml } from "./details";
+import { classify } from "./log";
 import { ServerCommand } from "./findServer";
 
 let ext: Extension | undefined;
+let details: vscode.WebviewPanel | undefined;
+
+// showDetails shows a lens's details in one reused webview beside the
+// editor (see details.ts).
+async function showDetails(title: string, markdown: string): Promise<void> {
+  let body: string;
+  try {
+    body = await vscode.commands.executeCommand<string>("markdown.api.render", markdown);
+  } catch {
+    body = `<pre>${escapeHtml(markdown)}</pre>`;
+  }
+  if (!details) {
+    details = vscode.window.createWebviewPanel("cachelens.details", title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
+      enableScripts: false,
+      localResourceRoots: [],
+    });
+    details.onDidDispose(() => (details = undefined));
+  } else {
+    details.reveal(vscode.ViewColumn.Beside, true);
+  }
+  details.title = title;
+  details.webview.html = detailsPage(title, body);
+}
 
 function settings(): Settings {
   const c = vscode.workspace.getConfiguration("cachelens");
@@ -44,10 +70,7 @@ const host: Host = {
   },
   registerCommand: (id, f) => vscode.commands.registerCommand(id, f),
   showError: async (message, ...actions) => vscode.window.showErrorMessage(message, ...actions),
-  showMarkdown: async (title, markdown) => {
-    const doc = await vscode.workspace.openTextDocument({ language: "markdown", content: markdown });
-    await vscode.commands.executeCommand("markdown.showPreview", doc.uri);
-  },
+  showMarkdown: showDetails,
   openSettings: async (query) => {
     await vscode.commands.executeCommand("workbench.action.openSettings", query);
   },
@@ -68,6 +91,19 @@ function makeClient(server: ServerCommand, o: ClientOptions): Client {
       outputChannel: o.outputChannel as vscode.LogOutputChannel,
       synchronize: { configurationSection: o.configurationSection },
       middleware: { executeCommand: (command, args, next) => o.executeCommand(command, args, async (c, a) => next(c, a)) },
+      // The server's log lines at their own levels (the default logs all
+      // of stderr as errors).
+      stdioOptions: {
+        stdout: (input, channel) => {
+          readline.createInterface({ input, crlfDelay: Infinity, terminal: false }).on("line", (l) => channel.info(l));
+        },
+        stderr: (input, channel) => {
+          readline.createInterface({ input, crlfDelay: Infinity, terminal: false }).on("line", (l) => {
+            const { level, text } = classify(l);
+            channel[level](text);
+          });
+        },
+      },
     },
   );
   return {
@@ -83,6 +119,7 @@ export async function activate(_context: vscode.ExtensionContext): Promise<void>
 }
 
 export async function deactivate(): Promise<void> {
+  details?.dispose();
   await ext?.dispose();
   ext = undefined;
 }

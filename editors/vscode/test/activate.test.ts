@@ -68,7 +68,7 @@ test("activation starts the server for Go files with the settings", async () => 
   assert.ok(h.item.shown);
   // The status bar follows the server's notifications.
   c.handlers.get("cachelens/status")!({ listening: true, running: 3, processes: 4, functions: 2 });
-  assert.equal(h.item.text, "$(pulse) cachelens: 3 programs");
+  assert.equal(h.item.text, "$(pulse) cachelens: 3 programs running");
   await ext.dispose();
 });
 

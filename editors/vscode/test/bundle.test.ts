@@ -88,7 +88,7 @@ test("the bundle starts and initializes the real server", { timeout: 60000 }, as
       onDidChangeNotebookDocument: emitter(),
     }),
     window: fake({
-      createOutputChannel: () => fake({ appendLine: (l: string) => lines.push(l), append: (l: string) => lines.push(l), info: (l: string) => lines.push(l), error: (l: string) => lines.push("ERROR " + l), logLevel: 2 }),
+      createOutputChannel: () => fake({ appendLine: (l: string) => lines.push(l), append: (l: string) => lines.push(l), info: (l: string) => lines.push(l), warn: (l: string) => lines.push("WARN " + l), error: (l: string) => lines.push("ERROR " + l), logLevel: 2 }),
       createStatusBarItem: () => status,
       showErrorMessage: async (m: string) => { lines.push("SHOW ERROR " + m); return undefined; },
     }),
@@ -121,7 +121,7 @@ test("the bundle starts and initializes the real server", { timeout: 60000 }, as
       for (let i = 0; i < 100 && !status.text.includes("cachelens:"); i++) {
         await new Promise((r) => setTimeout(r, 50));
       }
-      assert.match(status.text, /cachelens: 0 programs/, "status " + status.text + "\n" + lines.join("\n"));
+      assert.match(status.text, /cachelens: no runs yet/, "status " + status.text + "\n" + lines.join("\n"));
     };
     await waitStatus();
     // Reset goes to the real server as workspace/executeCommand and
@@ -136,6 +136,10 @@ test("the bundle starts and initializes the real server", { timeout: 60000 }, as
     // The client registered the server's own commands (for lens clicks)
     // beside the extension's, again after the restart.
     assert.ok(commands.has("cachelens.resetStats") && commands.has("cachelens.showDetails"), [...commands.keys()].join(" "));
+    // The server's ordinary log lines (it says where it listens) are not
+    // logged as errors.
+    assert.ok(lines.some((l) => l.startsWith("listening for programs on ")), lines.join("\n"));
+    assert.ok(!lines.some((l) => l.startsWith("ERROR ")), lines.join("\n"));
   } finally {
     await ext.deactivate();
     (Module as any)._load = load;
