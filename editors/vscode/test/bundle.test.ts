@@ -53,7 +53,7 @@ test("the bundle starts and initializes the real server", { timeout: 60000 }, as
   const bundle = path.resolve(__dirname, "../../dist/extension.js");
   assert.ok(fs.existsSync(bundle), "run npm run build first");
   const lines: string[] = [];
-  const commands = new Map<string, Function>();
+  const commands = new Map<string, (...args: any[]) => any>();
   const status: any = { text: "", tooltip: "", command: "", show() {}, dispose() {} };
   const disposable = { dispose() {} };
   const emitter = () => () => disposable;
@@ -94,7 +94,7 @@ test("the bundle starts and initializes the real server", { timeout: 60000 }, as
     }),
     commands: fake({
       // Like VS Code, a second registration of one ID is an error.
-      registerCommand: (id: string, f: Function) => {
+      registerCommand: (id: string, f: (...args: any[]) => any) => {
         if (commands.has(id)) {
           throw new Error(`command '${id}' already exists`);
         }
