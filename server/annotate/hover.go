@@ -30,6 +30,9 @@ func (pl *Placement) Hover(snap *store.Snapshot, offset int) (md string, start, 
 func defHover(snap *store.Snapshot, d *store.Def, holder string, stale bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "**cache** `%s`", displayName(d.Name, holder))
+	if holder != "" && d.Name != "" && !isLiteralName(d.Name) {
+		fmt.Fprintf(&b, " of `%s`", shortName(d.Name))
+	}
 	if d.Sig != "" {
 		fmt.Fprintf(&b, " — `%s`", d.Sig)
 	}

@@ -102,13 +102,13 @@ func shortName(name string) string {
 	return name
 }
 
-// displayName is how messages name a cached function: the runtime knows
-// a function literal only by its compiler name ("main.init.func1"), so
-// one held in a variable or field is called by that holder, as the
-// static checks call it. Other functions keep their package-qualified
-// name ("main.loadUser").
+// displayName is how messages name a cached function: by the variable
+// or field that holds it, as the static checks and the code call it
+// ("loadCatalog"), when the source shows one; otherwise by the name the
+// runtime knows, package-qualified ("main.loadUser"). The runtime knows
+// a function literal only by its compiler name ("main.init.func1").
 func displayName(name, holder string) string {
-	if holder != "" && isLiteralName(name) {
+	if holder != "" {
 		return holder
 	}
 	return shortName(name)

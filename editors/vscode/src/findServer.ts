@@ -15,7 +15,12 @@ export interface Lookup {
   isExecutable: (p: string) => boolean;
 }
 
-export const installHint = "go install github.com/cachelens/cachelens/cmd/cachelens@latest";
+// installHint says how to install the server. cachelens is not on the Go
+// module proxy yet, so the command that works is the one from a clone;
+// the published path is named for when it is released.
+export const installHint =
+  "in a clone of https://github.com/cachelens/cachelens run: go install ./cmd/cachelens " +
+  "(once released: go install github.com/cachelens/cachelens/cmd/cachelens@latest)";
 
 export function findServer(l: Lookup): ServerCommand | { error: string } {
   const exe = l.platform === "win32" ? "cachelens.exe" : "cachelens";
@@ -39,6 +44,6 @@ export function findServer(l: Lookup): ServerCommand | { error: string } {
     }
   }
   return {
-    error: `The cachelens language server was not found on PATH or in ${gopaths.map((g) => path.join(g, "bin")).join(", ")}. Install it with: ${installHint}`,
+    error: `The cachelens language server was not found on PATH or in ${gopaths.map((g) => path.join(g, "bin")).join(", ")}. To install it, ${installHint}`,
   };
 }

@@ -101,7 +101,7 @@ test("a missing server: a clear message, no client", async () => {
   const ext = await activateWith(h.host, (s, o) => { made++; return new FakeClient(s, o); });
   assert.equal(made, 0);
   assert.equal(ext.state, "missing");
-  assert.match(h.errors[0], /go install github.com\/cachelens\/cachelens\/cmd\/cachelens@latest/);
+  assert.match(h.errors[0], /in a clone of https:\/\/github.com\/cachelens\/cachelens run: go install \.\/cmd\/cachelens/);
   assert.match(h.item.text, /warning/);
   await ext.dispose();
 });

@@ -50,6 +50,11 @@ function fake(overrides: Record<string, any> = {}): any {
 
 test("the bundle starts and initializes the real server", { timeout: 60000 }, async () => {
   const bin = server();
+  // A runtime directory of its own: runs other programs left in the
+  // shared one must not show in the status.
+  const rt = fs.mkdtempSync(path.join(os.tmpdir(), "cachelens-rt-"));
+  fs.chmodSync(rt, 0o700);
+  process.env.XDG_RUNTIME_DIR = rt;
   const bundle = path.resolve(__dirname, "../../dist/extension.js");
   assert.ok(fs.existsSync(bundle), "run npm run build first");
   const lines: string[] = [];

@@ -28,7 +28,7 @@ test("not found: a clear message with the install command", () => {
   const r = findServer({ ...base, env: { PATH: "/usr/bin" } });
   assert.ok("error" in r);
   assert.match(r.error, /not found on PATH or in \/home\/ann\/go\/bin/);
-  assert.match(r.error, /go install github.com\/cachelens\/cachelens\/cmd\/cachelens@latest/);
+  assert.match(r.error, /in a clone of https:\/\/github.com\/cachelens\/cachelens run: go install \.\/cmd\/cachelens/);
 });
 
 test("Windows names and separators", () => {

@@ -49,7 +49,8 @@ function M.find_server()
     return { bin, "serve" }
   end
   return nil, "the cachelens binary was not found on PATH or in " .. gopath .. "/bin; "
-    .. "install it with: go install github.com/cachelens/cachelens/cmd/cachelens@latest"
+    .. "to install it, in a clone of https://github.com/cachelens/cachelens run: go install ./cmd/cachelens "
+    .. "(once released: go install github.com/cachelens/cachelens/cmd/cachelens@latest)"
 end
 
 -- root_dir finds the module (go.mod) or repository around a file.
