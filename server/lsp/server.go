@@ -104,7 +104,6 @@ type Server struct {
 	queue  []queued
 	qwake  chan struct{}
 	active map[string]context.CancelFunc // in-flight and queued requests
-	gone   map[string]bool               // cancelled before they ran
 
 	mu       sync.Mutex
 	state    state
@@ -149,7 +148,6 @@ func newServer(opts Options) *Server {
 		exit:      make(chan int, 1),
 		qwake:     make(chan struct{}, 1),
 		active:    map[string]context.CancelFunc{},
-		gone:      map[string]bool{},
 		docs:      map[string]*doc{},
 		store:     store.New(),
 		published: map[string]bool{},

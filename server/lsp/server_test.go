@@ -1,11 +1,14 @@
 package lsp
 
 import (
+	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -249,31 +252,88 @@ func TestBadInput(t *testing.T) {
 }
 
 // TestCancel: a request cancelled while it waits in the queue is answered
-// with RequestCancelled; the server goes on.
+// with RequestCancelled and is not run; the server goes on. The test reads
+// the server's raw replies (a JSON-RPC client would drop the reply to an
+// id it did not send).
 func TestCancel(t *testing.T) {
 	releaseBlock = make(chan struct{})
-	h := start(t)
-	h.initialize(initOpts{})
-	blocked := make(chan error, 1)
-	go func() { blocked <- h.c.Call("cachelens/test.block", nil, nil) }()
-	time.Sleep(50 * time.Millisecond)
-	// A request with id "victim", then its cancellation.
-	lsptest.Raw(h.toSrv, `{"jsonrpc":"2.0","id":"victim","method":"textDocument/codeLens","params":{"textDocument":{"uri":"file:///x.go"}}}`)
-	lsptest.Raw(h.toSrv, `{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":"victim"}}`)
-	time.Sleep(50 * time.Millisecond)
+	rt := t.TempDir()
+	s := newServer(Options{RuntimeDir: filepath.Join(rt, "rt"), RunsDir: filepath.Join(rt, "runs"), Logf: t.Logf})
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	go func() { s.run(t.Context(), inR, outW); outW.Close() }()
+	t.Cleanup(func() { inW.Close() })
+	replies := make(chan map[string]json.RawMessage, 16)
+	go func() {
+		r := bufio.NewReader(outR)
+		for {
+			var n int
+			for {
+				line, err := r.ReadString('\n')
+				if err != nil {
+					close(replies)
+					return
+				}
+				line = strings.TrimSpace(line)
+				if line == "" {
+					break
+				}
+				if v, ok := strings.CutPrefix(line, "Content-Length: "); ok {
+					n, _ = strconv.Atoi(v)
+				}
+			}
+			body := make([]byte, n)
+			if _, err := io.ReadFull(r, body); err != nil {
+				close(replies)
+				return
+			}
+			var m map[string]json.RawMessage
+			if json.Unmarshal(body, &m) == nil && m["id"] != nil && m["method"] == nil {
+				replies <- m
+			}
+		}
+	}()
+	next := func(id string) map[string]json.RawMessage {
+		t.Helper()
+		select {
+		case m, ok := <-replies:
+			if !ok {
+				t.Fatal("the server closed its output")
+			}
+			if string(m["id"]) != id {
+				t.Fatalf("reply to %s, want one to %s: %s", m["id"], id, m["error"])
+			}
+			return m
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no reply to %s", id)
+		}
+		return nil
+	}
+	lsptest.Raw(inW, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}`)
+	next("1")
+	lsptest.Raw(inW, `{"jsonrpc":"2.0","method":"initialized","params":{}}`)
+	// The worker is busy; "victim" waits in the queue and is cancelled
+	// there.
+	lsptest.Raw(inW, `{"jsonrpc":"2.0","id":2,"method":"cachelens/test.block","params":null}`)
+	lsptest.Raw(inW, `{"jsonrpc":"2.0","id":"victim","method":"textDocument/hover","params":{"textDocument":{"uri":"file:///nonexistent.go"},"position":{"line":0,"character":0}}}`)
+	lsptest.Raw(inW, `{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":"victim"}}`)
+	time.Sleep(50 * time.Millisecond) // the cancellation arrives while "victim" waits
 	close(releaseBlock)
-	if err := <-blocked; err != nil {
-		t.Fatal(err)
+	next("2")
+	// "victim" is answered in its turn, without running.
+	m := next(`"victim"`)
+	var e struct{ Code int64 }
+	if err := json.Unmarshal(m["error"], &e); err != nil || e.Code != int64(RequestCancelled) {
+		t.Errorf("reply to the cancelled request: %s %s, want error code %d", m["result"], m["error"], RequestCancelled)
 	}
-	// The reply to "victim" goes to the client connection, which does not
-	// know the id; check the log line instead and that the server works.
-	var lenses []any
-	if err := h.c.Call("textDocument/codeLens", map[string]any{"textDocument": map[string]string{"uri": "file:///nonexistent.go"}}, &lenses); rpcCode(err) != jsonrpc2.InvalidParams {
-		t.Errorf("after cancel: %v", err)
+	// The server goes on, and forgot the cancelled request.
+	lsptest.Raw(inW, `{"jsonrpc":"2.0","id":3,"method":"textDocument/codeLens","params":{"textDocument":{"uri":"file:///nonexistent.go"}}}`)
+	if m := next("3"); m["error"] == nil || !strings.Contains(string(m["error"]), "-32602") {
+		t.Errorf("after the cancel: %s %s", m["result"], m["error"])
 	}
-	h.s.qmu.Lock()
-	left := len(h.s.active)
-	h.s.qmu.Unlock()
+	s.qmu.Lock()
+	left := len(s.active)
+	s.qmu.Unlock()
 	if left != 0 {
 		t.Errorf("%d requests still registered as active", left)
 	}
