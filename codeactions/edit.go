@@ -17,7 +17,6 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/ast/astutil"
 )
 
@@ -175,15 +174,6 @@ func splitLines(b []byte) []string {
 	return out
 }
 
-// TextEdits converts edits of the file tf into analysis text edits.
-func TextEdits(tf *token.File, edits []Edit) []analysis.TextEdit {
-	out := make([]analysis.TextEdit, len(edits))
-	for i, e := range edits {
-		out[i] = analysis.TextEdit{Pos: tf.Pos(e.Start), End: tf.Pos(e.End), NewText: []byte(e.New)}
-	}
-	return out
-}
-
 // LocalName returns the name under which file imports path, and whether
 // it does. A dot or blank import counts as not imported.
 func LocalName(file *ast.File, path string, pkgName string) (string, bool) {
@@ -201,4 +191,32 @@ func LocalName(file *ast.File, path string, pkgName string) (string, bool) {
 		return pkgName, true
 	}
 	return "", false
+}
+
+// Choose picks, in order, the fixes (each a list of edits) that can be
+// applied together: a fix is left out when one of its edits overlaps an
+// edit of a fix picked before it, or inserts at the same offset (the two
+// insertions' order would be arbitrary). It returns the indexes of the
+// picked fixes and their edits by file. `cachelens check -fix` and the
+// demo choose with it.
+func Choose(fixes [][]Edit) (picked []int, byFile map[string][]Edit) {
+	byFile = map[string][]Edit{}
+	for i, edits := range fixes {
+		ok := true
+		for _, e := range edits {
+			for _, o := range byFile[e.File] {
+				if e.Start < o.End && o.Start < e.End || e.Start == o.Start {
+					ok = false
+				}
+			}
+		}
+		if !ok {
+			continue
+		}
+		for _, e := range edits {
+			byFile[e.File] = append(byFile[e.File], e)
+		}
+		picked = append(picked, i)
+	}
+	return picked, byFile
 }

@@ -10,10 +10,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-)
 
-// RuntimePath is the import path of the cache library.
-const RuntimePath = "github.com/cachelens/cachelens/cacheruntime"
+	"github.com/cachelens/cachelens/internal/runtimeapi"
+)
 
 // File is a Go source file being fixed.
 type File struct {
@@ -50,10 +49,10 @@ func (f *File) Qualifier(need *[]Import) types.Qualifier {
 // RuntimeName returns the name the file uses for cacheruntime, recording
 // an import if it has none.
 func (f *File) RuntimeName(need *[]Import) string {
-	if name, ok := LocalName(f.AST, RuntimePath, "cacheruntime"); ok {
+	if name, ok := LocalName(f.AST, runtimeapi.Path, runtimeapi.Name); ok {
 		return name
 	}
-	*need = append(*need, Import{Path: RuntimePath})
+	*need = append(*need, Import{Path: runtimeapi.Path})
 	return "cacheruntime"
 }
 
@@ -276,7 +275,7 @@ func commonPrefix(a, b string) int {
 // assigns it to name is followed by name = cacheruntime.Clone(name). A
 // fix that wraps it again is then not offered.
 func Cloned(f *File, call ast.Expr) bool {
-	rt, ok := LocalName(f.AST, RuntimePath, "cacheruntime")
+	rt, ok := LocalName(f.AST, runtimeapi.Path, runtimeapi.Name)
 	if !ok {
 		return false
 	}

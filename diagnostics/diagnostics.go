@@ -12,11 +12,11 @@
 package diagnostics
 
 import (
-	"github.com/cachelens/cachelens/diagnostics/cachedfunc"
 	"github.com/cachelens/cachelens/diagnostics/hiddeninput"
 	"github.com/cachelens/cachelens/diagnostics/mutated"
 	"github.com/cachelens/cachelens/diagnostics/percall"
 	"github.com/cachelens/cachelens/diagnostics/unhashable"
+	"github.com/cachelens/cachelens/internal/runtimeapi"
 	"golang.org/x/tools/go/analysis"
 )
 
@@ -29,5 +29,5 @@ func Analyzers() []*analysis.Analyzer {
 // none of them, directly or not, holds no cached function and has nothing
 // to find, so drivers need not type-check it (driver.Config.Requires).
 func Requires() []string {
-	return []string{cachedfunc.RuntimePath}
+	return []string{runtimeapi.Path}
 }

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/cachelens/cachelens/codeactions"
@@ -127,8 +126,6 @@ func TestFixesBuild(t *testing.T) {
 			}
 		}
 	}
-	var sem = make(chan struct{}, 4)
-	var wg sync.WaitGroup
 	for _, c := range cases {
 		if err := build(src, c.pkg); err != nil {
 			t.Fatalf("%s does not build before any fix: %v", c.pkg, err)
@@ -144,12 +141,12 @@ func TestFixesBuild(t *testing.T) {
 		t.Logf("%s: %d diagnostics, %d fixes", c.pkg, len(diags), nfix)
 		for di, d := range diags {
 			for fi, f := range d.fixes {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					sem <- struct{}{}
-					defer func() { <-sem }()
-					name := fmt.Sprintf("%s/%d.%d %q", c.pkg, di, fi, f.message)
+				name := fmt.Sprintf("%s/%d.%d %q", c.pkg, di, fi, f.message)
+				// Subtests, in parallel (as many as -parallel allows):
+				// each may stop with t.Fatal, which a plain goroutine
+				// must not call.
+				t.Run(name, func(t *testing.T) {
+					t.Parallel()
 					dir := t.TempDir()
 					copyTree(t, src, dir)
 					byFile := map[string][]codeactions.Edit{}
@@ -191,9 +188,8 @@ func TestFixesBuild(t *testing.T) {
 					if after >= before {
 						t.Errorf("%s: the diagnostic %q is still reported after the fix", name, d.message)
 					}
-				}()
+				})
 			}
 		}
 	}
-	wg.Wait()
 }

@@ -93,8 +93,8 @@ func analyze(cfg driver.Config) (driver.Result, error) {
 // applyFixes writes the first fix of each finding whose edits do not
 // overlap an earlier one, and describes what it did.
 func applyFixes(findings []driver.Finding) ([]string, error) {
-	byFile := map[string][]codeactions.Edit{}
-	var done []string
+	var fixes [][]codeactions.Edit
+	var described []string
 	for _, f := range findings {
 		if len(f.Fixes) == 0 {
 			continue
@@ -104,22 +104,13 @@ func applyFixes(findings []driver.Finding) ([]string, error) {
 		if err != nil {
 			continue // a fix that does not apply cleanly is not applied
 		}
-		fix.Edits = edits
-		ok := true
-		for _, e := range fix.Edits {
-			for _, o := range byFile[e.File] {
-				if e.Start < o.End && o.Start < e.End || e.Start == o.Start {
-					ok = false
-				}
-			}
-		}
-		if !ok {
-			continue
-		}
-		for _, e := range fix.Edits {
-			byFile[e.File] = append(byFile[e.File], e)
-		}
-		done = append(done, fmt.Sprintf("%s: %s [%s]", posString(f.Pos), fix.Message, f.Analyzer))
+		fixes = append(fixes, edits)
+		described = append(described, fmt.Sprintf("%s: %s [%s]", posString(f.Pos), fix.Message, f.Analyzer))
+	}
+	picked, byFile := codeactions.Choose(fixes)
+	var done []string
+	for _, i := range picked {
+		done = append(done, described[i])
 	}
 	for file, edits := range byFile {
 		src, err := os.ReadFile(file)

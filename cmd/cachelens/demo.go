@@ -302,8 +302,8 @@ func (d *demoRun) applyFixes(mod, mainGo string, res driver.Result) int {
 		return d.fail("%v", err)
 	}
 	orig, _ := os.ReadFile(mainGo)
-	var all []codeactions.Edit
-	var applied []string
+	var fixes [][]codeactions.Edit
+	var messages []string
 	for _, f := range res.Findings {
 		if len(f.Fixes) == 0 {
 			continue
@@ -312,19 +312,17 @@ func (d *demoRun) applyFixes(mod, mainGo string, res driver.Result) int {
 		if err != nil {
 			continue
 		}
-		overlaps := false
-		for _, e := range edits {
-			for _, o := range all {
-				if e.File == o.File && e.Start < o.End && o.Start < e.End {
-					overlaps = true
-				}
-			}
-		}
-		if overlaps {
-			continue
-		}
+		fixes = append(fixes, edits)
+		messages = append(messages, f.Fixes[0].Message)
+	}
+	picked, byFile := codeactions.Choose(fixes)
+	var applied []string
+	for _, i := range picked {
+		applied = append(applied, messages[i])
+	}
+	var all []codeactions.Edit // the example is one file: main.go
+	for _, edits := range byFile {
 		all = append(all, edits...)
-		applied = append(applied, f.Fixes[0].Message)
 	}
 	out, err := codeactions.Apply(orig, all)
 	if err != nil {

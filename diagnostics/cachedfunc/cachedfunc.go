@@ -11,20 +11,12 @@ import (
 	"go/types"
 	"reflect"
 
+	"github.com/cachelens/cachelens/internal/runtimeapi"
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/inspect"
 	"golang.org/x/tools/go/ast/inspector"
 	"golang.org/x/tools/go/types/typeutil"
 )
-
-// RuntimePath is the import path of the cache library.
-const RuntimePath = "github.com/cachelens/cachelens/cacheruntime"
-
-// Variants are the functions that create a cached function.
-var Variants = map[string]bool{
-	"Func": true, "Func0": true, "Func1": true, "Func2": true, "Func3": true,
-	"Func0E": true, "Func1E": true, "Func2E": true, "Func3E": true,
-}
 
 // Analyzer computes an *Info for each package and exports a *Fact for
 // every package-level variable and struct field that holds a cached
@@ -196,26 +188,22 @@ func ObjectOf(info *types.Info, e ast.Expr) types.Object {
 // which variant.
 func VariantOf(info *types.Info, call *ast.CallExpr) (string, bool) {
 	fn, ok := typeutil.Callee(info, call).(*types.Func)
-	if !ok || fn.Pkg() == nil || fn.Pkg().Path() != RuntimePath {
+	if !ok || fn.Pkg() == nil || fn.Pkg().Path() != runtimeapi.Path {
 		return "", false
 	}
 	name := fn.Origin().Name()
-	return name, Variants[name]
+	return name, runtimeapi.IsVariant(name)
 }
 
 // IsRuntimeFunc reports whether call calls the cacheruntime function name.
 func IsRuntimeFunc(info *types.Info, call *ast.CallExpr, name string) bool {
 	fn, ok := typeutil.Callee(info, call).(*types.Func)
-	return ok && fn.Pkg() != nil && fn.Pkg().Path() == RuntimePath && fn.Origin().Name() == name
+	return ok && fn.Pkg() != nil && fn.Pkg().Path() == runtimeapi.Path && fn.Origin().Name() == name
 }
 
 func run(pass *analysis.Pass) (any, error) {
 	in := &Info{holders: map[types.Object]*Holder{}, direct: map[*ast.CallExpr]*Def{}}
 	insp := pass.ResultOf[inspect.Analyzer].(*inspector.Inspector)
-	fileOf := map[*ast.File]bool{}
-	for _, f := range pass.Files {
-		fileOf[f] = true
-	}
 
 	// 1. Func calls.
 	insp.WithStack([]ast.Node{(*ast.CallExpr)(nil)}, func(n ast.Node, push bool, stack []ast.Node) bool {
@@ -395,7 +383,7 @@ func readOptions(info *types.Info, call *ast.CallExpr) Options {
 				o.HashFuncs = append(o.HashFuncs, HashFunc{Type: t, Call: c})
 			}
 		default:
-			if fn, ok := typeutil.Callee(info, c).(*types.Func); !ok || fn.Pkg() == nil || fn.Pkg().Path() != RuntimePath {
+			if fn, ok := typeutil.Callee(info, c).(*types.Func); !ok || fn.Pkg() == nil || fn.Pkg().Path() != runtimeapi.Path {
 				// An option made by the program's own function: its
 				// effect cannot be read.
 				o.Dynamic = true

@@ -17,14 +17,9 @@ import (
 	"go/token"
 	"strconv"
 	"strings"
+
+	"github.com/cachelens/cachelens/internal/runtimeapi"
 )
-
-const runtimePath = "github.com/cachelens/cachelens/cacheruntime"
-
-var variants = map[string]bool{
-	"Func": true, "Func0": true, "Func1": true, "Func2": true, "Func3": true,
-	"Func0E": true, "Func1E": true, "Func2E": true, "Func3E": true,
-}
 
 // DefID identifies a cached function definition.
 type DefID struct {
@@ -121,7 +116,7 @@ func Build(fset *token.FileSet, f *ast.File, src []byte, holders map[string]bool
 // runtimeName returns the name the file imports cacheruntime under.
 func runtimeName(f *ast.File) string {
 	for _, imp := range f.Imports {
-		if p, err := strconv.Unquote(imp.Path.Value); err == nil && p == runtimePath {
+		if p, err := strconv.Unquote(imp.Path.Value); err == nil && p == runtimeapi.Path {
 			if imp.Name != nil {
 				if imp.Name.Name == "_" || imp.Name.Name == "." {
 					return ""
@@ -221,7 +216,7 @@ func variantOf(call *ast.CallExpr, rt string) string {
 	if !ok {
 		return ""
 	}
-	if id, ok := sel.X.(*ast.Ident); ok && id.Name == rt && variants[sel.Sel.Name] {
+	if id, ok := sel.X.(*ast.Ident); ok && id.Name == rt && runtimeapi.IsVariant(sel.Sel.Name) {
 		return sel.Sel.Name
 	}
 	return ""
@@ -363,33 +358,6 @@ func (ix *Index) Call(id CallID) (Call, bool) {
 		}
 	}
 	return Call{}, false
-}
-
-// FuncScope strips the package path and closure suffixes from a runtime
-// function name: "example.com/app.(*S).Get.func1" → "(*S).Get".
-func FuncScope(runtimeName string) string {
-	name := runtimeName
-	if i := strings.LastIndex(name, "/"); i >= 0 {
-		name = name[i+1:]
-	}
-	if i := strings.Index(name, "."); i >= 0 {
-		name = name[i+1:]
-	}
-	// drop type arguments and closure suffixes
-	if i := strings.Index(name, "["); i >= 0 {
-		if j := strings.LastIndex(name, "]"); j > i {
-			name = name[:i] + name[j+1:]
-		}
-	}
-	parts := strings.Split(name, ".")
-	out := parts[:0]
-	for _, p := range parts {
-		if strings.HasPrefix(p, "func") && len(p) > 4 && isDigits(p[4:]) || isDigits(p) {
-			break
-		}
-		out = append(out, p)
-	}
-	return strings.Join(out, ".")
 }
 
 func isDigits(s string) bool {
