@@ -12,11 +12,23 @@ if [ -n "$unformatted" ]; then
 	echo "not gofmt-formatted:"; echo "$unformatted"; exit 1
 fi
 
-step "go vet ./..."
-go vet ./...
+# The packages of this module (editors/vscode/node_modules may hold Go
+# files of npm packages, which are not ours).
+pkgs=$(go list ./... | grep -v /node_modules/)
 
-step "go test -race ./..."
-go test -race -count=1 -skip '^TestSoak$' ./...
+step "go vet"
+go vet $pkgs
+
+step "staticcheck and deadcode (tests included)"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $pkgs
+(cd bench && go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...)
+dead=$(go run golang.org/x/tools/cmd/deadcode@v0.52.0 -test $pkgs)
+if [ -n "$dead" ]; then
+	echo "unreachable code:"; echo "$dead"; exit 1
+fi
+
+step "go test -race"
+go test -race -count=1 -skip '^TestSoak$' $pkgs
 
 step "soak: the language server under heavy and hostile input (${CACHELENS_SOAK:-1m}; bounds in cmd/cachelens/soak_test.go)"
 # Alone and without the race detector, so that its latencies are the

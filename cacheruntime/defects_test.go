@@ -323,10 +323,6 @@ func TestHashReportsAPanickingHashFunc(t *testing.T) {
 // TestSuggestedFixNamesAWritableType: the suggested HashFunc type is one a
 // program can write: never an unexported type of another package.
 func TestSuggestedFixNamesAWritableType(t *testing.T) {
-	type withType struct {
-		T  reflect.Type
-		Fn func()
-	}
 	_, err := cacheruntime.Hash(struct{ Handler func() }{})
 	var he *cacheruntime.HashError
 	if !asHashError(err, &he) {

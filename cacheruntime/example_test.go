@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/cachelens/cachelens/cacheruntime"
@@ -111,7 +112,7 @@ func ExampleClone() {
 // Hash shows whether two values would share a cache entry.
 func ExampleHash() {
 	a, _ := cacheruntime.Hash(map[string][]float64{"x": {0, 1}, "y": {2}})
-	b, _ := cacheruntime.Hash(map[string][]float64{"y": {2}, "x": {-0.0 * 1, 1}})
+	b, _ := cacheruntime.Hash(map[string][]float64{"y": {2}, "x": {math.Copysign(0, -1), 1}})
 	c, _ := cacheruntime.Hash(map[string][]float64{"y": {2}, "x": {0, 1, 2}})
 	fmt.Println(a == b, a == c)
 	// Output: true false

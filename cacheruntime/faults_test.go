@@ -1,6 +1,7 @@
 package cacheruntime_test
 
 import (
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -91,4 +92,23 @@ func TestReporterFaultDoesNotStopTheProgram(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	r.Flush()
+}
+
+// TestFlushNeedsNoServer: the package-level Flush, kept for programs
+// written before counts went to run files, returns promptly whether or not
+// a server runs, and changes no count.
+func TestFlushNeedsNoServer(t *testing.T) {
+	t.Setenv("CACHELENS_SOCKET", filepath.Join(t.TempDir(), "none.sock"))
+	var h cacheruntime.Handle
+	f := cacheruntime.Func1(func(n int) int { return n }, cacheruntime.WithHandle(&h))
+	f(1)
+	f(1)
+	start := time.Now()
+	cacheruntime.Flush()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Flush took %v", d)
+	}
+	if s := h.Stats(); s.Hits != 1 || s.Misses != 1 {
+		t.Errorf("after Flush: %d hits, %d misses", s.Hits, s.Misses)
+	}
 }

@@ -87,11 +87,10 @@ func module(b *testing.B, name string, files map[string]string) string {
 // hover, and an edit that adds both a type error and a mutation of a
 // cached result.
 type workspace struct {
-	dir, file   string
-	hover       lsptest.Position
-	editLine    int
-	editText    string
-	diagMessage string // a substring of the diagnostic the edit causes, per server
+	dir, file string
+	hover     lsptest.Position
+	editLine  int
+	editText  string
 }
 
 func smallWorkspace(b *testing.B) workspace {

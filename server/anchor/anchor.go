@@ -359,12 +359,3 @@ func (ix *Index) Call(id CallID) (Call, bool) {
 	}
 	return Call{}, false
 }
-
-func isDigits(s string) bool {
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return s != ""
-}

@@ -10,9 +10,7 @@ var releaseBlock = make(chan struct{})
 
 func init() {
 	handlers["cachelens/test.panic"] = func(s *Server, ctx context.Context, _ json.RawMessage) (any, error) {
-		var m map[string]int
-		m["boom"]++ // nil map write
-		return nil, nil
+		panic("a handler's bug")
 	}
 	handlers["cachelens/test.block"] = func(s *Server, ctx context.Context, _ json.RawMessage) (any, error) {
 		<-releaseBlock

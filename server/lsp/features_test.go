@@ -51,8 +51,6 @@ func lineOf(text, sub string) int {
 	return -1
 }
 
-type lens = lsptest.Lens
-
 type hint struct {
 	Position lsptest.Position `json:"position"`
 	Label    string           `json:"label"`

@@ -28,7 +28,6 @@ type harness struct {
 	c      *lsptest.Client
 	toSrv  io.Writer // raw access to the server's input
 	exited chan int
-	dir    string
 }
 
 func start(t *testing.T) *harness {

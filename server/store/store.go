@@ -19,7 +19,6 @@ import (
 	"cmp"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -552,10 +551,4 @@ type mutationKey struct {
 
 func otherMutation(x Mutation) (mutationKey, Mutation) {
 	return mutationKey{path: otherMutations}, Mutation{Path: otherMutations, Tally: x.Tally}
-}
-
-// ProgramName is a short name for a run's program: its executable's base
-// name, without the .test of a test binary's.
-func ProgramName(p Process) string {
-	return strings.TrimSuffix(filepath.Base(p.Program), ".test")
 }

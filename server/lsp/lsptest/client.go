@@ -134,19 +134,6 @@ func (c *Client) Notify(method string, params any) error {
 	return c.conn.Notify(context.Background(), method, params)
 }
 
-// Close closes the connection.
-func (c *Client) Close() error { return c.conn.Close() }
-
-// Done is closed when the connection ends.
-func (c *Client) Done() <-chan struct{} { return c.conn.Done() }
-
-// Diagnostics returns the last diagnostics published for uri.
-func (c *Client) Diagnostics(uri string) []Diagnostic {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.diags[uri])
-}
-
 // WaitDiagnostics waits until the diagnostics for uri satisfy cond.
 func (c *Client) WaitDiagnostics(uri string, timeout time.Duration, cond func([]Diagnostic) bool) ([]Diagnostic, error) {
 	return waitFor(c, timeout, func() ([]Diagnostic, bool) {
