@@ -321,30 +321,61 @@ func (s *Server) call(ctx context.Context, method string, params json.RawMessage
 	return h(s, ctx, params)
 }
 
-// handler handles one method; params are the raw JSON params.
+// handler answers one method from its raw params. The table below is
+// built from typed methods: request and notification decode the params
+// into the method's own type (missing or malformed params are
+// InvalidParams), so each handler reads like gopls's typed server methods.
 type handler func(s *Server, ctx context.Context, params json.RawMessage) (any, error)
 
-var handlers map[string]handler
-
-func init() {
-	handlers = map[string]handler{
-		"initialize":                          (*Server).initialize,
-		"initialized":                         (*Server).initialized,
-		"shutdown":                            (*Server).shutdown,
-		"textDocument/didOpen":                (*Server).didOpen,
-		"textDocument/didChange":              (*Server).didChange,
-		"textDocument/didSave":                (*Server).didSave,
-		"textDocument/didClose":               (*Server).didClose,
-		"textDocument/codeLens":               (*Server).codeLens,
-		"codeLens/resolve":                    (*Server).resolveCodeLens,
-		"textDocument/inlayHint":              (*Server).inlayHint,
-		"textDocument/hover":                  (*Server).hover,
-		"textDocument/codeAction":             (*Server).codeAction,
-		"workspace/executeCommand":            (*Server).executeCommand,
-		"workspace/didChangeConfiguration":    (*Server).didChangeConfiguration,
-		"workspace/didChangeWorkspaceFolders": (*Server).didChangeWorkspaceFolders,
-		"workspace/didChangeWatchedFiles":     (*Server).didChangeWatchedFiles,
+// request adapts a typed request handler.
+func request[P, R any](m func(*Server, context.Context, *P) (R, error)) handler {
+	return func(s *Server, ctx context.Context, params json.RawMessage) (any, error) {
+		var p P
+		if err := decode(params, &p); err != nil {
+			return nil, err
+		}
+		return m(s, ctx, &p)
 	}
+}
+
+// notification adapts a typed notification handler.
+func notification[P any](m func(*Server, context.Context, *P) error) handler {
+	return func(s *Server, ctx context.Context, params json.RawMessage) (any, error) {
+		var p P
+		if err := decode(params, &p); err != nil {
+			return nil, err
+		}
+		return nil, m(s, ctx, &p)
+	}
+}
+
+// noParams adapts a method that takes no params (initialized, shutdown).
+func noParams(m func(*Server, context.Context) error) handler {
+	return func(s *Server, ctx context.Context, _ json.RawMessage) (any, error) {
+		return nil, m(s, ctx)
+	}
+}
+
+// handlers are the methods the server answers, each in the file of its
+// family: general.go (lifecycle), text_synchronization.go, code_lens.go,
+// inlay_hint.go, hover.go, code_action.go, command.go, workspace.go.
+var handlers = map[string]handler{
+	"initialize":                          request((*Server).initialize),
+	"initialized":                         noParams((*Server).initialized),
+	"shutdown":                            noParams((*Server).shutdown),
+	"textDocument/didOpen":                notification((*Server).didOpen),
+	"textDocument/didChange":              notification((*Server).didChange),
+	"textDocument/didSave":                notification((*Server).didSave),
+	"textDocument/didClose":               notification((*Server).didClose),
+	"textDocument/codeLens":               request((*Server).codeLens),
+	"codeLens/resolve":                    request((*Server).resolveCodeLens),
+	"textDocument/inlayHint":              request((*Server).inlayHint),
+	"textDocument/hover":                  request((*Server).hover),
+	"textDocument/codeAction":             request((*Server).codeAction),
+	"workspace/executeCommand":            request((*Server).executeCommand),
+	"workspace/didChangeConfiguration":    notification((*Server).didChangeConfiguration),
+	"workspace/didChangeWorkspaceFolders": notification((*Server).didChangeWorkspaceFolders),
+	"workspace/didChangeWatchedFiles":     notification((*Server).didChangeWatchedFiles),
 }
 
 // decode unmarshals params, with an InvalidParams error on failure.
@@ -356,14 +387,6 @@ func decode(params json.RawMessage, v any) error {
 		return jsonrpc2.Errorf(jsonrpc2.InvalidParams, "invalid params: %v", err)
 	}
 	return nil
-}
-
-func (s *Server) shutdown(ctx context.Context, _ json.RawMessage) (any, error) {
-	s.mu.Lock()
-	s.state = stateShutdown
-	s.mu.Unlock()
-	s.stopBackground()
-	return nil, nil
 }
 
 // stopBackground stops the collector and the workspace.

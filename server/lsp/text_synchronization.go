@@ -3,23 +3,12 @@ package lsp
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 
 	"github.com/cachelens/cachelens/server/document"
-	"go.lsp.dev/jsonrpc2"
-
 	"github.com/cachelens/cachelens/server/internal/srcfile"
+	"go.lsp.dev/jsonrpc2"
+	"go.lsp.dev/protocol"
 )
-
-type textDocumentItem struct {
-	URI     string `json:"uri"`
-	Version int32  `json:"version"`
-	Text    string `json:"text"`
-}
-
-type textDocumentID struct {
-	URI string `json:"uri"`
-}
 
 // Buffer implements annotate.Buffers.
 func (s *Server) Buffer(path string) ([]byte, bool, bool) {
@@ -32,60 +21,36 @@ func (s *Server) Buffer(path string) ([]byte, bool, bool) {
 	return d.Text, d.dirty, true
 }
 
-func (s *Server) didOpen(ctx context.Context, params json.RawMessage) (any, error) {
-	var p struct {
-		TextDocument textDocumentItem `json:"textDocument"`
-	}
-	if err := decode(params, &p); err != nil {
-		return nil, err
-	}
-	path, err := filePath(p.TextDocument.URI)
+func (s *Server) didOpen(ctx context.Context, p *protocol.DidOpenTextDocumentParams) error {
+	path, err := filePath(string(p.TextDocument.URI))
 	if err != nil {
-		return nil, nil // not a file: nothing to say about it
+		return nil // not a file: nothing to say about it
 	}
 	text := []byte(p.TextDocument.Text)
 	disk, _ := srcfile.Read(path)
 	s.ann.Files.Saw(path)
 	s.mu.Lock()
-	s.docs[path] = &doc{Document: document.New(p.TextDocument.URI, path, p.TextDocument.Version, text), dirty: !bytes.Equal(disk, text)}
+	s.docs[path] = &doc{Document: document.New(string(p.TextDocument.URI), path, p.TextDocument.Version, text), dirty: !bytes.Equal(disk, text)}
 	ws := s.ws
 	s.mu.Unlock()
 	if ws != nil {
 		ws.Change(path, text)
 	}
 	s.publish([]string{path})
-	return nil, nil
+	return nil
 }
 
-type contentChange struct {
-	Range *struct {
-		Start struct{ Line, Character int } `json:"start"`
-		End   struct{ Line, Character int } `json:"end"`
-	} `json:"range"`
-	Text string `json:"text"`
-}
-
-func (s *Server) didChange(ctx context.Context, params json.RawMessage) (any, error) {
-	var p struct {
-		TextDocument struct {
-			URI     string `json:"uri"`
-			Version int32  `json:"version"`
-		} `json:"textDocument"`
-		ContentChanges []contentChange `json:"contentChanges"`
-	}
-	if err := decode(params, &p); err != nil {
-		return nil, err
-	}
+func (s *Server) didChange(ctx context.Context, p *didChangeParams) error {
 	path, err := filePath(p.TextDocument.URI)
 	if err != nil {
-		return nil, nil
+		return nil
 	}
 	s.mu.Lock()
 	d, ok := s.docs[path]
 	enc := s.enc
 	s.mu.Unlock()
 	if !ok {
-		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "didChange for %s, which is not open", p.TextDocument.URI)
+		return jsonrpc2.Errorf(jsonrpc2.InvalidParams, "didChange for %s, which is not open", p.TextDocument.URI)
 	}
 	changes := make([]document.Change, len(p.ContentChanges))
 	for i, c := range p.ContentChanges {
@@ -101,7 +66,7 @@ func (s *Server) didChange(ctx context.Context, params json.RawMessage) (any, er
 	if err != nil {
 		// The buffers are out of step: keep the old text and say so.
 		s.logMessage(1, "cachelens: cannot apply an edit to %s: %v", path, err)
-		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "cannot apply the change: %v", err)
+		return jsonrpc2.Errorf(jsonrpc2.InvalidParams, "cannot apply the change: %v", err)
 	}
 	s.mu.Lock()
 	s.docs[path] = &doc{Document: nd, dirty: true}
@@ -110,19 +75,13 @@ func (s *Server) didChange(ctx context.Context, params json.RawMessage) (any, er
 	if ws != nil {
 		ws.Change(path, nd.Text)
 	}
-	return nil, nil
+	return nil
 }
 
-func (s *Server) didSave(ctx context.Context, params json.RawMessage) (any, error) {
-	var p struct {
-		TextDocument textDocumentID `json:"textDocument"`
-	}
-	if err := decode(params, &p); err != nil {
-		return nil, err
-	}
-	path, err := filePath(p.TextDocument.URI)
+func (s *Server) didSave(ctx context.Context, p *protocol.DidSaveTextDocumentParams) error {
+	path, err := filePath(string(p.TextDocument.URI))
 	if err != nil {
-		return nil, nil
+		return nil
 	}
 	s.ann.Files.Saw(path)
 	disk, _ := srcfile.Read(path) // not under s.mu: every handler takes it
@@ -133,30 +92,24 @@ func (s *Server) didSave(ctx context.Context, params json.RawMessage) (any, erro
 	s.mu.Unlock()
 	s.refresh()
 	s.publish([]string{path})
-	return nil, nil
+	return nil
 }
 
-func (s *Server) didClose(ctx context.Context, params json.RawMessage) (any, error) {
-	var p struct {
-		TextDocument textDocumentID `json:"textDocument"`
-	}
-	if err := decode(params, &p); err != nil {
-		return nil, err
-	}
-	path, err := filePath(p.TextDocument.URI)
+func (s *Server) didClose(ctx context.Context, p *protocol.DidCloseTextDocumentParams) error {
+	path, err := filePath(string(p.TextDocument.URI))
 	if err != nil {
-		return nil, nil
+		return nil
 	}
 	s.mu.Lock()
 	delete(s.docs, path)
-	delete(s.lensCache, p.TextDocument.URI)
+	delete(s.lensCache, string(p.TextDocument.URI))
 	ws := s.ws
 	s.mu.Unlock()
 	s.ann.Forget(path)
 	if ws != nil {
 		ws.Closed(path)
 	}
-	return nil, nil
+	return nil
 }
 
 // current returns the open document for a URI, or a document read from
