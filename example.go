@@ -5,9 +5,9 @@ package cachelens
 
 import _ "embed"
 
-// ExampleProgram is the source of testdata/catalog/main.go, a small
+// ExampleProgram is the source of example/catalog/main.go, a small
 // catalog service that caches its loads with cacheruntime and makes the
 // mistakes cachelens catches (an unhashable argument, a mutated result).
 //
-//go:embed testdata/catalog/main.go
+//go:embed example/catalog/main.go
 var ExampleProgram []byte

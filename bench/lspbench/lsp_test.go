@@ -95,7 +95,7 @@ type workspace struct {
 
 func smallWorkspace(b *testing.B) workspace {
 	root, _ := filepath.Abs("../..")
-	src, _ := os.ReadFile(filepath.Join(root, "testdata", "catalog", "main.go"))
+	src, _ := os.ReadFile(filepath.Join(root, "example", "catalog", "main.go"))
 	dir := module(b, "small", map[string]string{"main.go": string(src)})
 	return workspace{dir: dir, file: filepath.Join(dir, "main.go"), hover: find(string(src), "\tloadCatalog(\"us\")", 2),
 		editLine: lineOf(string(src), "\tloadCatalog(\"us\")"), editText: "\tloadCatalog(\"zz\").Products[0].Price = \"free\"\n"}

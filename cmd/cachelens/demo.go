@@ -252,7 +252,7 @@ func (d *demoRun) printSource(path string, pl *annotate.Placement, res driver.Re
 	for _, ld := range d.diags(path, pl, res) {
 		marks[ld.line]++
 	}
-	fmt.Fprintln(d.out, d.paint(bold, "testdata/catalog/main.go")+d.paint(dim, ", as your editor shows it after one run:"))
+	fmt.Fprintln(d.out, d.paint(bold, "example/catalog/main.go")+d.paint(dim, ", as your editor shows it after one run:"))
 	fmt.Fprintln(d.out)
 	for i, text := range lines {
 		n := i + 1

@@ -22,7 +22,7 @@ import (
 // catalogModule copies the example program into a temporary module.
 func catalogModule(t *testing.T) (dir string, src string) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(testmodule.Root(t), "testdata", "catalog", "main.go"))
+	data, err := os.ReadFile(filepath.Join(testmodule.Root(t), "example", "catalog", "main.go"))
 	if err != nil {
 		t.Fatal(err)
 	}

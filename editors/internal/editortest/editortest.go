@@ -46,7 +46,7 @@ func Setup(t *testing.T, editor string) *Env {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	e.Main = filepath.Join(e.Module, "main.go")
-	src, err := os.ReadFile(filepath.Join(root, "testdata", "catalog", "main.go"))
+	src, err := os.ReadFile(filepath.Join(root, "example", "catalog", "main.go"))
 	if err != nil {
 		t.Fatal(err)
 	}

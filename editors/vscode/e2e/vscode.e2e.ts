@@ -102,7 +102,7 @@ test("the extension in real VS Code (code-server)", { timeout: 600_000 }, async 
   const ws = path.join(root, "catalog");
   fs.mkdirSync(ws);
   const mainGo = path.join(ws, "main.go");
-  fs.copyFileSync(path.join(repo, "testdata/catalog/main.go"), mainGo);
+  fs.copyFileSync(path.join(repo, "example/catalog/main.go"), mainGo);
   fs.copyFileSync(path.join(repo, "go.sum"), path.join(ws, "go.sum"));
   fs.writeFileSync(
     path.join(ws, "go.mod"),

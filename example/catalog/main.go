@@ -2,7 +2,7 @@
 // product catalog service that caches its expensive loads with
 // cacheruntime, and makes the mistakes cachelens is built to catch (an
 // argument that cannot be hashed, a caller that mutates a cached result).
-// Run it with `go run ./testdata/catalog`; it prints what each cache did.
+// Run it with `go run ./example/catalog`; it prints what each cache did.
 package main
 
 import (
