@@ -18,9 +18,10 @@ func callers(pcs []uintptr) int {
 	if len(pcs) == 0 {
 		return 0
 	}
-	// fpCallers starts at this function's return address: that is the
-	// caller's frame, as runtime.Callers(2) would report it... one level
-	// too deep, so skip it.
+	// The first address fpCallers finds is this function's return
+	// address, which lies in its caller. runtime.Callers(2, pcs) called by
+	// that caller would start one frame further out, at the caller's own
+	// return address: skip the first.
 	var buf [16]uintptr
 	n := fpCallers(&buf[0], min(len(pcs)+1, len(buf)))
 	if n <= 1 {

@@ -68,13 +68,13 @@ func TestInternalFaultsDegrade(t *testing.T) {
 				t.Errorf("counted %d calls, want 14: %+v", got, s)
 			}
 			internal := false
-			for _, e := range s.HashErrList {
+			for _, e := range s.HashErrorLog {
 				if strings.Contains(e.Err.Internal, "injected fault") {
 					internal = true
 				}
 			}
 			if !internal {
-				t.Errorf("no internal error reported: %+v", s.HashErrList)
+				t.Errorf("no internal error reported: %+v", s.HashErrorLog)
 			}
 		})
 	}

@@ -95,11 +95,11 @@ func (c *cache) stats() Stats {
 		Expired:     c.ctr[wire.CtrExpired].Load(),
 		Entries:     c.ctr[wire.CtrEntries].Load(),
 		Bytes:       c.ctr[wire.CtrBytes].Load(),
-		ComputeTime: time.Duration(c.ctr[wire.CtrComputeNs].Load()),
+		TotalCompute: time.Duration(c.ctr[wire.CtrComputeNs].Load()),
 		Computes:    c.ctr[wire.CtrComputes].Load(),
 	}
 	if n := c.ctr[wire.CtrHashN].Load(); n > 0 {
-		s.HashTime = time.Duration(c.ctr[wire.CtrHashNs].Load() / n)
+		s.AvgHash = time.Duration(c.ctr[wire.CtrHashNs].Load() / n)
 	}
 	for _, st := range c.sites.all() {
 		file, line, fn := st.where()
@@ -112,13 +112,13 @@ func (c *cache) stats() Stats {
 	}
 	c.logMu.Lock()
 	for _, r := range c.errLog {
-		s.HashErrList = append(s.HashErrList, HashErrorCount{Err: r.err, Count: r.count.Load(), Site: siteRef(r.site.Load())})
+		s.HashErrorLog = append(s.HashErrorLog, HashErrorCount{Err: r.err, Count: r.count.Load(), Site: siteRef(r.site.Load())})
 	}
 	for _, r := range c.mutLog {
 		s.MutationLog = append(s.MutationLog, MutationCount{Path: r.path, Received: siteRef(r.recv), Detected: siteRef(r.detected), Count: r.count.Load()})
 	}
 	c.logMu.Unlock()
-	slices.SortStableFunc(s.HashErrList, func(a, b HashErrorCount) int { return int(b.Count - a.Count) })
+	slices.SortStableFunc(s.HashErrorLog, func(a, b HashErrorCount) int { return int(b.Count - a.Count) })
 	slices.SortStableFunc(s.MutationLog, func(a, b MutationCount) int { return int(b.Count - a.Count) })
 	return s
 }

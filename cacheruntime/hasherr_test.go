@@ -42,10 +42,10 @@ func TestHashErrors(t *testing.T) {
 	if s.Uncached != 3 || s.HashErrors != 3 || s.Hits != 0 || s.Misses != 0 || s.Entries != 0 {
 		t.Fatalf("stats %+v", s)
 	}
-	if len(s.HashErrList) != 1 || s.HashErrList[0].Count != 3 {
-		t.Fatalf("hash errors %+v", s.HashErrList)
+	if len(s.HashErrorLog) != 1 || s.HashErrorLog[0].Count != 3 {
+		t.Fatalf("hash errors %+v", s.HashErrorLog)
 	}
-	he := s.HashErrList[0].Err
+	he := s.HashErrorLog[0].Err
 	if got, want := he.Detail(), "arg 1 (cacheruntime_test.Notifier).Send: func(string) error cannot be hashed"; got != want {
 		t.Errorf("Detail() = %q\nwant        %q", got, want)
 	}
@@ -58,7 +58,7 @@ func TestHashErrors(t *testing.T) {
 	if !strings.HasPrefix(he.Error(), "cacheruntime_test.TestHashErrors.func1: ") {
 		t.Errorf("Error() does not name the function: %q", he.Error())
 	}
-	if site := s.HashErrList[0].Site; site.Line == 0 || !strings.HasSuffix(site.File, "hasherr_test.go") {
+	if site := s.HashErrorLog[0].Site; site.Line == 0 || !strings.HasSuffix(site.File, "hasherr_test.go") {
 		t.Errorf("site %+v", site)
 	}
 }
@@ -97,10 +97,10 @@ func TestHashErrorPaths(t *testing.T) {
 			var h cacheruntime.Handle
 			c.call(&h)
 			s := h.Stats()
-			if len(s.HashErrList) != 1 {
-				t.Fatalf("hash errors %+v", s.HashErrList)
+			if len(s.HashErrorLog) != 1 {
+				t.Fatalf("hash errors %+v", s.HashErrorLog)
 			}
-			he := s.HashErrList[0].Err
+			he := s.HashErrorLog[0].Err
 			if he.Detail() != c.detail {
 				t.Errorf("Detail() = %q\nwant        %q", he.Detail(), c.detail)
 			}
@@ -178,10 +178,10 @@ func TestHashFunc(t *testing.T) {
 		f(point{1, 1})
 		f(point{1, 1})
 		s := h.Stats()
-		if c.n.Load() != 2 || s.Uncached != 2 || len(s.HashErrList) != 1 {
+		if c.n.Load() != 2 || s.Uncached != 2 || len(s.HashErrorLog) != 1 {
 			t.Fatalf("computed %d times, stats %+v", c.n.Load(), s)
 		}
-		if got, want := s.HashErrList[0].Err.Detail(), "arg 1 (cacheruntime_test.point): HashFunc for cacheruntime_test.point panicked: bad point 1"; got != want {
+		if got, want := s.HashErrorLog[0].Err.Detail(), "arg 1 (cacheruntime_test.point): HashFunc for cacheruntime_test.point panicked: bad point 1"; got != want {
 			t.Errorf("Detail() = %q\nwant        %q", got, want)
 		}
 	})

@@ -25,13 +25,13 @@ type Stats struct {
 	Entries    int64 // entries held now
 	Bytes      int64 // approximate memory held by the entries' results
 
-	ComputeTime time.Duration // total time spent in the wrapped function on misses
-	Computes    int64         // number of timed computations
-	HashTime    time.Duration // average time to hash the arguments and check the result, per call
+	TotalCompute time.Duration // total time spent in the wrapped function on misses
+	Computes     int64         // number of timed computations
+	AvgHash      time.Duration // average time to hash the arguments and check the result, per call
 
-	Sites       []SiteStats      // per call site
-	HashErrList []HashErrorCount // distinct hash errors, most frequent first
-	MutationLog []MutationCount  // distinct mutations, most frequent first
+	Sites        []SiteStats      // per call site
+	HashErrorLog []HashErrorCount // distinct hash errors, most frequent first
+	MutationLog  []MutationCount  // distinct mutations, most frequent first
 }
 
 // HitRate is hits / (hits + misses), or 0 before any call.
@@ -47,7 +47,7 @@ func (s Stats) AvgCompute() time.Duration {
 	if s.Computes == 0 {
 		return 0
 	}
-	return s.ComputeTime / time.Duration(s.Computes)
+	return s.TotalCompute / time.Duration(s.Computes)
 }
 
 // Saved estimates the compute time the cache saved: hits × average compute.

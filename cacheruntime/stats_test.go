@@ -28,8 +28,8 @@ func TestStatsFigures(t *testing.T) {
 	if s.Computes != 2 || s.AvgCompute() < 2*time.Millisecond {
 		t.Errorf("computes %d avg %v", s.Computes, s.AvgCompute())
 	}
-	if s.HashTime <= 0 || s.HashTime > time.Millisecond {
-		t.Errorf("hash time %v", s.HashTime)
+	if s.AvgHash <= 0 || s.AvgHash > time.Millisecond {
+		t.Errorf("hash time %v", s.AvgHash)
 	}
 	if s.Saved() < 199*2*time.Millisecond {
 		t.Errorf("saved %v", s.Saved())

@@ -121,7 +121,7 @@ func report(s cacheruntime.Stats) {
 		}
 		fmt.Println()
 	}
-	for _, e := range s.HashErrList {
+	for _, e := range s.HashErrorLog {
 		fmt.Printf("    hash error ×%d: %s\n", e.Count, e.Err.Detail())
 	}
 	for _, m := range s.MutationLog {
