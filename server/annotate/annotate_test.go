@@ -223,7 +223,7 @@ func TestLensTitleNeverRoundsUp(t *testing.T) {
 		{1000, 0, "cache · 1000 hits · 0 misses (100%)"},
 		{1, 999, "cache · 1 hit · 999 misses (<1%)"},
 	} {
-		d := &store.Def{Hits: c.hits, Misses: c.misses}
+		d := &store.Def{Calls: store.Calls{Hits: c.hits, Misses: c.misses}}
 		if got := LensTitle(d, false); got != c.want {
 			t.Errorf("LensTitle(%d hits, %d misses) = %q, want %q", c.hits, c.misses, got, c.want)
 		}

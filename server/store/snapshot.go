@@ -33,12 +33,9 @@ type Def struct {
 	MaxEntries    int
 	Strict        bool
 
-	Hits, Misses, Uncached int64
-	Evictions, Expired     int64
-	Mutations, HashErrors  int64
-	Entries, Bytes         int64 // held now by connected processes
-	ComputeNs, Computes    int64
-	HashNs, HashN          int64
+	Calls                // summed over its sites
+	Counts               // its other counters
+	Entries, Bytes int64 // held now by connected processes
 
 	Sites       []Site // sorted by file and line
 	HashErrs    []HashErr
@@ -55,10 +52,10 @@ type Def struct {
 
 // Site is what happened at one call site.
 type Site struct {
-	Key                    SiteKey
-	Func                   string
-	Hits, Misses, Uncached int64
-	Reasons                []Reason // most recent first
+	Key  SiteKey
+	Func string
+	Calls
+	Reasons []Reason // most recent first
 
 	reasons distinct[string, Reason] // while the snapshot is built
 }

@@ -389,14 +389,7 @@ func (st *runState) addTo(snap *Snapshot) {
 		if bd := base.Defs[id]; bd != nil {
 			b = bd.Counters
 		}
-		agg.Evictions += c[wire.CtrEvictions] - b[wire.CtrEvictions]
-		agg.Expired += c[wire.CtrExpired] - b[wire.CtrExpired]
-		agg.Mutations += c[wire.CtrMutations] - b[wire.CtrMutations]
-		agg.HashErrors += c[wire.CtrHashErrors] - b[wire.CtrHashErrors]
-		agg.ComputeNs += c[wire.CtrComputeNs] - b[wire.CtrComputeNs]
-		agg.Computes += c[wire.CtrComputes] - b[wire.CtrComputes]
-		agg.HashNs += c[wire.CtrHashNs] - b[wire.CtrHashNs]
-		agg.HashN += c[wire.CtrHashN] - b[wire.CtrHashN]
+		agg.Counts = agg.Counts.Add(defCounts(c).Sub(defCounts(b)))
 		if st.info.Connected {
 			agg.Entries += c[wire.CtrEntries]
 			agg.Bytes += c[wire.CtrBytes]
@@ -426,16 +419,9 @@ func (st *runState) addTo(snap *Snapshot) {
 			as = &Site{Key: sk, Func: x.Func}
 			agg.sites[sk] = as
 		}
-		hits, misses, uncached := x.Hits, x.Misses, x.Uncached
-		if bx := base.Sites[id]; bx != nil {
-			hits, misses, uncached = hits-bx.Hits, misses-bx.Misses, uncached-bx.Uncached
-		}
-		as.Hits += hits
-		as.Misses += misses
-		as.Uncached += uncached
-		agg.Hits += hits
-		agg.Misses += misses
-		agg.Uncached += uncached
+		calls := siteCalls(x).Sub(siteCalls(base.Sites[id]))
+		as.Calls = as.Calls.Add(calls)
+		agg.Calls = agg.Calls.Add(calls)
 		if src, ok := sources[x.File]; ok {
 			if _, seen := agg.Built[x.File]; !seen {
 				agg.Built[x.File] = src

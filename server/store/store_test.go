@@ -247,3 +247,23 @@ func TestDistinctBounded(t *testing.T) {
 	}
 	check("mutations", len(d.MutationLog), counts, "more distinct mutations", d.MutationLog[0].Path)
 }
+
+// TestCountsArithmetic: Add and Sub are inverse, field by field (a field
+// left out of either would show here).
+func TestCountsArithmetic(t *testing.T) {
+	c := store.Counts{Evictions: 1, Expired: 2, Mutations: 3, HashErrors: 4, ComputeNs: 5, Computes: 6, HashNs: 7, HashN: 8}
+	o := store.Counts{Evictions: 10, Expired: 20, Mutations: 30, HashErrors: 40, ComputeNs: 50, Computes: 60, HashNs: 70, HashN: 80}
+	if got := c.Add(o).Sub(o); got != c {
+		t.Errorf("c + o - o = %+v, want %+v", got, c)
+	}
+	if got := c.Add(o); got != (store.Counts{11, 22, 33, 44, 55, 66, 77, 88}) {
+		t.Errorf("c + o = %+v", got)
+	}
+	k := store.Calls{Hits: 1, Misses: 2, Uncached: 3}
+	if got := k.Add(k).Sub(k); got != k {
+		t.Errorf("calls: %+v", got)
+	}
+	if got := k.Add(store.Calls{Hits: 10, Misses: 20, Uncached: 30}); got != (store.Calls{11, 22, 33}) {
+		t.Errorf("calls sum %+v", got)
+	}
+}
