@@ -4,6 +4,8 @@
 // leave the file gofmt-formatted (when it was) and compiling; the
 // analyzers attach them as suggested fixes and the language server turns
 // them into workspace edits.
+//
+// It serves the analyzers and the language server; it is not a stable API.
 package codeactions
 
 import (

@@ -9,6 +9,9 @@
 //
 // Each lives in its own package; cachedfunc is the shared analysis that
 // finds cached functions by type information.
+//
+// Other tools may run these analyzers (a multichecker, gopls's analyzer
+// settings): Analyzers is the API.
 package diagnostics
 
 import (

@@ -17,6 +17,10 @@
 //	+----------------+---------+------+-------------------+
 //
 // The first (and today only) frame is a Hello. See docs/wire.md.
+//
+// Programs use it through cacheruntime and the server through its
+// collector; the format, not this package's Go API, is the contract
+// (docs/wire.md).
 package wire
 
 import (

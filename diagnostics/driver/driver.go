@@ -4,6 +4,9 @@
 // comes from compiler export data, and facts flow between workspace
 // packages in memory. `cachelens check` and the language server both use
 // it; `go vet -vettool` uses unitchecker instead.
+//
+// It serves `cachelens check` and the language server; it is not a stable
+// API.
 package driver
 
 import (

@@ -9,6 +9,8 @@
 // its text changed, its position among the calls of that name in that
 // function). Lines inserted or removed anywhere — above the code, or
 // inside the function before it, other calls included — do not lose it.
+//
+// It serves the language server only and is not a stable API.
 package anchor
 
 import (

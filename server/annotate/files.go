@@ -5,6 +5,8 @@
 // version of the file the reporting program was built from, so
 // annotations follow the code when lines move, and says when the program
 // ran older code than the buffer shows.
+//
+// It serves the language server only and is not a stable API.
 package annotate
 
 import (

@@ -7,6 +7,8 @@
 // accepts only peers with its own uid, and registers itself per workspace
 // root so programs find it without configuration; a connection tells it
 // at once that a program started, and its end that the program ended.
+//
+// It serves the language server only and is not a stable API.
 package collector
 
 import (

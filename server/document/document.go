@@ -1,6 +1,8 @@
 // Package document holds the text of open editor buffers and converts
 // between LSP positions (lines and UTF-16 or UTF-8 units) and byte
 // offsets, the unit of go/token.
+//
+// It serves the language server only and is not a stable API.
 package document
 
 import (

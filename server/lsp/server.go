@@ -10,6 +10,9 @@
 // (server/annotate) and convert positions (server/document). Loading and
 // analysis (server/workspace) run in the background and publish when done,
 // so no request waits for them.
+//
+// It is the server `cachelens serve` runs, not a stable API: editors talk
+// to it over LSP.
 package lsp
 
 import (

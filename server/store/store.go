@@ -13,6 +13,8 @@
 // new run (and its old one while it is still going). Runs that ended more
 // than wire.RunRetention ago are forgotten, and the store holds at most
 // MaxRuns runs.
+//
+// It serves the language server only and is not a stable API.
 package store
 
 import (

@@ -3,6 +3,8 @@
 // only the packages an edit affects, in a background goroutine, and hands
 // the findings to a callback. Nothing here blocks the language server's
 // request handlers.
+//
+// It serves the language server only and is not a stable API.
 package workspace
 
 import (

@@ -1,6 +1,8 @@
 // Package lsptest is a small LSP client for tests: it speaks JSON-RPC over
 // a stream (pipes to an in-process server or a child process), answers the
 // server's requests, and records what the server sends.
+//
+// It serves this repository's tests and benchmarks only.
 package lsptest
 
 import (

@@ -1,5 +1,7 @@
 // Package storetest builds runs — the wire.Run values the collector reads
 // from run files — for tests of the store and of what reads it.
+//
+// It serves this repository's tests and benchmarks only.
 package storetest
 
 import (
