@@ -86,17 +86,17 @@ func (c *cache) stats() Stats {
 		c.expireDue(c.now()) // Entries counts live entries only
 	}
 	s := Stats{
-		Name:        c.name,
-		File:        c.file,
-		Line:        c.line,
-		HashErrors:  c.ctr[wire.CtrHashErrors].Load(),
-		Mutations:   c.ctr[wire.CtrMutations].Load(),
-		Evictions:   c.ctr[wire.CtrEvictions].Load(),
-		Expired:     c.ctr[wire.CtrExpired].Load(),
-		Entries:     c.ctr[wire.CtrEntries].Load(),
-		Bytes:       c.ctr[wire.CtrBytes].Load(),
+		Name:         c.name,
+		File:         c.file,
+		Line:         c.line,
+		HashErrors:   c.ctr[wire.CtrHashErrors].Load(),
+		Mutations:    c.ctr[wire.CtrMutations].Load(),
+		Evictions:    c.ctr[wire.CtrEvictions].Load(),
+		Expired:      c.ctr[wire.CtrExpired].Load(),
+		Entries:      c.ctr[wire.CtrEntries].Load(),
+		Bytes:        c.ctr[wire.CtrBytes].Load(),
 		TotalCompute: time.Duration(c.ctr[wire.CtrComputeNs].Load()),
-		Computes:    c.ctr[wire.CtrComputes].Load(),
+		Computes:     c.ctr[wire.CtrComputes].Load(),
 	}
 	if n := c.ctr[wire.CtrHashN].Load(); n > 0 {
 		s.AvgHash = time.Duration(c.ctr[wire.CtrHashNs].Load() / n)
