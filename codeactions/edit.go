@@ -53,10 +53,10 @@ type Import struct {
 	Name, Path string
 }
 
-// Rewrite applies raw edits to a file, adds the imports it needs, and
+// rewrite applies raw edits to a file, adds the imports it needs, and
 // returns the line-based edits from src to the result, which is gofmt
 // formatted if src was. The result must parse.
-func Rewrite(file string, src []byte, raw []Edit, imports []Import) ([]Edit, error) {
+func rewrite(file string, src []byte, raw []Edit, imports []Import) ([]Edit, error) {
 	out, err := Apply(src, raw)
 	if err != nil {
 		return nil, err
@@ -80,7 +80,7 @@ func Rewrite(file string, src []byte, raw []Edit, imports []Import) ([]Edit, err
 	} else if _, err := parser.ParseFile(token.NewFileSet(), file, out, parser.SkipObjectResolution); err != nil {
 		return nil, fmt.Errorf("codeactions: the fixed %s does not parse: %v", file, err)
 	}
-	return Diff(file, src, out), nil
+	return diffEdits(file, src, out), nil
 }
 
 func addImports(file string, src []byte, imports []Import) ([]byte, error) {
@@ -105,8 +105,8 @@ func addImports(file string, src []byte, imports []Import) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// Diff returns edits that turn old into new, one per changed run of lines.
-func Diff(file string, old, new []byte) []Edit {
+// diffEdits returns edits that turn old into new, one per changed run of lines.
+func diffEdits(file string, old, new []byte) []Edit {
 	a, b := splitLines(old), splitLines(new)
 	// Trim the common prefix and suffix, then align the middle with a
 	// longest-common-subsequence table (fixes change a few lines).
@@ -176,9 +176,9 @@ func splitLines(b []byte) []string {
 	return out
 }
 
-// LocalName returns the name under which file imports path, and whether
+// localName returns the name under which file imports path, and whether
 // it does. A dot or blank import counts as not imported.
-func LocalName(file *ast.File, path string, pkgName string) (string, bool) {
+func localName(file *ast.File, path string, pkgName string) (string, bool) {
 	for _, imp := range file.Imports {
 		p, err := strconv.Unquote(imp.Path.Value)
 		if err != nil || p != path {

@@ -22,7 +22,7 @@ func TestDiffApplies(t *testing.T) {
 		if rng.IntN(3) == 0 {
 			new = old[:len(old)/2] + gen(2) + old[len(old)/2:]
 		}
-		edits := Diff("f.go", []byte(old), []byte(new))
+		edits := diffEdits("f.go", []byte(old), []byte(new))
 		got, err := Apply([]byte(old), edits)
 		if err != nil || string(got) != new {
 			t.Fatalf("Diff(%q, %q) = %+v applies to %q (%v)", old, new, edits, got, err)
@@ -33,7 +33,7 @@ func TestDiffApplies(t *testing.T) {
 func TestRewriteAddsImportAndFormats(t *testing.T) {
 	src := "package p\n\nimport \"fmt\"\n\nfunc f() {\n\tfmt.Println(1)\n}\n"
 	i := strings.Index(src, "1)")
-	edits, err := Rewrite("p.go", []byte(src), []Edit{{File: "p.go", Start: i, End: i + 1, New: "strings.Repeat(\"x\",2)"}},
+	edits, err := rewrite("p.go", []byte(src), []Edit{{File: "p.go", Start: i, End: i + 1, New: "strings.Repeat(\"x\",2)"}},
 		[]Import{{Path: "strings"}})
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +46,7 @@ func TestRewriteAddsImportAndFormats(t *testing.T) {
 	if len(edits) != 2 {
 		t.Errorf("want 2 separate edits (import, call), got %+v", edits)
 	}
-	if _, err := Rewrite("p.go", []byte(src), []Edit{{File: "p.go", Start: i, End: i + 1, New: "("}}, nil); err == nil {
+	if _, err := rewrite("p.go", []byte(src), []Edit{{File: "p.go", Start: i, End: i + 1, New: "("}}, nil); err == nil {
 		t.Error("an edit that breaks the syntax was accepted")
 	}
 }

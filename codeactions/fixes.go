@@ -33,7 +33,7 @@ func (f *File) Qualifier(need *[]Import) types.Qualifier {
 		if f.Pkg != nil && p.Path() == f.Pkg.Path() {
 			return ""
 		}
-		if name, ok := LocalName(f.AST, p.Path(), p.Name()); ok {
+		if name, ok := localName(f.AST, p.Path(), p.Name()); ok {
 			return name
 		}
 		for _, imp := range *need {
@@ -49,7 +49,7 @@ func (f *File) Qualifier(need *[]Import) types.Qualifier {
 // RuntimeName returns the name the file uses for cacheruntime, recording
 // an import if it has none.
 func (f *File) RuntimeName(need *[]Import) string {
-	if name, ok := LocalName(f.AST, runtimeapi.Path, runtimeapi.Name); ok {
+	if name, ok := localName(f.AST, runtimeapi.Path, runtimeapi.Name); ok {
 		return name
 	}
 	*need = append(*need, Import{Path: runtimeapi.Path})
@@ -82,7 +82,7 @@ func AddOption(f *File, call *ast.CallExpr, option string, imports []Import) ([]
 	} else {
 		raw = Edit{File: f.Name, Start: end, End: end, New: ", " + option}
 	}
-	return append(ImportEdits(f, imports), raw), nil
+	return append(importEdits(f, imports), raw), nil
 }
 
 // HashFuncOption returns the text of a cacheruntime.HashFunc option for t
@@ -119,7 +119,7 @@ func WrapInClone(f *File, call ast.Expr) ([]Edit, error) {
 		{File: f.Name, Start: start, End: start, New: rt + ".Clone("},
 		{File: f.Name, Start: end, End: end, New: ")"},
 	}
-	return append(ImportEdits(f, need), raw...), nil
+	return append(importEdits(f, need), raw...), nil
 }
 
 // CloneAfter returns the edits that insert "name = cacheruntime.Clone(name)"
@@ -130,7 +130,7 @@ func CloneAfter(f *File, stmt ast.Stmt, name string) ([]Edit, error) {
 	end := f.Offset(stmt.End())
 	indent := lineIndent(f.Src, f.Offset(stmt.Pos()))
 	raw := []Edit{{File: f.Name, Start: end, End: end, New: fmt.Sprintf("\n%s%s = %s.Clone(%s)", indent, name, rt, name)}}
-	return append(ImportEdits(f, need), raw...), nil
+	return append(importEdits(f, need), raw...), nil
 }
 
 func lineIndent(src []byte, off int) string {
@@ -168,11 +168,11 @@ func AllowMutation(name string, src []byte, closeOff int) ([]Edit, error) {
 	return AddOption(f, call, rt+".AllowOutputMutation()", need)
 }
 
-// ImportEdits returns raw edits that import the packages f lacks.
-func ImportEdits(f *File, imports []Import) []Edit {
+// importEdits returns raw edits that import the packages f lacks.
+func importEdits(f *File, imports []Import) []Edit {
 	var missing []Import
 	for _, imp := range imports {
-		if _, ok := LocalName(f.AST, imp.Path, ""); !ok && !slices.Contains(missing, imp) {
+		if _, ok := localName(f.AST, imp.Path, ""); !ok && !slices.Contains(missing, imp) {
 			missing = append(missing, imp)
 		}
 	}
@@ -243,7 +243,7 @@ func NormalizeFix(read func(name string) ([]byte, error), edits []Edit) ([]Edit,
 		if err != nil {
 			return nil, err
 		}
-		norm, err := Rewrite(name, src, byFile[name], nil)
+		norm, err := rewrite(name, src, byFile[name], nil)
 		if err != nil {
 			return nil, err
 		}
@@ -275,7 +275,7 @@ func commonPrefix(a, b string) int {
 // assigns it to name is followed by name = cacheruntime.Clone(name). A
 // fix that wraps it again is then not offered.
 func Cloned(f *File, call ast.Expr) bool {
-	rt, ok := LocalName(f.AST, runtimeapi.Path, runtimeapi.Name)
+	rt, ok := localName(f.AST, runtimeapi.Path, runtimeapi.Name)
 	if !ok {
 		return false
 	}

@@ -30,8 +30,8 @@ func ReadFile(pass *analysis.Pass, name string) ([]byte, error) {
 	return os.ReadFile(name)
 }
 
-// TokenFile returns the file named name in fset, or nil.
-func TokenFile(fset *token.FileSet, name string) *token.File {
+// tokenFile returns the file named name in fset, or nil.
+func tokenFile(fset *token.FileSet, name string) *token.File {
 	var found *token.File
 	fset.Iterate(func(f *token.File) bool {
 		if f.Name() == name {
@@ -53,7 +53,7 @@ func SuggestedFix(fset *token.FileSet, message string, edits []Edit) (analysis.S
 	for _, e := range edits {
 		tf, ok := files[e.File]
 		if !ok {
-			tf = TokenFile(fset, e.File)
+			tf = tokenFile(fset, e.File)
 			files[e.File] = tf
 		}
 		if tf == nil || e.End > tf.Size() {

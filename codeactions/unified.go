@@ -8,7 +8,7 @@ import (
 // Unified renders the difference between old and new as a unified diff
 // with ctx lines of context, for people to read (cachelens demo -fix).
 func Unified(name string, old, new []byte, ctx int) string {
-	edits := Diff(name, old, new)
+	edits := diffEdits(name, old, new)
 	if len(edits) == 0 {
 		return ""
 	}

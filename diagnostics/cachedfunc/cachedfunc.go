@@ -184,9 +184,9 @@ func ObjectOf(info *types.Info, e ast.Expr) types.Object {
 	return nil
 }
 
-// VariantOf reports whether call creates a cached function, and with
+// variantOf reports whether call creates a cached function, and with
 // which variant.
-func VariantOf(info *types.Info, call *ast.CallExpr) (string, bool) {
+func variantOf(info *types.Info, call *ast.CallExpr) (string, bool) {
 	fn, ok := typeutil.Callee(info, call).(*types.Func)
 	if !ok || fn.Pkg() == nil || fn.Pkg().Path() != runtimeapi.Path {
 		return "", false
@@ -195,8 +195,8 @@ func VariantOf(info *types.Info, call *ast.CallExpr) (string, bool) {
 	return name, runtimeapi.IsVariant(name)
 }
 
-// IsRuntimeFunc reports whether call calls the cacheruntime function name.
-func IsRuntimeFunc(info *types.Info, call *ast.CallExpr, name string) bool {
+// isRuntimeFunc reports whether call calls the cacheruntime function name.
+func isRuntimeFunc(info *types.Info, call *ast.CallExpr, name string) bool {
 	fn, ok := typeutil.Callee(info, call).(*types.Func)
 	return ok && fn.Pkg() != nil && fn.Pkg().Path() == runtimeapi.Path && fn.Origin().Name() == name
 }
@@ -211,7 +211,7 @@ func run(pass *analysis.Pass) (any, error) {
 			return true
 		}
 		call := n.(*ast.CallExpr)
-		variant, ok := VariantOf(pass.TypesInfo, call)
+		variant, ok := variantOf(pass.TypesInfo, call)
 		if !ok || len(call.Args) == 0 {
 			return true
 		}
@@ -376,9 +376,9 @@ func readOptions(info *types.Info, call *ast.CallExpr) Options {
 			continue
 		}
 		switch {
-		case IsRuntimeFunc(info, c, "AllowOutputMutation"):
+		case isRuntimeFunc(info, c, "AllowOutputMutation"):
 			o.AllowMutation = true
-		case IsRuntimeFunc(info, c, "HashFunc"):
+		case isRuntimeFunc(info, c, "HashFunc"):
 			if t := hashFuncType(info, c); t != nil {
 				o.HashFuncs = append(o.HashFuncs, HashFunc{Type: t, Call: c})
 			}

@@ -50,9 +50,9 @@ type Config struct {
 	Requires []string
 }
 
-// Mode is what the driver needs go/packages to load for analyzed
+// loadMode is what the driver needs go/packages to load for analyzed
 // packages.
-const Mode = packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles | packages.NeedImports |
+const loadMode = packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles | packages.NeedImports |
 	packages.NeedTypes | packages.NeedTypesSizes | packages.NeedSyntax | packages.NeedTypesInfo | packages.NeedModule
 
 // Program is a set of loaded packages ready to analyze.
@@ -195,7 +195,7 @@ func Load(ctx context.Context, cfg Config) (*Program, error) {
 		return prog, nil
 	}
 	full := base
-	full.Mode = Mode
+	full.Mode = loadMode
 	pkgs, err := packages.Load(&full, roots...)
 	if err != nil {
 		return nil, fmt.Errorf("loading %s: %w", strings.Join(patterns, " "), err)

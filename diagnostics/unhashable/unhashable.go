@@ -33,7 +33,7 @@ var Analyzer = &analysis.Analyzer{
 
 func run(pass *analysis.Pass) (any, error) {
 	info := pass.ResultOf[cachedfunc.Analyzer].(*cachedfunc.Info)
-	qual := Qualifier(pass.Pkg)
+	qual := qualifier(pass.Pkg)
 	for _, d := range info.Defs {
 		if d.Sig == nil || d.Options.Dynamic {
 			continue
@@ -41,7 +41,7 @@ func run(pass *analysis.Pass) (any, error) {
 		params := d.Sig.Params()
 		for i := range params.Len() {
 			p := params.At(i)
-			f := Find(p.Type(), d.Options)
+			f := find(p.Type(), d.Options)
 			if f == nil {
 				continue
 			}
@@ -68,10 +68,10 @@ type Finding struct {
 	Suggest types.Type   // the type a HashFunc should cover
 }
 
-// Find returns the first unhashable value inside t, in the order the
+// find returns the first unhashable value inside t, in the order the
 // runtime hashes, or nil. Types covered by opts' HashFuncs, contexts and
 // interfaces are not looked into.
-func Find(t types.Type, opts cachedfunc.Options) *Finding {
+func find(t types.Type, opts cachedfunc.Options) *Finding {
 	w := &walker{opts: opts, seen: map[types.Type]bool{}}
 	if !w.walk(t) {
 		return nil
@@ -89,7 +89,7 @@ type walker struct {
 }
 
 func (w *walker) walk(t types.Type) bool {
-	if w.opts.Covers(t) || IsContext(t) {
+	if w.opts.Covers(t) || isContext(t) {
 		return false
 	}
 	if n, ok := types.Unalias(t).(*types.Named); ok {
@@ -140,9 +140,9 @@ func (w *walker) step(seg string, t types.Type) bool {
 	return false
 }
 
-// Qualifier names types in messages: unqualified in pkg, by package
+// qualifier names types in messages: unqualified in pkg, by package
 // name elsewhere (sql.DB).
-func Qualifier(pkg *types.Package) types.Qualifier {
+func qualifier(pkg *types.Package) types.Qualifier {
 	return func(p *types.Package) string {
 		if p == pkg {
 			return ""
@@ -151,12 +151,12 @@ func Qualifier(pkg *types.Package) types.Qualifier {
 	}
 }
 
-// IsContext reports whether values of t are left out of cache keys: t is
+// isContext reports whether values of t are left out of cache keys: t is
 // context.Context or an interface type that has its methods (Deadline,
 // Done, Err, Value). A concrete type that implements context.Context, such
 // as a struct embedding one, is data and is hashed (its embedded
 // context.Context field is left out), as at run time.
-func IsContext(t types.Type) bool {
+func isContext(t types.Type) bool {
 	iface, ok := types.Unalias(t).Underlying().(*types.Interface)
 	if !ok {
 		return false
@@ -191,9 +191,9 @@ func suggest(ts []types.Type) types.Type {
 	return ts[len(ts)-1]
 }
 
-// HashableFields returns the fields of t's struct (or of the struct t
+// hashableFields returns the fields of t's struct (or of the struct t
 // points to) that code in pkg can read and that can be hashed.
-func HashableFields(t types.Type, pkg *types.Package, opts cachedfunc.Options) []string {
+func hashableFields(t types.Type, pkg *types.Package, opts cachedfunc.Options) []string {
 	u := t.Underlying()
 	if p, ok := u.(*types.Pointer); ok {
 		u = p.Elem().Underlying()
@@ -208,7 +208,7 @@ func HashableFields(t types.Type, pkg *types.Package, opts cachedfunc.Options) [
 		if f.Name() == "_" || (!f.Exported() && f.Pkg() != pkg) {
 			continue
 		}
-		if IsContext(f.Type()) || Find(f.Type(), opts) != nil {
+		if isContext(f.Type()) || find(f.Type(), opts) != nil {
 			continue
 		}
 		out = append(out, f.Name())
@@ -222,7 +222,7 @@ func fixes(pass *analysis.Pass, d *cachedfunc.Def, f *Finding) []analysis.Sugges
 		return nil
 	}
 	var out []analysis.SuggestedFix
-	tname := types.TypeString(f.Suggest, Qualifier(pass.Pkg))
+	tname := types.TypeString(f.Suggest, qualifier(pass.Pkg))
 	add := func(msg string, fields []string) {
 		opt, imports := codeactions.HashFuncOption(file, f.Suggest, fields)
 		edits, err := codeactions.AddOption(file, d.Call, opt, imports)
@@ -233,7 +233,7 @@ func fixes(pass *analysis.Pass, d *cachedfunc.Def, f *Finding) []analysis.Sugges
 			out = append(out, fix)
 		}
 	}
-	if fields := HashableFields(f.Suggest, pass.Pkg, d.Options); len(fields) > 0 {
+	if fields := hashableFields(f.Suggest, pass.Pkg, d.Options); len(fields) > 0 {
 		add(fmt.Sprintf("Hash %s by its hashable fields (%s)", tname, strings.Join(fields, ", ")), fields)
 	}
 	add(fmt.Sprintf("Ignore %s when hashing", tname), nil)

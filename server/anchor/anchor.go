@@ -90,13 +90,13 @@ func Parse(filename string, src []byte, holders map[string]bool) *Index {
 	if f == nil {
 		return &Index{Holders: map[string]bool{}, Broken: true}
 	}
-	ix := Build(fset, f, src, holders)
+	ix := build(fset, f, src, holders)
 	ix.Broken = err != nil
 	return ix
 }
 
-// Build indexes a parsed file whose source is src.
-func Build(fset *token.FileSet, f *ast.File, src []byte, holders map[string]bool) *Index {
+// build indexes a parsed file whose source is src.
+func build(fset *token.FileSet, f *ast.File, src []byte, holders map[string]bool) *Index {
 	ix := &Index{Holders: map[string]bool{}}
 	rt := runtimeName(f)
 	if rt != "" {
@@ -136,9 +136,9 @@ func span(fset *token.FileSet, n ast.Node) Span {
 	return Span{Start: s.Offset, End: e.Offset, StartLine: s.Line, EndLine: e.Line}
 }
 
-// ScopeName names a top-level declaration as the runtime names functions
+// scopeName names a top-level declaration as the runtime names functions
 // (without the package): "handle", "(*Server).Start", "Server.Stop".
-func ScopeName(decl ast.Decl) string {
+func scopeName(decl ast.Decl) string {
 	fd, ok := decl.(*ast.FuncDecl)
 	if !ok {
 		return ""
@@ -170,7 +170,7 @@ func ScopeName(decl ast.Decl) string {
 func (ix *Index) findDefs(fset *token.FileSet, f *ast.File, rt string) {
 	counts := map[DefID]int{}
 	for _, decl := range f.Decls {
-		scope := ScopeName(decl)
+		scope := scopeName(decl)
 		var stack []ast.Node
 		ast.Inspect(decl, func(n ast.Node) bool {
 			if n == nil {
@@ -265,7 +265,7 @@ func (ix *Index) findCalls(fset *token.FileSet, f *ast.File, src []byte, names m
 	counts := map[CallID]int{}
 	textCounts := map[[2]string]int{}
 	for _, decl := range f.Decls {
-		scope := ScopeName(decl)
+		scope := scopeName(decl)
 		ast.Inspect(decl, func(n ast.Node) bool {
 			call, ok := n.(*ast.CallExpr)
 			if !ok {

@@ -44,7 +44,7 @@ type placeKey struct {
 
 // New returns an annotator reading buffers through b.
 func New(b Buffers) *Annotator {
-	return &Annotator{Files: NewFiles(b), placed: map[string]placed{}}
+	return &Annotator{Files: newFiles(b), placed: map[string]placed{}}
 }
 
 // Forget drops what is kept for path (the editor closed it).
@@ -96,7 +96,7 @@ func (a *Annotator) Place(snap *store.Snapshot, path string) *Placement {
 	if hit && last.key == k {
 		return last.pl
 	}
-	if len(text) > MaxAnnotated {
+	if len(text) > maxAnnotated {
 		return &Placement{Path: path}
 	}
 	pl := a.place(snap, path, text)
@@ -261,7 +261,7 @@ func LensTitle(d *store.Def, stale bool) string {
 		fmt.Fprintf(&b, " · %d uncached", d.Uncached)
 	}
 	if s := d.Saved(); s > 0 {
-		fmt.Fprintf(&b, " · saved %s", Duration(s))
+		fmt.Fprintf(&b, " · saved %s", formatDuration(s))
 	}
 	if d.Mutations > 0 {
 		fmt.Fprintf(&b, " · %d %s", d.Mutations, plural(d.Mutations, "mutation", "mutations"))
@@ -335,9 +335,9 @@ func (pl *Placement) DefHints(start, end int) []Hint {
 	return out
 }
 
-// Duration formats a duration the way the annotations show it: 3.1s,
+// formatDuration formats a duration the way the annotations show it: 3.1s,
 // 20ms, 120ns.
-func Duration(d time.Duration) string {
+func formatDuration(d time.Duration) string {
 	switch {
 	case d >= time.Minute:
 		return d.Round(time.Second).String()
@@ -351,8 +351,8 @@ func Duration(d time.Duration) string {
 	return d.String()
 }
 
-// Bytes formats a size: 912 B, 1.2 MB.
-func Bytes(n int64) string {
+// formatBytes formats a size: 912 B, 1.2 MB.
+func formatBytes(n int64) string {
 	switch {
 	case n >= 1<<30:
 		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))

@@ -129,12 +129,12 @@ func TestNoHitsAndFormats(t *testing.T) {
 		t.Fatalf("diagnostics %+v", diags)
 	}
 	for d, want := range map[time.Duration]string{3100 * time.Millisecond: "3.1s", 20 * time.Millisecond: "20.0ms", 1500 * time.Nanosecond: "1.5µs", 90 * time.Second: "1m30s"} {
-		if got := Duration(d); got != want {
+		if got := formatDuration(d); got != want {
 			t.Errorf("Duration(%v) = %q, want %q", d, got, want)
 		}
 	}
 	for n, want := range map[int64]string{912: "912 B", 1536: "1.5 KB", 3 << 20: "3.0 MB"} {
-		if got := Bytes(n); got != want {
+		if got := formatBytes(n); got != want {
 			t.Errorf("Bytes(%d) = %q, want %q", n, got, want)
 		}
 	}

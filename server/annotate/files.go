@@ -66,9 +66,9 @@ const (
 	maxIndexes    = 64
 	maxPerPath    = 3 // the current text, the one a program was built from, and one before
 	maxDiskBytes  = 64 << 20
-	// MaxAnnotated is the largest file annotated: bigger ones (generated
+	// maxAnnotated is the largest file annotated: bigger ones (generated
 	// tables, say) are not parsed for annotations.
-	MaxAnnotated = 8 << 20
+	maxAnnotated = 8 << 20
 )
 
 type indexKey struct {
@@ -91,8 +91,8 @@ type diskVersion struct {
 // maxVersions bounds the on-disk versions remembered per file.
 const maxVersions = 8
 
-// NewFiles returns an empty set of file indexes.
-func NewFiles(b Buffers) *Files {
+// newFiles returns an empty set of file indexes.
+func newFiles(b Buffers) *Files {
 	return &Files{buffers: b, cache: map[indexKey]*indexEntry{}, sums: map[string]sumEntry{}, disk: map[string][]diskVersion{}, now: time.Now}
 }
 

@@ -46,18 +46,18 @@ func defHover(snap *store.Snapshot, d *store.Def, holder string, stale bool) str
 		row("uncached calls", fmt.Sprint(d.Uncached))
 	}
 	row("entries", fmt.Sprint(d.Entries))
-	row("memory held", Bytes(d.Bytes))
+	row("memory held", formatBytes(d.Bytes))
 	if d.Computes > 0 {
-		row("avg compute", Duration(d.AvgCompute()))
+		row("avg compute", formatDuration(d.AvgCompute()))
 	} else {
 		row("avg compute", "no computation yet")
 	}
 	if d.HashN > 0 {
-		row("avg hash + check", Duration(d.AvgHash()))
+		row("avg hash + check", formatDuration(d.AvgHash()))
 	} else {
 		row("avg hash + check", "not measured yet (timed on hits)")
 	}
-	row("time saved", Duration(d.Saved()))
+	row("time saved", formatDuration(d.Saved()))
 	if d.Evictions > 0 || d.MaxEntries > 0 {
 		row("evictions", fmt.Sprintf("%d (max %d entries)", d.Evictions, d.MaxEntries))
 	}

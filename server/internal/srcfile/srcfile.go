@@ -15,24 +15,24 @@ import (
 	"syscall"
 )
 
-// MaxSize is the largest file read.
-const MaxSize = 16 << 20
+// maxSize is the largest file read.
+const maxSize = 16 << 20
 
 // Errors Read returns (wrapped with the path).
 var (
 	ErrNotRegular = errors.New("not a regular file")
-	ErrTooLarge   = fmt.Errorf("larger than %d MiB", MaxSize>>20)
+	ErrTooLarge   = fmt.Errorf("larger than %d MiB", maxSize>>20)
 )
 
 // Read returns the contents of the regular file at path.
 func Read(path string) ([]byte, error) {
-	data, _, err := ReadInfo(path)
+	data, _, err := readInfo(path)
 	return data, err
 }
 
-// ReadInfo returns the contents of the regular file at path and its
+// readInfo returns the contents of the regular file at path and its
 // information, taken from the opened file.
-func ReadInfo(path string) ([]byte, fs.FileInfo, error) {
+func readInfo(path string) ([]byte, fs.FileInfo, error) {
 	// O_NONBLOCK: opening a FIFO with no writer returns at once instead of
 	// waiting for one; for a regular file it changes nothing.
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
@@ -47,14 +47,14 @@ func ReadInfo(path string) ([]byte, fs.FileInfo, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, nil, fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, fi.Mode().Type())
 	}
-	if fi.Size() > MaxSize {
+	if fi.Size() > maxSize {
 		return nil, nil, fmt.Errorf("%s: %w", path, ErrTooLarge)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	data, err := io.ReadAll(io.LimitReader(f, maxSize+1))
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(data) > MaxSize {
+	if len(data) > maxSize {
 		return nil, nil, fmt.Errorf("%s: %w", path, ErrTooLarge)
 	}
 	return data, fi, nil

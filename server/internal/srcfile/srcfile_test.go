@@ -20,7 +20,7 @@ func TestSpecialFiles(t *testing.T) {
 	}
 	big := filepath.Join(dir, "big.go")
 	f, _ := os.Create(big)
-	f.Truncate(MaxSize + 1)
+	f.Truncate(maxSize + 1)
 	f.Close()
 	ok := filepath.Join(dir, "ok.go")
 	os.WriteFile(ok, []byte("package x\n"), 0o644)
