@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/cachelens/cachelens/codeactions"
@@ -126,6 +127,8 @@ func TestFixesBuild(t *testing.T) {
 			}
 		}
 	}
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
 	for _, c := range cases {
 		if err := build(src, c.pkg); err != nil {
 			t.Fatalf("%s does not build before any fix: %v", c.pkg, err)
@@ -142,54 +145,61 @@ func TestFixesBuild(t *testing.T) {
 		for di, d := range diags {
 			for fi, f := range d.fixes {
 				name := fmt.Sprintf("%s/%d.%d %q", c.pkg, di, fi, f.message)
-				// Subtests, in parallel (as many as -parallel allows):
-				// each may stop with t.Fatal, which a plain goroutine
-				// must not call.
-				t.Run(name, func(t *testing.T) {
-					t.Parallel()
-					dir := t.TempDir()
-					copyTree(t, src, dir)
-					byFile := map[string][]codeactions.Edit{}
-					for _, e := range f.edits {
-						byFile[e.File] = append(byFile[e.File], e)
-					}
-					for file, edits := range byFile {
-						path := filepath.Join(dir, file)
-						data, err := os.ReadFile(path)
-						if err != nil {
-							t.Error(name, err)
+				// Each fix is a subtest (which may stop with t.Fatal),
+				// run from goroutines, four at a time: the builds wait on
+				// processes more than on the CPU. t.Run may be called
+				// from several goroutines; all return before this test.
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					sem <- struct{}{}
+					defer func() { <-sem }()
+					t.Run(name, func(t *testing.T) {
+						dir := t.TempDir()
+						copyTree(t, src, dir)
+						byFile := map[string][]codeactions.Edit{}
+						for _, e := range f.edits {
+							byFile[e.File] = append(byFile[e.File], e)
+						}
+						for file, edits := range byFile {
+							path := filepath.Join(dir, file)
+							data, err := os.ReadFile(path)
+							if err != nil {
+								t.Error(name, err)
+								return
+							}
+							out, err := codeactions.Apply(data, edits)
+							if err != nil {
+								t.Error(name, err)
+								return
+							}
+							os.WriteFile(path, out, 0o644)
+							if gofmt, err := exec.Command("gofmt", "-l", path).Output(); err != nil || len(gofmt) > 0 {
+								t.Errorf("%s: %s is not gofmt-formatted after the fix", name, file)
+							}
+						}
+						if err := build(dir, c.pkg); err != nil {
+							t.Errorf("%s: does not build after the fix: %v", name, err)
 							return
 						}
-						out, err := codeactions.Apply(data, edits)
-						if err != nil {
-							t.Error(name, err)
-							return
+						before, after := 0, 0
+						for _, x := range diags {
+							if x.message == d.message {
+								before++
+							}
 						}
-						os.WriteFile(path, out, 0o644)
-						if gofmt, err := exec.Command("gofmt", "-l", path).Output(); err != nil || len(gofmt) > 0 {
-							t.Errorf("%s: %s is not gofmt-formatted after the fix", name, file)
+						for _, x := range analyze(t, dir, c.a, c.pkg) {
+							if x.message == d.message {
+								after++
+							}
 						}
-					}
-					if err := build(dir, c.pkg); err != nil {
-						t.Errorf("%s: does not build after the fix: %v", name, err)
-						return
-					}
-					before, after := 0, 0
-					for _, x := range diags {
-						if x.message == d.message {
-							before++
+						if after >= before {
+							t.Errorf("%s: the diagnostic %q is still reported after the fix", name, d.message)
 						}
-					}
-					for _, x := range analyze(t, dir, c.a, c.pkg) {
-						if x.message == d.message {
-							after++
-						}
-					}
-					if after >= before {
-						t.Errorf("%s: the diagnostic %q is still reported after the fix", name, d.message)
-					}
-				})
+					})
+				}()
 			}
 		}
 	}
+	wg.Wait()
 }
