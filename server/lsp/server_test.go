@@ -235,6 +235,12 @@ func TestBadInput(t *testing.T) {
 	if err := h.c.Call("textDocument/hover", map[string]any{"textDocument": 7}, nil); rpcCode(err) != jsonrpc2.InvalidParams {
 		t.Errorf("malformed params: %v", err)
 	}
+	// A notification with malformed params is not handled with zero
+	// values: it is refused, and the refusal logged (it has no reply).
+	h.c.Notify("textDocument/didOpen", map[string]any{"textDocument": 7})
+	if !h.logs.wait("textDocument/didOpen: invalid params", 5*time.Second) {
+		t.Error("a didOpen with malformed params was not refused")
+	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "x.go")
 	os.WriteFile(path, []byte("package x\n"), 0o644)

@@ -145,6 +145,10 @@ func (c *Catalog) Rename(r string) { c.Region = r } // want Rename:`mutates\[-1\
 
 func readOnly(c *Catalog) int { return len(c.Items) }
 
+func addItem(items []Item) []Item {
+	return append(items, Item{})
+}
+
 func helpers() {
 	discount(loadCatalog("eu"))      // want `discount, which changes its argument \(assignment to c\.Items\[0\]\.Price\), changes the result cached by loadCatalog`
 	discountTwice(loadCatalog("eu")) // want `^discountTwice, which changes its argument \(through discount: assignment to c\.Items\[0\]\.Price\), changes the result cached by loadCatalog`
@@ -152,4 +156,5 @@ func helpers() {
 	cat.Rename("x") // want `method Rename, which changes its receiver \(assignment to c\.Region\), changes the result cached by loadCatalog`
 	_ = readOnly(cat)
 	discount(cacheruntime.Clone(cat))
+	_ = addItem(loadCatalog("eu").Items) // want `^addItem, which changes its argument \(append to items may write into its backing array\), changes the result cached by loadCatalog \(received`
 }
