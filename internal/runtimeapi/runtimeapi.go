@@ -1,7 +1,7 @@
 // Package runtimeapi names cacheruntime's API for the code that reads
 // users' programs: the static checks (diagnostics), the quick fixes
 // (codeactions) and the language server's placement of run-time data
-// (server/anchor). It is the one list of those names, so that a new
+// (server/internal/anchor). It is the one list of those names, so that a new
 // variant of Func is known everywhere at once.
 package runtimeapi
 

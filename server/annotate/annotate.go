@@ -13,7 +13,7 @@ import (
 
 	"github.com/cachelens/cachelens/internal/percent"
 
-	"github.com/cachelens/cachelens/server/anchor"
+	"github.com/cachelens/cachelens/server/internal/anchor"
 	"github.com/cachelens/cachelens/server/store"
 )
 

@@ -19,7 +19,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/cachelens/cachelens/server/anchor"
+	"github.com/cachelens/cachelens/server/internal/anchor"
 
 	"github.com/cachelens/cachelens/server/internal/srcfile"
 )

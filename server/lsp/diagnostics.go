@@ -8,7 +8,7 @@ import (
 	"github.com/cachelens/cachelens/server/annotate"
 	"github.com/cachelens/cachelens/server/document"
 	"github.com/cachelens/cachelens/server/internal/srcfile"
-	"github.com/cachelens/cachelens/server/workspace"
+	"github.com/cachelens/cachelens/server/internal/workspace"
 )
 
 // onFindings receives new static findings from the workspace.

@@ -9,7 +9,7 @@ import (
 	"github.com/cachelens/cachelens/diagnostics"
 	"github.com/cachelens/cachelens/server/collector"
 	"github.com/cachelens/cachelens/server/document"
-	"github.com/cachelens/cachelens/server/workspace"
+	"github.com/cachelens/cachelens/server/internal/workspace"
 	"go.lsp.dev/protocol"
 )
 

@@ -8,7 +8,7 @@
 // The handlers are thin: they read an immutable snapshot of the insight
 // store (server/store, fed by server/collector), place it on the buffer
 // (server/annotate) and convert positions (server/document). Loading and
-// analysis (server/workspace) run in the background and publish when done,
+// analysis (server/internal/workspace) run in the background and publish when done,
 // so no request waits for them.
 //
 // It is the server `cachelens serve` runs, not a stable API: editors talk
@@ -30,8 +30,8 @@ import (
 	"github.com/cachelens/cachelens/server/annotate"
 	"github.com/cachelens/cachelens/server/collector"
 	"github.com/cachelens/cachelens/server/document"
+	"github.com/cachelens/cachelens/server/internal/workspace"
 	"github.com/cachelens/cachelens/server/store"
-	"github.com/cachelens/cachelens/server/workspace"
 	"go.lsp.dev/jsonrpc2"
 )
 
