@@ -17,20 +17,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachelens/cachelens/bench/internal/baseline"
 	"github.com/cachelens/cachelens/bench/internal/cputime"
 	"github.com/cachelens/cachelens/cacheruntime"
 	"github.com/cachelens/cachelens/server/collector"
 	"github.com/cachelens/cachelens/server/store"
 	"github.com/cachelens/cachelens/wire"
 )
-
-type small struct {
-	ID    int
-	Name  string
-	Score int
-}
-
-func compute(id int, name string) small { return small{id, name, id * 3} }
 
 func tempDir(b *testing.B, parent string) string {
 	d, err := os.MkdirTemp(parent, "clb")
@@ -52,35 +45,11 @@ func startCollector(b *testing.B, runs string) (*collector.Collector, *store.Sto
 	return c, s
 }
 
-type memoKey struct {
-	id   int
-	name string
-}
-
-// handMemo is the baseline: a map behind an RWMutex.
-func handMemo() func(int, string) small {
-	var mu sync.RWMutex
-	m := map[memoKey]small{}
-	return func(id int, name string) small {
-		mu.RLock()
-		r, ok := m[memoKey{id, name}]
-		mu.RUnlock()
-		if ok {
-			return r
-		}
-		r = compute(id, name)
-		mu.Lock()
-		m[memoKey{id, name}] = r
-		mu.Unlock()
-		return r
-	}
-}
-
 // BenchmarkHitReporting: the hit path with reporting off, with the
 // counters in a run file a live collector reads (on tmpfs, the default
 // runs directory), and the hand-written memo.
 func BenchmarkHitReporting(b *testing.B) {
-	run := func(b *testing.B, f func(int, string) small) {
+	run := func(b *testing.B, f func(int, string) baseline.Small) {
 		f(42, "hello world")
 		b.ReportAllocs()
 		ct := cputime.Start()
@@ -89,13 +58,13 @@ func BenchmarkHitReporting(b *testing.B) {
 		}
 		ct.Report(b)
 	}
-	b.Run("reporting=off", func(b *testing.B) { run(b, cacheruntime.Func2(compute, cacheruntime.NoReport())) })
+	b.Run("reporting=off", func(b *testing.B) { run(b, cacheruntime.Func2(baseline.Compute, cacheruntime.NoReport())) })
 	b.Run("reporting=on", func(b *testing.B) {
 		runs := tempDir(b, "/dev/shm")
 		c, _ := startCollector(b, runs)
 		rep := cacheruntime.NewReporter(cacheruntime.ReporterOptions{Socket: c.Socket(), Runs: runs})
 		b.Cleanup(func() { rep.Close() })
-		f := cacheruntime.Func2(compute, cacheruntime.WithReporter(rep))
+		f := cacheruntime.Func2(baseline.Compute, cacheruntime.WithReporter(rep))
 		f(1, "x")
 		rep.Flush()
 		if rep.RunFile() == "" || rep.Connected() != 1 {
@@ -103,7 +72,7 @@ func BenchmarkHitReporting(b *testing.B) {
 		}
 		run(b, f)
 	})
-	b.Run("reporting=memo", func(b *testing.B) { run(b, handMemo()) })
+	b.Run("reporting=memo", func(b *testing.B) { run(b, baseline.HandMemo()) })
 }
 
 // BenchmarkWorstCallUnderDiskLoad: the slowest of a million calls (10 %
@@ -112,7 +81,7 @@ func BenchmarkHitReporting(b *testing.B) {
 // busy disk (the hsperfdata pitfall the default avoids). Reports the worst
 // call and the 99.99th percentile.
 func BenchmarkWorstCallUnderDiskLoad(b *testing.B) {
-	measure := func(b *testing.B, f func(int, string) small) {
+	measure := func(b *testing.B, f func(int, string) baseline.Small) {
 		stop := make(chan struct{})
 		var dd sync.WaitGroup
 		dd.Go(func() {
@@ -153,17 +122,17 @@ func BenchmarkWorstCallUnderDiskLoad(b *testing.B) {
 		return []cacheruntime.Option{cacheruntime.WithReporter(rep), cacheruntime.MaxEntries(100_000)}
 	}
 	b.Run("runfile=off", func(b *testing.B) {
-		measure(b, cacheruntime.Func2(compute, cacheruntime.NoReport(), cacheruntime.MaxEntries(100_000)))
+		measure(b, cacheruntime.Func2(baseline.Compute, cacheruntime.NoReport(), cacheruntime.MaxEntries(100_000)))
 	})
 	b.Run("runfile=tmpfs", func(b *testing.B) {
 		rep := cacheruntime.NewReporter(cacheruntime.ReporterOptions{Runs: tempDir(b, "/dev/shm"), Socket: "/nonexistent"})
 		b.Cleanup(func() { rep.Close() })
-		measure(b, cacheruntime.Func2(compute, opts(rep)...))
+		measure(b, cacheruntime.Func2(baseline.Compute, opts(rep)...))
 	})
 	b.Run("runfile=disk", func(b *testing.B) {
 		rep := cacheruntime.NewReporter(cacheruntime.ReporterOptions{Runs: tempDir(b, os.TempDir()), Socket: "/nonexistent"})
 		b.Cleanup(func() { rep.Close() })
-		measure(b, cacheruntime.Func2(compute, opts(rep)...))
+		measure(b, cacheruntime.Func2(baseline.Compute, opts(rep)...))
 	})
 }
 

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"hash/maphash"
 	"slices"
-	"sync"
 	"testing"
 	"unsafe"
 
+	"github.com/cachelens/cachelens/bench/internal/baseline"
 	"github.com/cachelens/cachelens/bench/internal/cputime"
 	"github.com/cachelens/cachelens/cacheruntime"
 	gohugo "github.com/gohugoio/hashstructure"
@@ -15,42 +15,10 @@ import (
 	hashstructure "github.com/mitchellh/hashstructure/v2"
 )
 
-type small struct {
-	ID    int
-	Name  string
-	Score int
-}
-
-func compute(id int, name string) small { return small{id, name, id * 3} }
-
-type memoKey struct {
-	id   int
-	name string
-}
-
-// handMemo is the baseline: a map behind an RWMutex.
-func handMemo() func(int, string) small {
-	var mu sync.RWMutex
-	m := map[memoKey]small{}
-	return func(id int, name string) small {
-		mu.RLock()
-		r, ok := m[memoKey{id, name}]
-		mu.RUnlock()
-		if ok {
-			return r
-		}
-		r = compute(id, name)
-		mu.Lock()
-		m[memoKey{id, name}] = r
-		mu.Unlock()
-		return r
-	}
-}
-
-// BenchmarkHit: a hit on a function of (int, string) returning a small
+// BenchmarkHit: a hit on a function of (int, string) returning a baseline.Small
 // struct.
 func BenchmarkHit(b *testing.B) {
-	run := func(b *testing.B, f func(int, string) small) {
+	run := func(b *testing.B, f func(int, string) baseline.Small) {
 		f(42, "hello world")
 		b.ReportAllocs()
 		ct := cputime.Start()
@@ -59,14 +27,14 @@ func BenchmarkHit(b *testing.B) {
 		}
 		ct.Report(b)
 	}
-	b.Run("impl=memo", func(b *testing.B) { run(b, handMemo()) })
-	b.Run("impl=Func2", func(b *testing.B) { run(b, cacheruntime.Func2(compute, cacheruntime.NoReport())) })
-	b.Run("impl=Func", func(b *testing.B) { run(b, cacheruntime.Func(compute, cacheruntime.NoReport())) })
+	b.Run("impl=memo", func(b *testing.B) { run(b, baseline.HandMemo()) })
+	b.Run("impl=Func2", func(b *testing.B) { run(b, cacheruntime.Func2(baseline.Compute, cacheruntime.NoReport())) })
+	b.Run("impl=Func", func(b *testing.B) { run(b, cacheruntime.Func(baseline.Compute, cacheruntime.NoReport())) })
 }
 
 // BenchmarkHitParallel is BenchmarkHit with every core calling.
 func BenchmarkHitParallel(b *testing.B) {
-	run := func(b *testing.B, f func(int, string) small) {
+	run := func(b *testing.B, f func(int, string) baseline.Small) {
 		f(42, "hello world")
 		b.ReportAllocs()
 		ct := cputime.Start()
@@ -77,8 +45,8 @@ func BenchmarkHitParallel(b *testing.B) {
 		})
 		ct.Report(b)
 	}
-	b.Run("impl=memo", func(b *testing.B) { run(b, handMemo()) })
-	b.Run("impl=Func2", func(b *testing.B) { run(b, cacheruntime.Func2(compute, cacheruntime.NoReport())) })
+	b.Run("impl=memo", func(b *testing.B) { run(b, baseline.HandMemo()) })
+	b.Run("impl=Func2", func(b *testing.B) { run(b, cacheruntime.Func2(baseline.Compute, cacheruntime.NoReport())) })
 }
 
 var sink uint64
