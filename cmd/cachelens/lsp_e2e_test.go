@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -69,23 +68,10 @@ func TestLanguageServerEndToEnd(t *testing.T) {
 	dir, src := catalogModule(t)
 	mainPath := filepath.Join(dir, "main.go")
 	uri := "file://" + mainPath
-	rt, _ := os.MkdirTemp("", "rt")
-	os.Chmod(rt, 0o700)
-	t.Cleanup(func() { os.RemoveAll(rt) })
-	env := append(os.Environ(), "XDG_RUNTIME_DIR="+rt, "XDG_CACHE_HOME="+cacheHome(t), "GOCACHE="+goCache)
+	rt, env := privateRuntime(t)
 
-	// The real binary, over pipes.
-	srv := exec.Command(binary, "serve", "--stdio") // as vscode-languageclient starts it
-	srv.Env = env
-	stdin, _ := srv.StdinPipe()
-	stdout, _ := srv.StdoutPipe()
-	var stderr bytes.Buffer
-	srv.Stderr = &stderr
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Process.Kill()
-	c := lsptest.New(stdout, stdin, stdin.Close)
+	// The real binary, over pipes, as vscode-languageclient starts it.
+	srv, c, stderr := startServer(t, env, "serve", "--stdio")
 	var init map[string]any
 	err := c.Call("initialize", map[string]any{
 		"processId":        os.Getpid(),

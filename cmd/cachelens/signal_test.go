@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/cachelens/cachelens/server/lsp/lsptest"
 )
 
 // TestSignalsCleanUp: a server ended by SIGTERM or SIGINT (as editors and
@@ -21,20 +17,8 @@ func TestSignalsCleanUp(t *testing.T) {
 		t.Run(sig.String(), func(t *testing.T) {
 			dir := t.TempDir()
 			os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/m\n\ngo 1.26\n"), 0o644)
-			rt, _ := os.MkdirTemp("", "rt")
-			os.Chmod(rt, 0o700)
-			t.Cleanup(func() { os.RemoveAll(rt) })
-			srv := exec.Command(binary, "serve", "--stdio")
-			srv.Env = append(os.Environ(), "XDG_RUNTIME_DIR="+rt, "XDG_CACHE_HOME="+cacheHome(t), "GOCACHE="+goCache)
-			stdin, _ := srv.StdinPipe()
-			stdout, _ := srv.StdoutPipe()
-			var stderr bytes.Buffer
-			srv.Stderr = &stderr
-			if err := srv.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer srv.Process.Kill()
-			c := lsptest.New(stdout, stdin, stdin.Close)
+			rt, env := privateRuntime(t)
+			srv, c, stderr := startServer(t, env, "serve", "--stdio")
 			if err := c.Call("initialize", map[string]any{
 				"processId":        os.Getpid(),
 				"workspaceFolders": []any{map[string]string{"uri": "file://" + dir, "name": "m"}},

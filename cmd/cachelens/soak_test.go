@@ -87,13 +87,7 @@ func TestSoak(t *testing.T) {
 			t.Fatalf("go build %s: %v\n%s", p, err, out)
 		}
 	}
-	rt, err := os.MkdirTemp("", "rt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(rt, 0o700)
-	t.Cleanup(func() { os.RemoveAll(rt) })
-	env := append(os.Environ(), "XDG_RUNTIME_DIR="+rt, "XDG_CACHE_HOME="+cacheHome(t), "GOCACHE="+goCache)
+	rt, env := privateRuntime(t)
 
 	args := []string{"serve", "--stdio"}
 	if prof := os.Getenv("CACHELENS_SOAK_PROFILE"); prof != "" { // a file name prefix
@@ -102,18 +96,8 @@ func TestSoak(t *testing.T) {
 	if logfile := os.Getenv("CACHELENS_SOAK_LOG"); logfile != "" {
 		args = append(args, "-logfile", logfile)
 	}
-	srv := exec.Command(binary, args...)
-	srv.Env = env
-	stdin, _ := srv.StdinPipe()
-	stdout, _ := srv.StdoutPipe()
-	var stderr lockedBuffer
-	srv.Stderr = &stderr
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Process.Kill()
-	c := lsptest.New(stdout, stdin, stdin.Close)
-	err = c.Call("initialize", map[string]any{
+	srv, c, stderr := startServer(t, env, args...)
+	err := c.Call("initialize", map[string]any{
 		"processId":        os.Getpid(),
 		"workspaceFolders": []any{map[string]string{"uri": "file://" + dir, "name": "soak"}},
 		"capabilities": map[string]any{
@@ -566,30 +550,6 @@ func (l *latencies) quantile(q float64) (p, max time.Duration, n int) {
 	s := slices.Clone(l.d)
 	slices.Sort(s)
 	return s[int(q*float64(len(s)-1))], s[len(s)-1], len(s)
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent writers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-func (b *lockedBuffer) Len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Len()
 }
 
 func tail(s string, n int) string {
