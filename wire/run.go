@@ -266,10 +266,9 @@ type RunReason struct {
 	Seq   int64 // larger: happened more recently (at the same site)
 }
 
-// RunHashErr is a distinct hash error.
-type RunHashErr struct {
-	Def      uint32
-	Site     uint32
+// HashErrDesc describes a hash error: what a run file records of it, and
+// what the server shows.
+type HashErrDesc struct {
 	Arg      int
 	ArgType  string
 	Path     string
@@ -277,8 +276,15 @@ type RunHashErr struct {
 	Panic    string
 	Suggest  string
 	Text     string
-	Internal string
-	Count    int64
+	Internal string // set for a fault inside cacheruntime itself (the call ran uncached); Text says what failed
+}
+
+// RunHashErr is a distinct hash error.
+type RunHashErr struct {
+	Def  uint32
+	Site uint32
+	HashErrDesc
+	Count int64
 }
 
 // RunMutation is a distinct mutation of a cached result.
@@ -514,7 +520,7 @@ func (r *Run) parseRecord(kind RecordKind, rec []byte) error {
 		if len(rec) < ErrStr {
 			return errShort
 		}
-		e := RunHashErr{Def: u32(rec, ErrDef), Site: u32(rec, ErrSite), Arg: int(binary.LittleEndian.Uint16(rec[ErrArg:])), Count: i64(rec, ErrCount)}
+		e := RunHashErr{Def: u32(rec, ErrDef), Site: u32(rec, ErrSite), HashErrDesc: HashErrDesc{Arg: int(binary.LittleEndian.Uint16(rec[ErrArg:]))}, Count: i64(rec, ErrCount)}
 		s := strReader{b: rec[ErrStr:]}
 		e.ArgType, e.Path, e.Type, e.Panic, e.Suggest, e.Text, e.Internal = s.next(), s.next(), s.next(), s.next(), s.next(), s.next(), s.next()
 		if s.bad {

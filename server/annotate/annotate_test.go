@@ -182,7 +182,7 @@ func TestHoverBounded(t *testing.T) {
 		d := r.Def(path, line(v1, "var load"), "main.init.func1", "func(string) int")
 		st := r.Site(d, path, line(v1, `load("a")`), "main.main", 1, 1, 0)
 		r.Reason(st, "args", fmt.Sprintf("arg 1 is %d", i), 1)
-		r.HashErr(wire.RunHashErr{Def: d, Site: st, Text: fmt.Sprintf("error %d", i), Count: 1})
+		r.HashErr(wire.RunHashErr{Def: d, Site: st, HashErrDesc: wire.HashErrDesc{Text: fmt.Sprintf("error %d", i)}, Count: 1})
 		r.Mutation(d, st, st, fmt.Sprintf(".F%d", i), 1)
 		s.UpdateRun(r.R, i >= runs-3) // the last three are still running
 	}

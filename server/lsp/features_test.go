@@ -168,8 +168,8 @@ func feed(h *harness, path string) {
 	r.Site(load, path, lineOf(src, `loadCatalog("us")`), "main.main", 0, 1, 0)
 	n := r.Site(notify, path, lineOf(src, "notify(Notifier"), "main.main", 0, 0, 1)
 	r.Reason(eu, "first", "first call with these arguments", 1)
-	r.HashErr(wire.RunHashErr{Def: notify, Site: n, Arg: 1, ArgType: "main.Notifier", Path: ".Send", Type: "func(string) error", Suggest: "main.Notifier",
-		Text: "arg 1 (main.Notifier).Send: func(string) error cannot be hashed", Count: 1})
+	r.HashErr(wire.RunHashErr{Def: notify, Site: n, HashErrDesc: wire.HashErrDesc{Arg: 1, ArgType: "main.Notifier", Path: ".Send", Type: "func(string) error", Suggest: "main.Notifier",
+		Text: "arg 1 (main.Notifier).Send: func(string) error cannot be hashed"}, Count: 1})
 	r.Mutation(load, eu, eu, ".Items[0]", 1)
 	r.Source(path, []byte(src), true)
 	h.s.store.UpdateRun(r.R, true)

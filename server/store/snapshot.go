@@ -2,6 +2,8 @@ package store
 
 import (
 	"time"
+
+	"github.com/cachelens/cachelens/wire"
 )
 
 // Snapshot is an immutable view of the store. Its slices must not be
@@ -88,17 +90,8 @@ type Reason struct {
 
 // HashErr is a distinct hash error with its count.
 type HashErr struct {
-	Arg     int
-	ArgType string
-	Path    string
-	Type    string
-	Panic   string
-	Suggest string
-	Text    string
-	// Internal is set for a fault inside cacheruntime itself (the call ran
-	// uncached); Text then says what failed.
-	Internal string
-	Site     SiteKey
+	wire.HashErrDesc
+	Site SiteKey
 	Tally
 }
 

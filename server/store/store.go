@@ -457,8 +457,7 @@ func (st *runState) addTo(snap *Snapshot) {
 		if n <= 0 {
 			continue
 		}
-		add(&agg.hashErrs, hashErrKey{x.Text, siteKey(x.Site)}, HashErr{Arg: x.Arg, ArgType: x.ArgType, Path: x.Path, Type: x.Type, Panic: x.Panic,
-			Suggest: x.Suggest, Text: x.Text, Internal: x.Internal, Site: siteKey(x.Site),
+		add(&agg.hashErrs, hashErrKey{x.Text, siteKey(x.Site)}, HashErr{HashErrDesc: x.HashErrDesc, Site: siteKey(x.Site),
 			Tally: Tally{Count: n, Last: st.grew[errKey(x)]}}, otherHashErr)
 	}
 	for _, x := range r.Muts {
@@ -529,7 +528,7 @@ type hashErrKey struct {
 }
 
 func otherHashErr(x HashErr) (hashErrKey, HashErr) {
-	return hashErrKey{text: otherHashErrs}, HashErr{Text: otherHashErrs, Tally: x.Tally}
+	return hashErrKey{text: otherHashErrs}, HashErr{HashErrDesc: wire.HashErrDesc{Text: otherHashErrs}, Tally: x.Tally}
 }
 
 type mutationKey struct {

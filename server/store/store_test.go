@@ -19,7 +19,7 @@ func program(pid int, start time.Time, exe string, hitsA, missesA, hitsB int64) 
 	a := r.Site(d, "/w/main.go", 20, "main.main", hitsA, missesA, 0)
 	b := r.Site(d, "/w/util.go", 5, "main.util", hitsB, 0, 0)
 	r.Reason(a, "first", "first call with these arguments", missesA)
-	r.HashErr(wire.RunHashErr{Def: d, Site: b, Text: "arg 1 (main.T).F: func() cannot be hashed", Count: 1})
+	r.HashErr(wire.RunHashErr{Def: d, Site: b, HashErrDesc: wire.HashErrDesc{Text: "arg 1 (main.T).F: func() cannot be hashed"}, Count: 1})
 	r.Mutation(d, a, b, ".X", 1)
 	return r.R
 }
@@ -202,7 +202,7 @@ func TestDistinctBounded(t *testing.T) {
 		for j := range per {
 			text := fmt.Sprintf("run %d reason %d", i, j)
 			r.Reason(a, "args", text, 1)
-			r.HashErr(wire.RunHashErr{Def: d, Site: a, Text: text, Count: 1})
+			r.HashErr(wire.RunHashErr{Def: d, Site: a, HashErrDesc: wire.HashErrDesc{Text: text}, Count: 1})
 			r.Mutation(d, a, a, text, 1)
 		}
 		s.UpdateRun(r.R, true)
