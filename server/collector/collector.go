@@ -147,7 +147,7 @@ func Listen(cfg Config) (*Collector, error) {
 		name := fmt.Sprintf("server-%d-%d.sock", os.Getpid(), socketSeq.Add(1))
 		c.socket = filepath.Join(d.Path, name)
 		bind = d.SocketPath(name)
-		if err := c.removeStaleSocket(name); err != nil {
+		if err := removeStale(fileOps{lstat: d.Root().Lstat, remove: d.Root().Remove}, name, d.SocketPath(name)); err != nil {
 			d.Close()
 			return nil, err
 		}
@@ -157,7 +157,7 @@ func Listen(cfg Config) (*Collector, error) {
 		if err := os.MkdirAll(filepath.Dir(c.socket), 0o700); err != nil {
 			return nil, fmt.Errorf("collector: %w", err)
 		}
-		if err := removeStalePath(c.socket); err != nil {
+		if err := removeStale(plainFiles, c.socket, c.socket); err != nil {
 			return nil, err
 		}
 	}
@@ -186,30 +186,19 @@ func Listen(cfg Config) (*Collector, error) {
 	return c, nil
 }
 
-// removeStalePath removes the socket at path (an explicit socket) if
-// nobody listens on it any more.
-func removeStalePath(path string) error {
-	fi, err := os.Lstat(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("collector: %w", err)
-	}
-	if fi.Mode()&os.ModeSocket == 0 {
-		return fmt.Errorf("collector: %s exists and is not a socket", path)
-	}
-	if conn, err := net.DialTimeout("unix", path, 200*time.Millisecond); err == nil {
-		conn.Close()
-		return fmt.Errorf("collector: another server is listening on %s", path)
-	}
-	return os.Remove(path)
+// fileOps are the file operations removeStale needs: through the runtime
+// directory's os.Root, or on plain paths for an explicit socket.
+type fileOps struct {
+	lstat  func(name string) (os.FileInfo, error)
+	remove func(name string) error
 }
 
-// removeStaleSocket removes the socket name in the runtime directory if
-// nobody listens on it any more.
-func (c *Collector) removeStaleSocket(name string) error {
-	fi, err := c.dir.Root().Lstat(name)
+var plainFiles = fileOps{lstat: os.Lstat, remove: os.Remove}
+
+// removeStale removes the socket name if nobody listens on it any more
+// (dial is the path to dial it by).
+func removeStale(ops fileOps, name, dial string) error {
+	fi, err := ops.lstat(name)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -219,11 +208,11 @@ func (c *Collector) removeStaleSocket(name string) error {
 	if fi.Mode()&os.ModeSocket == 0 {
 		return fmt.Errorf("collector: %s exists and is not a socket", name)
 	}
-	if conn, err := net.DialTimeout("unix", c.dir.SocketPath(name), 200*time.Millisecond); err == nil {
+	if conn, err := net.DialTimeout("unix", dial, 200*time.Millisecond); err == nil {
 		conn.Close()
 		return fmt.Errorf("collector: another server is listening on %s", name)
 	}
-	return c.dir.Root().Remove(name)
+	return ops.remove(name)
 }
 
 func (c *Collector) chmodSocket() error {
