@@ -49,17 +49,10 @@ func TestEditsDoNotAccumulate(t *testing.T) {
 			})
 		}
 	}
-	heap := func() uint64 {
-		runtime.GC()
-		runtime.GC()
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		return m.HeapAlloc
-	}
 	edit(20)
-	before := heap()
+	before := liveHeap()
 	edit(400)
-	after := heap()
+	after := liveHeap()
 	t.Logf("live heap: %.1f MB after 20 edits, %.1f MB after 420", float64(before)/1e6, float64(after)/1e6)
 	if after > before+before/2+4<<20 {
 		t.Errorf("the live heap grew from %.1f MB to %.1f MB over 400 edits", float64(before)/1e6, float64(after)/1e6)
@@ -87,13 +80,6 @@ func TestLargeBufferEdits(t *testing.T) {
 	h.initialize(initOpts{roots: []string{dir}})
 	h.open(path, src)
 	feed(h, path)
-	heap := func() uint64 {
-		runtime.GC()
-		runtime.GC()
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		return m.HeapAlloc
-	}
 	all := map[string]any{"textDocument": map[string]string{"uri": uri}, "range": map[string]any{"start": map[string]int{"line": 0, "character": 0}, "end": map[string]int{"line": 100000, "character": 0}}}
 	version := 1
 	edits := func(n int) {
@@ -113,11 +99,11 @@ func TestLargeBufferEdits(t *testing.T) {
 		}
 	}
 	edits(3)
-	before := heap()
+	before := liveHeap()
 	edits(20)
-	mid := heap()
+	mid := liveHeap()
 	edits(60)
-	after := heap()
+	after := liveHeap()
 	t.Logf("live heap: %.1f MB after 3 edits of a 2 MB buffer, %.1f MB after 23, %.1f MB after 83", float64(before)/1e6, float64(mid)/1e6, float64(after)/1e6)
 	// A few versions of the buffer are kept (the current text, the one the
 	// program was built from, one before; and the versions the workspace's
@@ -130,7 +116,7 @@ func TestLargeBufferEdits(t *testing.T) {
 	var hints []any
 	h.c.Call("textDocument/inlayHint", all, &hints) // a request after the close is handled
 	time.Sleep(100 * time.Millisecond)              // the workspace reads the file from disk again
-	closed := heap()
+	closed := liveHeap()
 	t.Logf("live heap after didClose: %.1f MB", float64(closed)/1e6)
 	// The workspace parses the file from disk again after the close, so
 	// the heap need not shrink; it must not keep the buffer's versions.
@@ -167,4 +153,14 @@ func TestSpecialFiles(t *testing.T) {
 	if _, err := h.c.CodeLenses("file://" + filepath.Join(dir, "main.go")); err != nil {
 		t.Errorf("a later request: %v", err)
 	}
+}
+
+// liveHeap is the heap in use after two collections: what is still
+// reachable.
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }
