@@ -7,10 +7,15 @@
 #
 # Usage: bench/ab.sh [-r ROUNDS] [-t BENCHTIME] BASE PKG BENCH
 #   BASE   a git revision for version A; version B is the working tree
-#   PKG    a package of the bench module, e.g. ./runtimebench
+#   PKG    a benchmark package, relative to the repository's root: one of
+#          the bench module (./bench/runtimebench) or of the main module
+#          (./server/internal/store/storebench)
 #   BENCH  the -bench regular expression
-# Both versions run the working tree's benchmark code (bench/ is copied
-# over version A), so only the library under test differs.
+# Both versions run the working tree's benchmark code (bench/, the shared
+# benchmark helpers internal/cputime and internal/baseline, and PKG are
+# copied over version A), so only the code under test differs. A package
+# that moved between A and the working tree cannot be compared this way:
+# check out the older commit and run its ab.sh there.
 # Output: benchstat of A against B, including cpu-ns/op where reported.
 set -euo pipefail
 rounds=10 benchtime=300ms
@@ -28,12 +33,17 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'git -C "$root" worktree remove --force "$work/a" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 git -C "$root" worktree add --detach "$work/a" "$base" >/dev/null 2>&1
-rm -rf "$work/a/bench" && cp -r "$root/bench" "$work/a/bench"
-(cd "$work/a/bench" && go test -c -o "$work/A.test" "$pkg")
-(cd "$root/bench" && go test -c -o "$work/B.test" "$pkg")
+pkg=./${pkg#./}
+for d in bench internal/cputime internal/baseline "$pkg"; do
+	rm -rf "$work/a/$d" && mkdir -p "$(dirname "$work/a/$d")" && cp -r "$root/$d" "$work/a/$d"
+done
+mod=.
+case $pkg in ./bench/*) mod=bench pkg=./${pkg#./bench/} ;; esac
+(cd "$work/a/$mod" && go test -c -o "$work/A.test" "$pkg")
+(cd "$root/$mod" && go test -c -o "$work/B.test" "$pkg")
 command -v benchstat >/dev/null || go install golang.org/x/perf/cmd/benchstat@latest
 export PATH="$PATH:$(go env GOPATH)/bin"
-dir=$(cd "$root/bench/$pkg" && pwd)
+dir=$(cd "$root/$mod/$pkg" && pwd)
 for i in $(seq "$rounds"); do
 	order="A B"
 	[ $((i % 2)) -eq 0 ] && order="B A"

@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachelens/cachelens/internal/lsptest"
 	"github.com/cachelens/cachelens/internal/testmodule"
-	"github.com/cachelens/cachelens/server/lsp/lsptest"
 )
 
 const goplsVersion = "v0.23.0"

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"unsafe"
 
-	"github.com/cachelens/cachelens/bench/internal/baseline"
-	"github.com/cachelens/cachelens/bench/internal/cputime"
 	"github.com/cachelens/cachelens/cacheruntime"
+	"github.com/cachelens/cachelens/internal/baseline"
+	"github.com/cachelens/cachelens/internal/cputime"
 	gohugo "github.com/gohugoio/hashstructure"
 	clone "github.com/huandu/go-clone"
 	hashstructure "github.com/mitchellh/hashstructure/v2"

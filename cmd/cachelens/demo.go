@@ -13,16 +13,12 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
-	"time"
 
 	example "github.com/cachelens/cachelens"
 	"github.com/cachelens/cachelens/codeactions"
 	"github.com/cachelens/cachelens/diagnostics"
 	"github.com/cachelens/cachelens/diagnostics/driver"
-	"github.com/cachelens/cachelens/server/annotate"
-	"github.com/cachelens/cachelens/server/collector"
-	"github.com/cachelens/cachelens/server/store"
-	"github.com/cachelens/cachelens/wire"
+	"github.com/cachelens/cachelens/server/observe"
 )
 
 // demo builds and runs the bundled example program against an in-process
@@ -78,36 +74,19 @@ func (d *demoRun) run(fix, keep bool) int {
 		return d.fail("%v", err)
 	}
 
-	// A server in this process: the same collector and store the
-	// language server uses, on a private socket.
-	st := store.New()
-	runs := filepath.Join(dir, "runs")
-	coll, err := collector.Listen(collector.Config{Socket: filepath.Join(dir, "s.sock"), Runs: runs, Store: st})
-	if err != nil {
-		return d.fail("%v", err)
-	}
-	defer coll.Close()
-
 	d.status.set("building the example (go build)")
 	bin := filepath.Join(dir, "catalog-bin")
 	if out, err := goCmd(mod, nil, "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		return d.fail("building the example: %v\n%s", err, out)
 	}
+	// The example runs against the same collector and store the language
+	// server uses, on a private socket.
 	d.status.set("running the example")
 	run := exec.Command(bin)
 	run.Dir = mod
-	run.Env = append(os.Environ(), wire.EnvSocket+"="+coll.Socket(), wire.EnvRuns+"="+runs)
-	programOut, err := run.CombinedOutput()
+	obs, programOut, err := observe.Run(run, dir)
 	if err != nil {
-		return d.fail("running the example: %v\n%s", err, programOut)
-	}
-	// Wait until the collector has seen the program end: its final counts
-	// are in.
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		snap := st.Snapshot()
-		if len(snap.Processes) > 0 && !slices.ContainsFunc(snap.Processes, func(p store.Process) bool { return p.Connected }) {
-			break
-		}
+		return d.fail("%v\n%s", err, programOut)
 	}
 
 	d.status.set("running the static checks")
@@ -119,9 +98,9 @@ func (d *demoRun) run(fix, keep bool) int {
 	d.status.done()
 
 	mainGo := filepath.Join(mod, "main.go")
-	pl := annotate.New(nil).Place(st.Snapshot(), mainGo)
-	d.printSource(mainGo, pl, res)
-	d.printFindings(mainGo, pl, res)
+	file := obs.File(mainGo)
+	d.printSource(mainGo, file, res)
+	d.printFindings(mainGo, file, res)
 	if fix {
 		return d.applyFixes(mod, mainGo, res)
 	}
@@ -208,7 +187,7 @@ type lineDiag struct {
 	fixes   []string
 }
 
-func (d *demoRun) diags(path string, pl *annotate.Placement, res driver.Result) []lineDiag {
+func (d *demoRun) diags(path string, file observe.File, res driver.Result) []lineDiag {
 	var out []lineDiag
 	for _, f := range res.Findings {
 		if f.Pos.Filename != path {
@@ -220,36 +199,26 @@ func (d *demoRun) diags(path string, pl *annotate.Placement, res driver.Result) 
 		}
 		out = append(out, ld)
 	}
-	lineAt := func(off int) int { return bytes.Count(pl.Text[:min(off, len(pl.Text))], []byte("\n")) + 1 }
-	actions := pl.RuntimeActions(0, len(pl.Text))
-	for _, rd := range pl.RuntimeDiagnostics() {
-		ld := lineDiag{line: lineAt(rd.Start), code: rd.Code, message: rd.Message}
-		for _, a := range actions {
-			if a.Code == rd.Code {
-				ld.fixes = append(ld.fixes, a.Title)
-			}
-		}
-		out = append(out, ld)
+	for _, rd := range file.Diagnostics {
+		out = append(out, lineDiag{line: rd.Line, code: rd.Code, message: rd.Message, fixes: rd.Fixes})
 	}
 	slices.SortStableFunc(out, func(a, b lineDiag) int { return a.line - b.line })
 	return out
 }
 
 // printSource prints the example with the annotations an editor shows.
-func (d *demoRun) printSource(path string, pl *annotate.Placement, res driver.Result) {
-	lines := strings.Split(strings.TrimRight(string(pl.Text), "\n"), "\n")
-	lineAt := func(off int) int { return bytes.Count(pl.Text[:min(off, len(pl.Text))], []byte("\n")) + 1 }
+func (d *demoRun) printSource(path string, file observe.File, res driver.Result) {
+	lines := strings.Split(strings.TrimRight(string(file.Text), "\n"), "\n")
 	lenses := map[int][]string{}
-	for _, l := range pl.Lenses() {
-		def := pl.Defs[slices.IndexFunc(pl.Defs, func(pd annotate.PlacedDef) bool { return pd.Def.Key == l.Def })]
-		lenses[lineAt(l.Offset)] = append(lenses[lineAt(l.Offset)], annotate.LensTitle(def.Def, l.Stale))
+	for _, l := range file.Lenses {
+		lenses[l.Line] = append(lenses[l.Line], l.Text)
 	}
 	hints := map[int][]string{}
-	for _, h := range pl.Hints(0, len(pl.Text)) {
-		hints[lineAt(h.Offset)] = append(hints[lineAt(h.Offset)], h.Label)
+	for _, h := range file.Hints {
+		hints[h.Line] = append(hints[h.Line], h.Text)
 	}
 	marks := map[int]int{}
-	for _, ld := range d.diags(path, pl, res) {
+	for _, ld := range d.diags(path, file, res) {
 		marks[ld.line]++
 	}
 	fmt.Fprintln(d.out, d.paint(bold, "example/catalog/main.go")+d.paint(dim, ", as your editor shows it after one run:"))
@@ -275,8 +244,8 @@ func (d *demoRun) printSource(path string, pl *annotate.Placement, res driver.Re
 	}
 }
 
-func (d *demoRun) printFindings(path string, pl *annotate.Placement, res driver.Result) {
-	ds := d.diags(path, pl, res)
+func (d *demoRun) printFindings(path string, file observe.File, res driver.Result) {
+	ds := d.diags(path, file, res)
 	fmt.Fprintln(d.out)
 	fmt.Fprintln(d.out, d.paint(bold, fmt.Sprintf("%d diagnostics", len(ds)))+d.paint(dim, " (static checks, and what the running program reported):"))
 	for _, ld := range ds {

@@ -12,10 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachelens/cachelens/internal/lsptest"
 	"github.com/cachelens/cachelens/internal/testmodule"
-	"github.com/cachelens/cachelens/server/document"
-	"github.com/cachelens/cachelens/server/lsp/lsptest"
-	"github.com/cachelens/cachelens/server/store"
 )
 
 // catalogModule copies the example program into a temporary module.
@@ -34,34 +32,21 @@ type wsEdit struct {
 			URI     string `json:"uri"`
 			Version *int32 `json:"version"`
 		} `json:"textDocument"`
-		Edits []struct {
-			Range   lsptest.Range `json:"range"`
-			NewText string        `json:"newText"`
-		} `json:"edits"`
+		Edits []lsptest.TextEdit `json:"edits"`
 	} `json:"documentChanges"`
 }
 
-// applyEdit applies a workspace edit's text edits to text, with the
-// server's own document type (edits in one document all refer to the text
-// before any of them: applied last first, they do not shift each other).
+// applyEdit applies a workspace edit's text edits to text, as an editor
+// does (edits in one document all refer to the text before any of them).
 func applyEdit(t *testing.T, text string, e wsEdit) string {
 	t.Helper()
-	d := document.New("", "", 0, []byte(text))
 	for _, dc := range e.DocumentChanges {
-		var changes []document.Change
-		for i := len(dc.Edits) - 1; i >= 0; i-- {
-			r := dc.Edits[i].Range
-			changes = append(changes, document.Change{Text: dc.Edits[i].NewText, Range: &document.Range{
-				Start: document.Position{Line: r.Start.Line, Character: r.Start.Character},
-				End:   document.Position{Line: r.End.Line, Character: r.End.Character},
-			}})
-		}
 		var err error
-		if d, err = d.Apply(d.Version+1, changes, document.UTF16); err != nil {
+		if text, err = lsptest.ApplyEdits(text, dc.Edits); err != nil {
 			t.Fatalf("applying %+v: %v", dc.Edits, err)
 		}
 	}
-	return string(d.Text)
+	return text
 }
 
 func TestLanguageServerEndToEnd(t *testing.T) {
@@ -333,7 +318,7 @@ func TestLanguageServerEndToEnd(t *testing.T) {
 		if _, again := cloneFix(fixed); again {
 			t.Error("the Clone fix is still offered where it is applied")
 		}
-		time.Sleep(store.BatchGap)
+		time.Sleep(batchGap)
 		rerun := exec.Command("go", "run", ".")
 		rerun.Dir = dir
 		rerun.Env = env

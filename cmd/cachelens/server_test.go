@@ -6,8 +6,9 @@ import (
 	"os/exec"
 	"sync"
 	"testing"
+	"time"
 
-	"github.com/cachelens/cachelens/server/lsp/lsptest"
+	"github.com/cachelens/cachelens/internal/lsptest"
 )
 
 // privateRuntime makes a runtime directory of the test's own (0700, short
@@ -66,3 +67,8 @@ func (b *lockedBuffer) Len() int {
 	defer b.mu.Unlock()
 	return b.b.Len()
 }
+
+// batchGap is the store's BatchGap (server/internal/store, out of reach of
+// these tests): runs of one program that start further apart than this are
+// separate batches, so a test that needs a new batch waits it out.
+const batchGap = 2 * time.Second

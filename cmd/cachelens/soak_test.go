@@ -21,9 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachelens/cachelens/internal/lsptest"
 	"github.com/cachelens/cachelens/internal/testmodule"
-	"github.com/cachelens/cachelens/server/lsp/lsptest"
-	"github.com/cachelens/cachelens/server/store"
 	"github.com/cachelens/cachelens/wire"
 )
 
@@ -235,7 +234,7 @@ func TestSoak(t *testing.T) {
 
 	// The final batch, a batch of its own: honest programs whose counts
 	// must all arrive.
-	time.Sleep(store.BatchGap + time.Second)
+	time.Sleep(batchGap + time.Second)
 	var final sync.WaitGroup
 	for i := range soakFinalRuns {
 		final.Go(func() {

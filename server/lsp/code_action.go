@@ -6,7 +6,7 @@ import (
 	"slices"
 
 	"github.com/cachelens/cachelens/codeactions"
-	"github.com/cachelens/cachelens/server/document"
+	"github.com/cachelens/cachelens/server/internal/document"
 	"github.com/cachelens/cachelens/server/internal/srcfile"
 	"go.lsp.dev/protocol"
 )

@@ -3,9 +3,9 @@ package lsp
 import (
 	"context"
 
-	"github.com/cachelens/cachelens/server/annotate"
-	"github.com/cachelens/cachelens/server/document"
-	"github.com/cachelens/cachelens/server/store"
+	"github.com/cachelens/cachelens/server/internal/annotate"
+	"github.com/cachelens/cachelens/server/internal/document"
+	"github.com/cachelens/cachelens/server/internal/store"
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 )

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 
-	"github.com/cachelens/cachelens/server/annotate"
+	"github.com/cachelens/cachelens/server/internal/annotate"
 	"go.lsp.dev/jsonrpc2"
 )
 

@@ -5,8 +5,8 @@ import (
 	"slices"
 
 	"github.com/cachelens/cachelens/diagnostics/driver"
-	"github.com/cachelens/cachelens/server/annotate"
-	"github.com/cachelens/cachelens/server/document"
+	"github.com/cachelens/cachelens/server/internal/annotate"
+	"github.com/cachelens/cachelens/server/internal/document"
 	"github.com/cachelens/cachelens/server/internal/srcfile"
 	"github.com/cachelens/cachelens/server/internal/workspace"
 )

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cachelens/cachelens/server/lsp/lsptest"
-	"github.com/cachelens/cachelens/server/store/storetest"
+	"github.com/cachelens/cachelens/internal/lsptest"
+	"github.com/cachelens/cachelens/server/internal/store/storetest"
 	"github.com/cachelens/cachelens/wire"
 	"go.lsp.dev/jsonrpc2"
 )

@@ -7,8 +7,8 @@ import (
 	"slices"
 
 	"github.com/cachelens/cachelens/diagnostics"
-	"github.com/cachelens/cachelens/server/collector"
-	"github.com/cachelens/cachelens/server/document"
+	"github.com/cachelens/cachelens/server/internal/collector"
+	"github.com/cachelens/cachelens/server/internal/document"
 	"github.com/cachelens/cachelens/server/internal/workspace"
 	"go.lsp.dev/protocol"
 )

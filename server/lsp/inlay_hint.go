@@ -4,7 +4,7 @@ import (
 	"context"
 	"slices"
 
-	"github.com/cachelens/cachelens/server/annotate"
+	"github.com/cachelens/cachelens/server/internal/annotate"
 )
 
 func (s *Server) inlayHint(ctx context.Context, p *inlayHintParams) ([]inlayHint, error) {

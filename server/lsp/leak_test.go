@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cachelens/cachelens/server/lsp/lsptest"
+	"github.com/cachelens/cachelens/internal/lsptest"
 )
 
 // TestEditsDoNotAccumulate: many edits leave the live heap about where a

@@ -3,7 +3,7 @@ package lsp
 import (
 	"errors"
 
-	"github.com/cachelens/cachelens/server/document"
+	"github.com/cachelens/cachelens/server/internal/document"
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 )

@@ -6,9 +6,10 @@
 // fixes.
 //
 // The handlers are thin: they read an immutable snapshot of the insight
-// store (server/store, fed by server/collector), place it on the buffer
-// (server/annotate) and convert positions (server/document). Loading and
-// analysis (server/internal/workspace) run in the background and publish when done,
+// store (server/internal/store, fed by server/internal/collector), place
+// it on the buffer (server/internal/annotate) and convert positions
+// (server/internal/document). Loading and analysis
+// (server/internal/workspace) run in the background and publish when done,
 // so no request waits for them.
 //
 // It is the server `cachelens serve` runs, not a stable API: editors talk
@@ -27,11 +28,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cachelens/cachelens/server/annotate"
-	"github.com/cachelens/cachelens/server/collector"
-	"github.com/cachelens/cachelens/server/document"
+	"github.com/cachelens/cachelens/server/internal/annotate"
+	"github.com/cachelens/cachelens/server/internal/collector"
+	"github.com/cachelens/cachelens/server/internal/document"
+	"github.com/cachelens/cachelens/server/internal/store"
 	"github.com/cachelens/cachelens/server/internal/workspace"
-	"github.com/cachelens/cachelens/server/store"
 	"go.lsp.dev/jsonrpc2"
 )
 

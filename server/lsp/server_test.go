@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachelens/cachelens/internal/lsptest"
 	"github.com/cachelens/cachelens/internal/testmodule"
-	"github.com/cachelens/cachelens/server/lsp/lsptest"
 	"go.lsp.dev/jsonrpc2"
 )
 

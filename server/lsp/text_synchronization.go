@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 
-	"github.com/cachelens/cachelens/server/document"
+	"github.com/cachelens/cachelens/server/internal/document"
 	"github.com/cachelens/cachelens/server/internal/srcfile"
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cachelens/cachelens/bench/internal/cputime"
-	"github.com/cachelens/cachelens/server/store"
-	"github.com/cachelens/cachelens/server/store/storetest"
+	"github.com/cachelens/cachelens/internal/cputime"
+	"github.com/cachelens/cachelens/server/internal/store"
+	"github.com/cachelens/cachelens/server/internal/store/storetest"
 	"github.com/cachelens/cachelens/wire"
 )
 

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cachelens/cachelens/server/store"
+	"github.com/cachelens/cachelens/server/internal/store"
 	"github.com/cachelens/cachelens/wire"
 )
 

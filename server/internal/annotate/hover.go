@@ -7,7 +7,7 @@ import (
 
 	"github.com/cachelens/cachelens/internal/percent"
 
-	"github.com/cachelens/cachelens/server/store"
+	"github.com/cachelens/cachelens/server/internal/store"
 )
 
 // Hover returns Markdown describing the cached function or call site at

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/cachelens/cachelens/codeactions"
-	"github.com/cachelens/cachelens/server/store"
+	"github.com/cachelens/cachelens/server/internal/store"
 )
 
 // Severity of a diagnostic (LSP values).

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/cachelens/cachelens/cacheruntime"
-	"github.com/cachelens/cachelens/server/store"
+	"github.com/cachelens/cachelens/server/internal/store"
 	"github.com/cachelens/cachelens/wire"
 )
 

@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/cachelens/cachelens/cacheruntime"
-	"github.com/cachelens/cachelens/server/collector"
-	"github.com/cachelens/cachelens/server/store"
+	"github.com/cachelens/cachelens/server/internal/collector"
+	"github.com/cachelens/cachelens/server/internal/store"
 	"github.com/cachelens/cachelens/wire"
 )
 

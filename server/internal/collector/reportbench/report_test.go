@@ -17,11 +17,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cachelens/cachelens/bench/internal/baseline"
-	"github.com/cachelens/cachelens/bench/internal/cputime"
 	"github.com/cachelens/cachelens/cacheruntime"
-	"github.com/cachelens/cachelens/server/collector"
-	"github.com/cachelens/cachelens/server/store"
+	"github.com/cachelens/cachelens/internal/baseline"
+	"github.com/cachelens/cachelens/internal/cputime"
+	"github.com/cachelens/cachelens/server/internal/collector"
+	"github.com/cachelens/cachelens/server/internal/store"
 	"github.com/cachelens/cachelens/wire"
 )
 
@@ -189,7 +189,7 @@ func repoRoot(b *testing.B) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return filepath.Dir(filepath.Dir(strings.TrimSpace(string(out)))) // bench/go.mod → the repository
+	return filepath.Dir(strings.TrimSpace(string(out))) // the repository's go.mod
 }
 
 // BenchmarkExitToCounts: time from a program's exit (os.Exit right after

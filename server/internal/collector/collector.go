@@ -27,7 +27,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/cachelens/cachelens/server/store"
+	"github.com/cachelens/cachelens/server/internal/store"
 	"github.com/cachelens/cachelens/wire"
 )
 

@@ -14,7 +14,7 @@ import (
 	"github.com/cachelens/cachelens/internal/percent"
 
 	"github.com/cachelens/cachelens/server/internal/anchor"
-	"github.com/cachelens/cachelens/server/store"
+	"github.com/cachelens/cachelens/server/internal/store"
 )
 
 // Annotator computes annotations for files from a store snapshot.

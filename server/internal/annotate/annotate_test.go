@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cachelens/cachelens/server/store"
-	"github.com/cachelens/cachelens/server/store/storetest"
+	"github.com/cachelens/cachelens/server/internal/store"
+	"github.com/cachelens/cachelens/server/internal/store/storetest"
 	"github.com/cachelens/cachelens/wire"
 )
 
