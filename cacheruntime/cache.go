@@ -11,6 +11,9 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/cachelens/cachelens/cacheruntime/internal/callers"
+	"github.com/cachelens/cachelens/cacheruntime/internal/noescape"
+	"github.com/cachelens/cachelens/cacheruntime/internal/runfile"
 	"github.com/cachelens/cachelens/wire"
 )
 
@@ -51,8 +54,8 @@ type cache struct {
 	// ctr holds the cache's counters (indexed by the wire.Ctr constants),
 	// in its record of the run file: a language server reads them there.
 	ctr []atomic.Int64
-	run *runFile // nil when nothing reports
-	rid uint32   // the cache's record id in run
+	run *runfile.File // nil when nothing reports
+	rid uint32        // the cache's record id in run
 
 	epoch time.Time
 
@@ -220,7 +223,7 @@ func newCache(fn reflect.Value, argsT, resT reflect.Type, variadic bool, opts []
 	if c.rep != nil {
 		c.run = c.rep.run
 	}
-	c.ctr = c.run.defRecord(c)
+	c.ctr = defRecord(c.run, c)
 	c.sites.cache = c
 	if c.cfg.handle != nil {
 		c.cfg.handle.c.Store(c)
@@ -358,7 +361,7 @@ func (c *cache) keyHash(p unsafe.Pointer, rec *userRecord) (h1, h2 uint64, fail 
 	if c.flat {
 		// Strings and plain memory: nothing here can fail.
 		var h hstate
-		hp := (*hstate)(noescape(unsafe.Pointer(&h)))
+		hp := (*hstate)(noescape.Pointer(unsafe.Pointer(&h)))
 		hp.init(c.keySet, false)
 		c.keyC.fn(hp, p)
 		h1, _ = hp.sum()
@@ -400,7 +403,7 @@ func (c *cache) find(sh *shard, h1, h2 uint64, p unsafe.Pointer) *entry {
 //
 //go:noinline
 func (c *cache) call(p unsafe.Pointer, compute func(res unsafe.Pointer) bool) unsafe.Pointer {
-	pc1, pc2 := callerPCs()
+	pc1, pc2 := callers.PCs()
 	return c.callAt(c.sites.get(c.sites.pick(pc1, pc2)), p, compute)
 }
 
@@ -893,12 +896,12 @@ func (c *cache) logHashError(he HashError, st *site) {
 	}
 	if len(c.errLog) >= maxLog {
 		if c.errMore == nil {
-			c.errMore = c.run.hashErrRecord(c.rid, HashError{Internal: "more distinct hash errors than are described"}, nil).count
+			c.errMore = hashErrRecord(c.run, c.rid, HashError{Internal: "more distinct hash errors than are described"}, nil).count
 		}
 		c.errMore.Add(1)
 		return
 	}
-	r := c.run.hashErrRecord(c.rid, he, st)
+	r := hashErrRecord(c.run, c.rid, he, st)
 	r.count.Add(1)
 	c.errLog = append(c.errLog, r)
 }
@@ -914,12 +917,12 @@ func (c *cache) logMutation(path string, recv, det *site) {
 	}
 	if len(c.mutLog) >= maxLog {
 		if c.mutMore == nil {
-			c.mutMore = c.run.mutRecord(c.rid, "(more distinct mutations than are described)", nil, nil).count
+			c.mutMore = mutRecord(c.run, c.rid, "(more distinct mutations than are described)", nil, nil).count
 		}
 		c.mutMore.Add(1)
 		return
 	}
-	r := c.run.mutRecord(c.rid, path, recv, det)
+	r := mutRecord(c.run, c.rid, path, recv, det)
 	r.count.Add(1)
 	c.mutLog = append(c.mutLog, r)
 }

@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"sync"
 	"unsafe"
+
+	"github.com/cachelens/cachelens/cacheruntime/internal/noescape"
 )
 
 // Clone returns a deep copy of v: pointers, slices, maps and interfaces are
@@ -29,8 +31,8 @@ func Clone[T any](v T) T {
 	}
 	var out T
 	var cs cstate
-	csp := (*cstate)(noescape(unsafe.Pointer(&cs)))
-	csp.run(c, noescape(unsafe.Pointer(&out)), noescape(unsafe.Pointer(&v)))
+	csp := (*cstate)(noescape.Pointer(unsafe.Pointer(&cs)))
+	csp.run(c, noescape.Pointer(unsafe.Pointer(&out)), noescape.Pointer(unsafe.Pointer(&v)))
 	if csp.grow {
 		// A slice met an earlier, smaller copy of its start: clone again
 		// with every start sized for its largest slice (the copies made
@@ -39,7 +41,7 @@ func Clone[T any](v T) T {
 		// its size, not only the one that grew).
 		*csp = cstate{hints: csp.sliceCaps()}
 		out = *new(T)
-		csp.run(c, noescape(unsafe.Pointer(&out)), noescape(unsafe.Pointer(&v)))
+		csp.run(c, noescape.Pointer(unsafe.Pointer(&out)), noescape.Pointer(unsafe.Pointer(&v)))
 	}
 	return out
 }
@@ -415,7 +417,7 @@ func buildInterfaceClone(t reflect.Type) cloneFn {
 			// A single reference: copied now (its target is deferred if
 			// it may cycle).
 			var w unsafe.Pointer
-			dc.fn(cs, noescape(unsafe.Pointer(&w)), noescape(unsafe.Pointer(&e.data)))
+			dc.fn(cs, noescape.Pointer(unsafe.Pointer(&w)), noescape.Pointer(unsafe.Pointer(&e.data)))
 			*(*eface)(dst) = eface{e.tab, w}
 			return
 		}

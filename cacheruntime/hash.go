@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"sync"
 	"unsafe"
+
+	"github.com/cachelens/cachelens/cacheruntime/internal/noescape"
 )
 
 // Hashing is compiled: for each type a tree of small functions that read the
@@ -669,7 +671,7 @@ func hashReplay(set *hashSet, c *compiled, p unsafe.Pointer, rec *userRecord, ke
 
 func hashOnce(set *hashSet, c *compiled, p unsafe.Pointer, two bool, rec *userRecord, graph, replay bool, keep *walk) (a, b uint64, fail *hashFailure) {
 	var h hstate
-	hp := (*hstate)(noescape(unsafe.Pointer(&h)))
+	hp := (*hstate)(noescape.Pointer(unsafe.Pointer(&h)))
 	hp.init(set, two)
 	hp.graph = graph
 	hp.rec = rec

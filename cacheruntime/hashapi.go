@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"runtime"
 	"unsafe"
+
+	"github.com/cachelens/cachelens/cacheruntime/internal/noescape"
 )
 
 // Key is a 128-bit structural hash: two independent 64-bit lanes.
@@ -19,7 +21,7 @@ func Hash[T any](v T, opts ...Option) (Key, error) {
 	set := newHashSet(modeKey, userHashes(opts))
 	t := reflect.TypeFor[T]()
 	c := set.of(t)
-	p := noescape(unsafe.Pointer(&v))
+	p := noescape.Pointer(unsafe.Pointer(&v))
 	a, b, fail := hashValue(set, c, p, true)
 	if fail != nil {
 		he := HashError{ArgType: t.String()}

@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"sync"
 	"unsafe"
+
+	"github.com/cachelens/cachelens/cacheruntime/internal/noescape"
 )
 
 // Maps hash independently of iteration order: every entry is hashed with
@@ -145,12 +147,12 @@ func nativeEntries[K comparable, V any](kc, vc *compiled) hashFn {
 			if kstr {
 				h.str(*(*string)(unsafe.Pointer(&k)))
 			} else {
-				kc.fn(h, noescape(unsafe.Pointer(&k)))
+				kc.fn(h, noescape.Pointer(unsafe.Pointer(&k)))
 			}
 			if vstr {
 				h.str(*(*string)(unsafe.Pointer(&v)))
 			} else {
-				vc.fn(h, noescape(unsafe.Pointer(&v)))
+				vc.fn(h, noescape.Pointer(unsafe.Pointer(&v)))
 			}
 			sa += h.a
 			sb += h.b

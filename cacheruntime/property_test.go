@@ -223,7 +223,7 @@ func objID(v reflect.Value) uintptr {
 		p = uintptr(v.UnsafePointer())*31 + uintptr(v.Len())
 	}
 	t := v.Type()
-	return p ^ uintptr((*[2]unsafe.Pointer)(unsafe.Pointer(&t))[1])*1099511628211
+	return p ^ uintptr((*[2]unsafe.Pointer)(unsafe.Pointer(&t))[1])*16777619
 }
 
 func (r *refEqual) equal(a, b reflect.Value) bool {
@@ -359,10 +359,10 @@ func locations(v reflect.Value) []location {
 			}
 		case reflect.Slice:
 			add()
-			if v.IsNil() || v.Len() == 0 || seen[uintptr(v.UnsafePointer())^uintptr(v.Len())<<48] {
+			if v.IsNil() || v.Len() == 0 || seen[uintptr(v.UnsafePointer())^uintptr(uint64(v.Len())<<48)] {
 				return
 			}
-			seen[uintptr(v.UnsafePointer())^uintptr(v.Len())<<48] = true
+			seen[uintptr(v.UnsafePointer())^uintptr(uint64(v.Len())<<48)] = true
 			for i := range v.Len() {
 				walk(v.Index(i), func() {})
 			}

@@ -13,11 +13,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
-	"unsafe"
 	"weak"
 
+	"github.com/cachelens/cachelens/cacheruntime/internal/runfile"
 	"github.com/cachelens/cachelens/wire"
 )
 
@@ -48,7 +47,7 @@ type Reporter struct {
 	debug    bool
 	fault    bool // testing: every cycle panics
 
-	run *runFile
+	run *runfile.File
 
 	mu     sync.Mutex
 	caches []weak.Pointer[cache]
@@ -115,19 +114,19 @@ func NewReporter(o ReporterOptions) *Reporter {
 	if runs == "" {
 		runs = wire.RunsDir()
 	}
-	run, err := openRunFile(runs)
+	run, err := runfile.Open(runs)
 	switch {
 	case err != nil:
-		run = newHeapRun(fmt.Sprintf("no run file in %s: %v", runs, err))
-		r.logf("counting in process memory only: %s", run.note)
-	case run.note != "":
-		r.logf("counting in %s: %s", run.path, run.note)
+		run = runfile.InHeap(fmt.Sprintf("no run file in %s: %v", runs, err))
+		r.logf("counting in process memory only: %s", run.Note())
+	case run.Note() != "":
+		r.logf("counting in %s: %s", run.Path(), run.Note())
 	default:
-		r.logf("counting in %s", run.path)
+		r.logf("counting in %s", run.Path())
 	}
 	r.run = run
 	r.prog = currentProgram()
-	run.programRecord(r.prog)
+	programRecord(run, r.prog)
 	return r
 }
 
@@ -203,21 +202,21 @@ func (r *Reporter) Connected() int { return int(r.connected.Load()) }
 // mutations) that found no room in the run file, which holds at most
 // wire.RunMaxSize bytes. Calls are counted regardless.
 func (r *Reporter) Dropped() int64 {
-	return int64(atomicLoad64(r.run.chunks[0][64:]))
+	return r.run.DroppedCount()
 }
 
 // RunFile returns the path of the reporter's run file, or "" when the
 // caches count in process memory only.
 func (r *Reporter) RunFile() string {
-	if r.run.shared() {
-		return r.run.path
+	if r.run.Shared() {
+		return r.run.Path()
 	}
 	return ""
 }
 
 // RunFileNote says why the reporter has no run file, or why it is not in
 // the usual directory ("" when it is).
-func (r *Reporter) RunFileNote() string { return r.run.note }
+func (r *Reporter) RunFileNote() string { return r.run.Note() }
 
 func (r *Reporter) register(c *cache) {
 	r.mu.Lock()
@@ -295,7 +294,7 @@ func (r *Reporter) cycle(force bool) {
 	if len(caches) == 0 {
 		return
 	}
-	if !r.cleaned && r.run.shared() {
+	if !r.cleaned && r.run.Shared() {
 		r.cleaned = true
 		r.clean()
 	}
@@ -389,7 +388,7 @@ const maxSourceSize = 8 << 20
 // cache is made and at the first call from a new file, so even a program
 // that exits at once leaves the hashes behind.
 func (r *Reporter) noteFile(file string) {
-	if r == nil || !r.run.shared() || file == "" || file == "?" {
+	if r == nil || !r.run.Shared() || file == "" || file == "?" {
 		return
 	}
 	r.srcMu.Lock()
@@ -425,26 +424,26 @@ func (r *Reporter) recordSource(file string) {
 	// or go test built it for this run, or when the file has not changed
 	// since the executable was written.
 	verified := r.prog.goBuild || !r.prog.exeMtime.IsZero() && !fi.ModTime().After(r.prog.exeMtime)
-	r.run.sourceRecord(file, sum, fi.Size(), fi.ModTime(), verified)
+	sourceRecord(r.run, file, sum, fi.Size(), fi.ModTime(), verified)
 }
 
 // clean removes the run files of processes that ended long ago.
 func (r *Reporter) clean() {
-	d, err := wire.OpenDir(filepath.Dir(r.run.path), false, false)
+	d, err := wire.OpenDir(filepath.Dir(r.run.Path()), false, false)
 	if err != nil {
 		return
 	}
 	defer d.Close()
-	if n, err := wire.CleanRuns(d.Root(), time.Now(), nil); n > 0 || err != nil {
+	if n, err := cleanRuns(d.Root(), time.Now()); n > 0 || err != nil {
 		r.logf("removed %d run files of processes that ended (%v)", n, err)
 	}
 }
 
 func (r *Reporter) makeHello() wire.Hello {
 	h := wire.Hello{Proto: wire.Version, PID: os.Getpid(), Program: r.prog.exe, Module: r.prog.module, GoVersion: r.prog.goVersion,
-		Start: r.run.start, Dir: r.prog.dir, RunID: hex.EncodeToString(r.run.id[:])}
-	if r.run.shared() {
-		h.Run = r.run.path
+		Start: r.run.Start(), Dir: r.prog.dir, RunID: runID(r.run)}
+	if r.run.Shared() {
+		h.Run = r.run.Path()
 		h.FD = true
 	}
 	return h
@@ -546,7 +545,7 @@ func (r *Reporter) dial(d *wire.Dir, socket string) (net.Conn, error) {
 	}
 	var oob []byte
 	if r.hello.FD {
-		oob = fileRights(r.run.file)
+		oob = fileRights(r.run.OSFile())
 	}
 	c.SetWriteDeadline(time.Now().Add(writeTimeout))
 	if _, _, err := uc.WriteMsgUnix(frame, oob, nil); err != nil {
@@ -557,20 +556,8 @@ func (r *Reporter) dial(d *wire.Dir, socket string) (net.Conn, error) {
 	return c, nil
 }
 
-// fileRights returns the ancillary data that passes f's descriptor.
-func fileRights(f *os.File) []byte {
-	if f == nil {
-		return nil
-	}
-	sc, err := f.SyscallConn()
-	if err != nil {
-		return nil
-	}
-	var oob []byte
-	sc.Control(func(fd uintptr) { oob = syscall.UnixRights(int(fd)) })
-	return oob
-}
-
-func atomicLoad64(b []byte) uint64 {
-	return atomic.LoadUint64((*uint64)(unsafe.Pointer(&b[0])))
+// runID is the run's identity as the hello message carries it.
+func runID(f *runfile.File) string {
+	id := f.ID()
+	return hex.EncodeToString(id[:])
 }

@@ -8,6 +8,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/cachelens/cachelens/cacheruntime/internal/callers"
+	"github.com/cachelens/cachelens/cacheruntime/internal/runfile"
 )
 
 // A site is one place in the program that calls a cached function. Sites
@@ -82,7 +85,7 @@ func (s *site) where() (file string, line int, fn string) {
 	return s.file, s.line, s.fn
 }
 
-func (s *site) addReason(run *runFile, r MissReason) {
+func (s *site) addReason(run *runfile.File, r MissReason) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.seq++
@@ -95,13 +98,13 @@ func (s *site) addReason(run *runFile, r MissReason) {
 	}
 	if len(s.reasons) >= maxReasons {
 		if s.other == nil {
-			s.other, s.otherSeq = run.reasonRecord(s, MissReason{}, "")
+			s.other, s.otherSeq = reasonRecord(run, s, MissReason{}, "")
 		}
 		s.other.Add(1)
 		s.otherSeq.Store(s.seq)
 		return
 	}
-	c, q := run.reasonRecord(s, r, r.String())
+	c, q := reasonRecord(run, s, r, r.String())
 	c.Add(1)
 	q.Store(s.seq)
 	s.reasons = append(s.reasons, reasonCount{reason: r, count: c, seq: q})
@@ -179,7 +182,7 @@ func (t *siteTable) add(pc uintptr) *site {
 	if !found {
 		s.id = len(t.sites)
 		if c := t.cache; c != nil {
-			c.run.siteRecord(s, c.rid)
+			siteRecord(c.run, s, c.rid)
 			c.rep.noteFile(file)
 		} else {
 			s.stripes = new([nStripes]counters)
@@ -251,7 +254,7 @@ func isInternalName(fn string) bool {
 // lock.
 func (t *siteTable) reflectCaller() uintptr {
 	var pcs [6]uintptr
-	n := callers(pcs[:])
+	n := callers.Callers(pcs[:])
 	known := t.internalPCs.Load()
 outer:
 	for _, pc := range pcs[:n] {

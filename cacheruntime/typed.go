@@ -3,6 +3,8 @@ package cacheruntime
 import (
 	"reflect"
 	"unsafe"
+
+	"github.com/cachelens/cachelens/cacheruntime/internal/noescape"
 )
 
 // The typed variants cache functions of common shapes without reflection:
@@ -37,7 +39,7 @@ func Func0[R any](fn func() R, opts ...Option) func() R {
 	c := newCache(reflect.ValueOf(fn), reflect.TypeFor[args0](), reflect.TypeFor[res1[R]](), false, opts, 1)
 	return func() R {
 		var a args0
-		rp := c.call(noescape(unsafe.Pointer(&a)), func(res unsafe.Pointer) bool {
+		rp := c.call(noescape.Pointer(unsafe.Pointer(&a)), func(res unsafe.Pointer) bool {
 			(*res1[R])(res).P0 = fn()
 			return true
 		})
@@ -50,7 +52,7 @@ func Func1[A, R any](fn func(A) R, opts ...Option) func(A) R {
 	c := newCache(reflect.ValueOf(fn), reflect.TypeFor[args1[A]](), reflect.TypeFor[res1[R]](), false, opts, 1)
 	return func(a A) R {
 		t := args1[A]{a}
-		rp := c.call(noescape(unsafe.Pointer(&t)), func(res unsafe.Pointer) bool {
+		rp := c.call(noescape.Pointer(unsafe.Pointer(&t)), func(res unsafe.Pointer) bool {
 			(*res1[R])(res).P0 = fn(a)
 			return true
 		})
@@ -63,7 +65,7 @@ func Func2[A, B, R any](fn func(A, B) R, opts ...Option) func(A, B) R {
 	c := newCache(reflect.ValueOf(fn), reflect.TypeFor[args2[A, B]](), reflect.TypeFor[res1[R]](), false, opts, 1)
 	return func(a A, b B) R {
 		t := args2[A, B]{a, b}
-		rp := c.call(noescape(unsafe.Pointer(&t)), func(res unsafe.Pointer) bool {
+		rp := c.call(noescape.Pointer(unsafe.Pointer(&t)), func(res unsafe.Pointer) bool {
 			(*res1[R])(res).P0 = fn(a, b)
 			return true
 		})
@@ -76,7 +78,7 @@ func Func3[A, B, C, R any](fn func(A, B, C) R, opts ...Option) func(A, B, C) R {
 	c := newCache(reflect.ValueOf(fn), reflect.TypeFor[args3[A, B, C]](), reflect.TypeFor[res1[R]](), false, opts, 1)
 	return func(a A, b B, cc C) R {
 		t := args3[A, B, C]{a, b, cc}
-		rp := c.call(noescape(unsafe.Pointer(&t)), func(res unsafe.Pointer) bool {
+		rp := c.call(noescape.Pointer(unsafe.Pointer(&t)), func(res unsafe.Pointer) bool {
 			(*res1[R])(res).P0 = fn(a, b, cc)
 			return true
 		})
@@ -89,7 +91,7 @@ func Func0E[R any](fn func() (R, error), opts ...Option) func() (R, error) {
 	c := newCache(reflect.ValueOf(fn), reflect.TypeFor[args0](), reflect.TypeFor[resE[R]](), false, opts, 1)
 	return func() (R, error) {
 		var a args0
-		rp := c.call(noescape(unsafe.Pointer(&a)), func(res unsafe.Pointer) bool {
+		rp := c.call(noescape.Pointer(unsafe.Pointer(&a)), func(res unsafe.Pointer) bool {
 			r := (*resE[R])(res)
 			r.P0, r.P1 = fn()
 			return r.P1 == nil
@@ -104,7 +106,7 @@ func Func1E[A, R any](fn func(A) (R, error), opts ...Option) func(A) (R, error) 
 	c := newCache(reflect.ValueOf(fn), reflect.TypeFor[args1[A]](), reflect.TypeFor[resE[R]](), false, opts, 1)
 	return func(a A) (R, error) {
 		t := args1[A]{a}
-		rp := c.call(noescape(unsafe.Pointer(&t)), func(res unsafe.Pointer) bool {
+		rp := c.call(noescape.Pointer(unsafe.Pointer(&t)), func(res unsafe.Pointer) bool {
 			r := (*resE[R])(res)
 			r.P0, r.P1 = fn(a)
 			return r.P1 == nil
@@ -120,7 +122,7 @@ func Func2E[A, B, R any](fn func(A, B) (R, error), opts ...Option) func(A, B) (R
 	c := newCache(reflect.ValueOf(fn), reflect.TypeFor[args2[A, B]](), reflect.TypeFor[resE[R]](), false, opts, 1)
 	return func(a A, b B) (R, error) {
 		t := args2[A, B]{a, b}
-		rp := c.call(noescape(unsafe.Pointer(&t)), func(res unsafe.Pointer) bool {
+		rp := c.call(noescape.Pointer(unsafe.Pointer(&t)), func(res unsafe.Pointer) bool {
 			r := (*resE[R])(res)
 			r.P0, r.P1 = fn(a, b)
 			return r.P1 == nil
@@ -135,7 +137,7 @@ func Func3E[A, B, C, R any](fn func(A, B, C) (R, error), opts ...Option) func(A,
 	c := newCache(reflect.ValueOf(fn), reflect.TypeFor[args3[A, B, C]](), reflect.TypeFor[resE[R]](), false, opts, 1)
 	return func(a A, b B, cc C) (R, error) {
 		t := args3[A, B, C]{a, b, cc}
-		rp := c.call(noescape(unsafe.Pointer(&t)), func(res unsafe.Pointer) bool {
+		rp := c.call(noescape.Pointer(unsafe.Pointer(&t)), func(res unsafe.Pointer) bool {
 			r := (*resE[R])(res)
 			r.P0, r.P1 = fn(a, b, cc)
 			return r.P1 == nil

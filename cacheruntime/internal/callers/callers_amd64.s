@@ -1,12 +1,12 @@
 #include "textflag.h"
 
-// func callerPCs() (pc1, pc2 uintptr)
+// func PCs() (pc1, pc2 uintptr)
 //
 // Returns the return address of the calling function (pc1) and of the
 // calling function's caller (pc2), read from the frame-pointer chain. The
 // function is frameless, so BP is still the caller's frame pointer:
 // 8(BP) is the caller's return address and 0(BP) its caller's frame.
-TEXT ·callerPCs(SB),NOSPLIT,$0-16
+TEXT ·PCs(SB),NOSPLIT,$0-16
 	MOVQ 8(BP), AX
 	MOVQ AX, pc1+0(FP)
 	MOVQ 0(BP), CX

@@ -1,9 +1,9 @@
-package cacheruntime
+package callers
 
-// callerPCs returns the return address of its caller and of its caller's
+// PCs returns the return address of its caller and of its caller's
 // caller, from the frame-pointer chain (a few instructions, against about
 // 75 ns for runtime.Callers). The calling function must not be inlined.
-func callerPCs() (pc1, pc2 uintptr)
+func PCs() (pc1, pc2 uintptr)
 
 // fpCallers fills pcs with up to n return addresses from the frame-pointer
 // chain, the first being its caller's return address.
@@ -11,10 +11,10 @@ func callerPCs() (pc1, pc2 uintptr)
 //go:noescape
 func fpCallers(pcs *uintptr, n int) int
 
-// callers is runtime.Callers(2, pcs) done by walking frame pointers.
+// Callers is runtime.Callers(2, pcs) done by walking frame pointers.
 //
 //go:noinline
-func callers(pcs []uintptr) int {
+func Callers(pcs []uintptr) int {
 	if len(pcs) == 0 {
 		return 0
 	}

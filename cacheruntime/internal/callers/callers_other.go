@@ -1,24 +1,24 @@
 //go:build !amd64
 
-package cacheruntime
+package callers
 
 import "runtime"
 
-// callerPCs returns the return address of its caller and of its caller's
+// PCs returns the return address of its caller and of its caller's
 // caller. Without a frame-pointer walker for this architecture it uses
 // runtime.Callers.
 //
 //go:noinline
-func callerPCs() (pc1, pc2 uintptr) {
+func PCs() (pc1, pc2 uintptr) {
 	var pcs [2]uintptr
 	runtime.Callers(3, pcs[:])
 	return pcs[0], pcs[1]
 }
 
-// callers fills pcs with the return addresses of the caller's callers, like
+// Callers fills pcs with the return addresses of the caller's callers, like
 // runtime.Callers(2, pcs) from the caller.
 //
 //go:noinline
-func callers(pcs []uintptr) int {
+func Callers(pcs []uintptr) int {
 	return runtime.Callers(3, pcs)
 }

@@ -1,10 +1,13 @@
 //go:build amd64 || arm64
 
-package cacheruntime
+// Package noescape hides a pointer from escape analysis, so values
+// cacheruntime passes to its compiled hash and clone functions can stay on
+// the caller's stack.
+package noescape
 
 import "unsafe"
 
-// noescape returns p unchanged while hiding it from escape analysis, so
+// Pointer returns p unchanged while hiding it from escape analysis, so
 // values handed to the compiled hash and clone functions (which are called
 // indirectly and never retain the pointer) can stay on the caller's stack.
 // It is implemented in assembly where the //go:noescape contract is
@@ -12,4 +15,4 @@ import "unsafe"
 // escapes to the heap).
 //
 //go:noescape
-func noescape(p unsafe.Pointer) unsafe.Pointer
+func Pointer(p unsafe.Pointer) unsafe.Pointer

@@ -1,6 +1,6 @@
 //go:build unix
 
-package cacheruntime
+package runfile
 
 import (
 	"crypto/rand"
@@ -13,13 +13,13 @@ import (
 	"github.com/cachelens/cachelens/wire"
 )
 
-// openRunFile creates this process's run file in dir (or, if someone else
+// Open creates this process's run file in dir (or, if someone else
 // took dir, in a private fallback beside it: wire.OpenDir) and maps its
 // first chunk. The directory is opened once and checked through the opened
 // descriptor; the file is created exclusively (never
 // one that exists, so never one another user planted), with mode 0600, and
 // locked shared for the life of the process, which marks it alive.
-func openRunFile(dir string) (*runFile, error) {
+func Open(dir string) (*File, error) {
 	d, err := wire.OpenDir(dir, true, true)
 	if err != nil {
 		return nil, err
@@ -32,7 +32,7 @@ func openRunFile(dir string) (*runFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the run file: %w", err)
 	}
-	fail := func(err error) (*runFile, error) {
+	fail := func(err error) (*File, error) {
 		f.Close()
 		root.Remove(name)
 		return nil, err
@@ -47,7 +47,7 @@ func openRunFile(dir string) (*runFile, error) {
 	if err != nil {
 		return fail(err)
 	}
-	r := &runFile{chunks: [][]byte{c}, off: wire.RunHeaderSize, file: f, path: filepath.Join(d.Path, name), mapped: true, start: start, note: d.Note}
+	r := &File{chunks: [][]byte{c}, off: wire.RunHeaderSize, file: f, path: filepath.Join(d.Path, name), mapped: true, start: start, note: d.Note}
 	rand.Read(r.id[:])
 	r.writeHeader()
 	return r, nil

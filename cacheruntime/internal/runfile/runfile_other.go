@@ -1,15 +1,15 @@
 //go:build !unix
 
-package cacheruntime
+package runfile
 
 import (
 	"errors"
 	"os"
 )
 
-// openRunFile is not available without shared file mappings: the caches
-// count in heap memory (see newHeapRun).
-func openRunFile(dir string) (*runFile, error) {
+// Open is not available without shared file mappings: the caches
+// count in heap memory (see InHeap).
+func Open(dir string) (*File, error) {
 	return nil, errors.New("run files need a Unix system")
 }
 
