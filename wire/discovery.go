@@ -39,9 +39,9 @@ func RuntimeDir() string {
 	return filepath.Join(os.TempDir(), fmt.Sprintf("cachelens-%d", os.Getuid()))
 }
 
-// RegistrationName returns the base name (without extension) used for a
+// registrationName returns the base name (without extension) used for a
 // server's files for root: a hash of the root and the pid.
-func RegistrationName(root string, pid int) string {
+func registrationName(root string, pid int) string {
 	sum := sha256.Sum256([]byte(root))
 	return fmt.Sprintf("%s-%d", hex.EncodeToString(sum[:6]), pid)
 }

@@ -185,7 +185,7 @@ func (d *Dir) Register(reg Registration) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	name := RegistrationName(reg.Root, reg.PID) + ".json"
+	name := registrationName(reg.Root, reg.PID) + ".json"
 	var rnd [8]byte
 	rand.Read(rnd[:])
 	tmp := ".reg-" + hex.EncodeToString(rnd[:])

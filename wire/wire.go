@@ -74,8 +74,8 @@ type Hello struct {
 	FD bool `json:"fd,omitempty"`
 }
 
-// TypeOf returns the message type of a message value.
-func TypeOf(msg any) (Type, bool) {
+// typeOf returns the message type of a message value.
+func typeOf(msg any) (Type, bool) {
 	switch msg.(type) {
 	case *Hello, Hello:
 		return TypeHello, true
@@ -85,7 +85,7 @@ func TypeOf(msg any) (Type, bool) {
 
 // AppendFrame appends msg as one frame to dst.
 func AppendFrame(dst []byte, msg any) ([]byte, error) {
-	t, ok := TypeOf(msg)
+	t, ok := typeOf(msg)
 	if !ok {
 		return dst, fmt.Errorf("wire: cannot encode %T", msg)
 	}

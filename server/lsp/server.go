@@ -247,8 +247,8 @@ func (s *Server) work(ctx context.Context) {
 // answer, before the log says so.
 const slowMessage = 500 * time.Millisecond
 
-// RequestCancelled is LSP's error code for a cancelled request.
-const RequestCancelled jsonrpc2.Code = -32800
+// requestCancelled is LSP's error code for a cancelled request.
+const requestCancelled jsonrpc2.Code = -32800
 
 func (s *Server) dispatch(q queued) {
 	method := q.req.Method()
@@ -265,7 +265,7 @@ func (s *Server) dispatch(q queued) {
 	}
 	if isCall && q.ctx.Err() != nil {
 		done()
-		q.reply(context.Background(), nil, jsonrpc2.NewError(RequestCancelled, "request cancelled"))
+		q.reply(context.Background(), nil, jsonrpc2.NewError(requestCancelled, "request cancelled"))
 		return
 	}
 	start := time.Now()
@@ -282,7 +282,7 @@ func (s *Server) dispatch(q queued) {
 		return
 	}
 	if cancelled && err == nil {
-		err = jsonrpc2.NewError(RequestCancelled, "request cancelled")
+		err = jsonrpc2.NewError(requestCancelled, "request cancelled")
 		result = nil
 	}
 	if rerr := q.reply(context.Background(), result, err); rerr != nil {

@@ -328,8 +328,8 @@ func TestCancel(t *testing.T) {
 	// "victim" is answered in its turn, without running.
 	m := next(`"victim"`)
 	var e struct{ Code int64 }
-	if err := json.Unmarshal(m["error"], &e); err != nil || e.Code != int64(RequestCancelled) {
-		t.Errorf("reply to the cancelled request: %s %s, want error code %d", m["result"], m["error"], RequestCancelled)
+	if err := json.Unmarshal(m["error"], &e); err != nil || e.Code != int64(requestCancelled) {
+		t.Errorf("reply to the cancelled request: %s %s, want error code %d", m["result"], m["error"], requestCancelled)
 	}
 	// The server goes on, and forgot the cancelled request.
 	lsptest.Raw(inW, `{"jsonrpc":"2.0","id":3,"method":"textDocument/codeLens","params":{"textDocument":{"uri":"file:///nonexistent.go"}}}`)
