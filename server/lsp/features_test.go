@@ -181,61 +181,19 @@ func TestRuntimeAnnotations(t *testing.T) {
 	h := start(t)
 	h.initialize(initOpts{roots: []string{dir}, refresh: true})
 	h.open(path, mainGo)
-	lenses, err := h.c.CodeLenses("file://" + path)
-	if err != nil || len(lenses) != 0 {
-		t.Fatalf("before any run: %+v %v", lenses, err)
-	}
-	feed(h, path)
-	if err := h.c.WaitRequest("workspace/codeLens/refresh", 1, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	var st Status
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if json.Unmarshal(h.c.Status(), &st) == nil && st.Running == 1 {
-			break
+	// Each step builds on the ones before it; the first that fails ends
+	// the test.
+	step := func(name string, f func(t *testing.T)) {
+		t.Helper()
+		if !t.Run(name, f) {
+			t.FailNow()
 		}
-	}
-	if !st.Listening || st.Running != 1 || st.Processes != 1 || st.Functions != 2 {
-		t.Errorf("status %+v", st)
-	}
-	if last, err := time.Parse(time.RFC3339Nano, st.LastRun); err != nil || time.Since(last) > time.Minute || time.Since(last) < -time.Second {
-		t.Errorf("status lastRun %q (%v): want the time the run was last seen", st.LastRun, err)
-	}
-	if err := h.c.WaitRequest("workspace/inlayHint/refresh", 1, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	if lenses, err = h.c.CodeLenses("file://" + path); err != nil {
-		t.Fatal(err)
-	}
-	var raw []map[string]any
-	if err := h.c.Call("textDocument/codeLens", map[string]any{"textDocument": docID(path)}, &raw); err != nil || len(raw) != 2 || raw[0]["command"] != nil || raw[0]["data"] == nil {
-		t.Fatalf("unresolved lenses: %v %v", raw, err)
-	}
-	if err := h.c.Call("codeLens/resolve", map[string]any{"range": raw[0]["range"], "data": map[string]int{"id": 999}}, nil); rpcCode(err) != jsonrpc2.InvalidParams {
-		t.Errorf("resolving an unknown lens: %v", err)
 	}
 	want := map[int]string{
 		lineOf(mainGo, "var loadCatalog") - 1: "cache · 4 hits · 2 misses (67%) · saved 4.0s · 1 mutation",
 		lineOf(mainGo, "var notify") - 1:      "cache · 0 hits · 0 misses (0%) · 1 uncached",
 	}
-	if len(lenses) != 2 {
-		t.Fatalf("lenses %+v", lenses)
-	}
-	for _, l := range lenses {
-		if want[l.Range.Start.Line] != l.Command.Title {
-			t.Errorf("lens at line %d: %q, want %q", l.Range.Start.Line, l.Command.Title, want[l.Range.Start.Line])
-		}
-		if l.Command.Command != CommandDetails {
-			t.Errorf("lens command %q", l.Command.Command)
-		}
-	}
-	// Inlay hints, in UTF-16 columns (the emoji before the second call
-	// counts 2 each).
-	var hints []hint
 	all := map[string]any{"textDocument": docID(path), "range": map[string]any{"start": map[string]int{"line": 0, "character": 0}, "end": map[string]int{"line": 100, "character": 0}}}
-	if err := h.c.Call("textDocument/inlayHint", all, &hints); err != nil {
-		t.Fatal(err)
-	}
 	usLine := lineOf(mainGo, `loadCatalog("us")`)
 	usLineText := strings.Split(mainGo, "\n")[usLine-1]
 	byteEnd := strings.Index(usLineText, `loadCatalog("us")`) + len(`loadCatalog("us")`)
@@ -245,108 +203,177 @@ func TestRuntimeAnnotations(t *testing.T) {
 		{Line: usLine - 1, Character: utf16End}:                                                                  "0 hits · 1 miss",
 		{Line: lineOf(mainGo, "notify(Notifier") - 1, Character: len("\tfmt.Println(notify(Notifier{}, \"x\")")}: "0 hits · 0 misses · 1 uncached",
 	}
-	if len(hints) != len(wantHints) {
-		t.Fatalf("hints %+v", hints)
-	}
-	for _, ht := range hints {
-		if wantHints[ht.Position] != ht.Label {
-			t.Errorf("hint at %+v: %q (want %+v)", ht.Position, ht.Label, wantHints)
-		}
-	}
-	// Hover on the call site.
-	var hov struct {
-		Contents struct{ Kind, Value string } `json:"contents"`
-	}
 	euLine := lineOf(mainGo, `loadCatalog("eu")`) - 1
-	if err := h.c.Call("textDocument/hover", map[string]any{"textDocument": docID(path), "position": map[string]int{"line": euLine, "character": 10}}, &hov); err != nil {
-		t.Fatal(err)
-	}
-	for _, w := range []string{"4 hits · 1 miss at this call site", "| hits | 4 |", "| misses | 2 |", "| hit rate | 66.7% |", "| memory held | 1.5 KB |", "| avg compute | 1.0s |", "first call with these arguments", "`.Items[0]` changed", "catalog (pid 4242, running)"} {
-		if !strings.Contains(hov.Contents.Value, w) {
-			t.Errorf("hover lacks %q:\n%s", w, hov.Contents.Value)
+
+	step("nothing before a run", func(t *testing.T) {
+		lenses, err := h.c.CodeLenses("file://" + path)
+		if err != nil || len(lenses) != 0 {
+			t.Fatalf("before any run: %+v %v", lenses, err)
 		}
-	}
-	// Runtime diagnostics and their fixes.
-	diags, err := h.c.WaitDiagnostics("file://"+path, 30*time.Second, func(d []lsptest.Diagnostic) bool {
-		n := 0
-		for _, x := range d {
-			if strings.HasPrefix(x.Code, "runtime-") {
-				n++
-			}
-		}
-		return n == 2
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range diags {
-		switch d.Code {
-		case "runtime-hasherr":
-			if !strings.Contains(d.Message, "(main.Notifier).Send: func(string) error cannot be hashed; 1 call ran uncached") {
-				t.Errorf("hash error diagnostic %q", d.Message)
-			}
-		case "runtime-mutation":
-			if d.Range.Start.Line != euLine || !strings.Contains(d.Message, "(.Items[0])") {
-				t.Errorf("mutation diagnostic %+v", d)
+	feed(h, path)
+	step("a run refreshes the client and shows in the status", func(t *testing.T) {
+		if err := h.c.WaitRequest("workspace/codeLens/refresh", 1, 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		var st Status
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if json.Unmarshal(h.c.Status(), &st) == nil && st.Running == 1 {
+				break
 			}
 		}
-	}
-	var actions []struct{ Title string }
-	notifyLine := lineOf(mainGo, "var notify") - 1
-	if err := h.c.Call("textDocument/codeAction", map[string]any{"textDocument": docID(path), "range": map[string]any{"start": map[string]int{"line": notifyLine, "character": 0}, "end": map[string]int{"line": notifyLine, "character": 5}}, "context": map[string]any{"diagnostics": []any{}}}, &actions); err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for _, a := range actions {
-		if a.Title == "Ignore Notifier when hashing (seen at run time)" {
-			found = true
+		if !st.Listening || st.Running != 1 || st.Processes != 1 || st.Functions != 2 {
+			t.Errorf("status %+v", st)
 		}
-	}
-	if !found {
-		t.Errorf("no run-time HashFunc fix: %+v", actions)
-	}
+		if last, err := time.Parse(time.RFC3339Nano, st.LastRun); err != nil || time.Since(last) > time.Minute || time.Since(last) < -time.Second {
+			t.Errorf("status lastRun %q (%v): want the time the run was last seen", st.LastRun, err)
+		}
+		if err := h.c.WaitRequest("workspace/inlayHint/refresh", 1, 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	})
+	step("code lenses: resolved lazily, exact counts", func(t *testing.T) {
+		lenses, err := h.c.CodeLenses("file://" + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var raw []map[string]any
+		if err := h.c.Call("textDocument/codeLens", map[string]any{"textDocument": docID(path)}, &raw); err != nil || len(raw) != 2 || raw[0]["command"] != nil || raw[0]["data"] == nil {
+			t.Fatalf("unresolved lenses: %v %v", raw, err)
+		}
+		if err := h.c.Call("codeLens/resolve", map[string]any{"range": raw[0]["range"], "data": map[string]int{"id": 999}}, nil); rpcCode(err) != jsonrpc2.InvalidParams {
+			t.Errorf("resolving an unknown lens: %v", err)
+		}
+		if len(lenses) != 2 {
+			t.Fatalf("lenses %+v", lenses)
+		}
+		for _, l := range lenses {
+			if want[l.Range.Start.Line] != l.Command.Title {
+				t.Errorf("lens at line %d: %q, want %q", l.Range.Start.Line, l.Command.Title, want[l.Range.Start.Line])
+			}
+			if l.Command.Command != CommandDetails {
+				t.Errorf("lens command %q", l.Command.Command)
+			}
+		}
+	})
+	// Inlay hints, in UTF-16 columns (the emoji before the second call
+	// counts 2 each).
+	step("inlay hints at call sites", func(t *testing.T) {
+		var hints []hint
+		if err := h.c.Call("textDocument/inlayHint", all, &hints); err != nil {
+			t.Fatal(err)
+		}
+		if len(hints) != len(wantHints) {
+			t.Fatalf("hints %+v", hints)
+		}
+		for _, ht := range hints {
+			if wantHints[ht.Position] != ht.Label {
+				t.Errorf("hint at %+v: %q (want %+v)", ht.Position, ht.Label, wantHints)
+			}
+		}
+	})
+	step("hover on the call site", func(t *testing.T) {
+		var hov struct {
+			Contents struct{ Kind, Value string } `json:"contents"`
+		}
+		if err := h.c.Call("textDocument/hover", map[string]any{"textDocument": docID(path), "position": map[string]int{"line": euLine, "character": 10}}, &hov); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range []string{"4 hits · 1 miss at this call site", "| hits | 4 |", "| misses | 2 |", "| hit rate | 66.7% |", "| memory held | 1.5 KB |", "| avg compute | 1.0s |", "first call with these arguments", "`.Items[0]` changed", "catalog (pid 4242, running)"} {
+			if !strings.Contains(hov.Contents.Value, w) {
+				t.Errorf("hover lacks %q:\n%s", w, hov.Contents.Value)
+			}
+		}
+	})
+	step("runtime diagnostics and their fixes", func(t *testing.T) {
+		diags, err := h.c.WaitDiagnostics("file://"+path, 30*time.Second, func(d []lsptest.Diagnostic) bool {
+			n := 0
+			for _, x := range d {
+				if strings.HasPrefix(x.Code, "runtime-") {
+					n++
+				}
+			}
+			return n == 2
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range diags {
+			switch d.Code {
+			case "runtime-hasherr":
+				if !strings.Contains(d.Message, "(main.Notifier).Send: func(string) error cannot be hashed; 1 call ran uncached") {
+					t.Errorf("hash error diagnostic %q", d.Message)
+				}
+			case "runtime-mutation":
+				if d.Range.Start.Line != euLine || !strings.Contains(d.Message, "(.Items[0])") {
+					t.Errorf("mutation diagnostic %+v", d)
+				}
+			}
+		}
+		var actions []struct{ Title string }
+		notifyLine := lineOf(mainGo, "var notify") - 1
+		if err := h.c.Call("textDocument/codeAction", map[string]any{"textDocument": docID(path), "range": map[string]any{"start": map[string]int{"line": notifyLine, "character": 0}, "end": map[string]int{"line": notifyLine, "character": 5}}, "context": map[string]any{"diagnostics": []any{}}}, &actions); err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, a := range actions {
+			if a.Title == "Ignore Notifier when hashing (seen at run time)" {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no run-time HashFunc fix: %+v", actions)
+		}
+	})
 	// Lines inserted above: the annotations follow, and say the program
 	// ran older code.
-	h.c.Notify("textDocument/didChange", map[string]any{"textDocument": map[string]any{"uri": "file://" + path, "version": 2},
-		"contentChanges": []any{map[string]any{"range": map[string]any{"start": map[string]int{"line": 8, "character": 0}, "end": map[string]int{"line": 8, "character": 0}}, "text": "// one\n// two\n"}}})
-	if lenses, err = h.c.CodeLenses("file://" + path); err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range lenses {
-		if !strings.HasSuffix(l.Command.Title, " · older build") {
-			t.Errorf("lens %q does not say the build is older", l.Command.Title)
+	step("annotations follow an edit and say the build is older", func(t *testing.T) {
+		h.c.Notify("textDocument/didChange", map[string]any{"textDocument": map[string]any{"uri": "file://" + path, "version": 2},
+			"contentChanges": []any{map[string]any{"range": map[string]any{"start": map[string]int{"line": 8, "character": 0}, "end": map[string]int{"line": 8, "character": 0}}, "text": "// one\n// two\n"}}})
+		lenses, err := h.c.CodeLenses("file://" + path)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if _, ok := want[l.Range.Start.Line-2]; !ok {
-			t.Errorf("lens at line %d did not move down by 2", l.Range.Start.Line)
+		for _, l := range lenses {
+			if !strings.HasSuffix(l.Command.Title, " · older build") {
+				t.Errorf("lens %q does not say the build is older", l.Command.Title)
+			}
+			if _, ok := want[l.Range.Start.Line-2]; !ok {
+				t.Errorf("lens at line %d did not move down by 2", l.Range.Start.Line)
+			}
 		}
-	}
-	if err := h.c.Call("textDocument/inlayHint", all, &hints); err != nil {
-		t.Fatal(err)
-	}
-	for _, ht := range hints {
-		p := ht.Position
-		p.Line -= 2
-		if _, ok := wantHints[p]; !ok {
-			t.Errorf("hint at %+v did not move down by 2", ht.Position)
+		var hints []hint
+		if err := h.c.Call("textDocument/inlayHint", all, &hints); err != nil {
+			t.Fatal(err)
 		}
-	}
-	// Commands.
-	var details map[string]string
-	if err := h.c.Call("workspace/executeCommand", map[string]any{"command": CommandDetails, "arguments": []any{path, lineOf(mainGo, "var loadCatalog")}}, &details); err != nil || !strings.Contains(details["markdown"], "| hits | 4 |") {
-		t.Errorf("details: %v %v", details, err)
-	}
-	if err := h.c.Call("workspace/executeCommand", map[string]any{"command": CommandReset}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if lenses, err = h.c.CodeLenses("file://" + path); err != nil || len(lenses) != 0 {
-		t.Errorf("after reset: %+v %v", lenses, err)
-	}
-	// Settings: hints off.
-	h.c.Notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"cachelens": map[string]any{"inlayHints": false}}})
-	feed(h, path)
-	if err := h.c.Call("textDocument/inlayHint", all, &hints); err != nil || len(hints) != 0 {
-		t.Errorf("hints off: %+v %v", hints, err)
-	}
+		for _, ht := range hints {
+			p := ht.Position
+			p.Line -= 2
+			if _, ok := wantHints[p]; !ok {
+				t.Errorf("hint at %+v did not move down by 2", ht.Position)
+			}
+		}
+	})
+	step("commands: details and reset", func(t *testing.T) {
+		var details map[string]string
+		if err := h.c.Call("workspace/executeCommand", map[string]any{"command": CommandDetails, "arguments": []any{path, lineOf(mainGo, "var loadCatalog")}}, &details); err != nil || !strings.Contains(details["markdown"], "| hits | 4 |") {
+			t.Errorf("details: %v %v", details, err)
+		}
+		if err := h.c.Call("workspace/executeCommand", map[string]any{"command": CommandReset}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if lenses, err := h.c.CodeLenses("file://" + path); err != nil || len(lenses) != 0 {
+			t.Errorf("after reset: %+v %v", lenses, err)
+		}
+	})
+	step("settings: hints off", func(t *testing.T) {
+		h.c.Notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"cachelens": map[string]any{"inlayHints": false}}})
+		feed(h, path)
+		var hints []hint
+		if err := h.c.Call("textDocument/inlayHint", all, &hints); err != nil || len(hints) != 0 {
+			t.Errorf("hints off: %+v %v", hints, err)
+		}
+	})
 	h.shutdown()
 }
 
