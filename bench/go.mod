@@ -7,9 +7,11 @@ require (
 	github.com/gohugoio/hashstructure v1.1.0
 	github.com/huandu/go-clone v1.7.3
 	github.com/mitchellh/hashstructure/v2 v2.0.2
+	github.com/zeebo/xxh3 v1.0.2
 )
 
 require (
+	github.com/klauspost/cpuid/v2 v2.0.9 // indirect
 	github.com/segmentio/asm v1.1.3 // indirect
 	github.com/segmentio/encoding v0.3.4 // indirect
 	go.lsp.dev/jsonrpc2 v0.10.0 // indirect

@@ -61,9 +61,14 @@
 // in visit order instead; equal values may then hash differently, which
 // costs a miss, never a wrong hit.
 //
-// Keys are valid within one process: they are not stable across processes
-// or builds (type identities are stable, but long byte runs are hashed with
-// a per-process seed). Do not store them.
+// Keys are the same in every process, build and machine of one byte order
+// and word size (all 64-bit little-endian platforms agree): no part of a key
+// is seeded or depends on addresses. A type's identity is its package path
+// and name (or its structure, if unnamed), so renaming or moving a type
+// changes its keys; byte runs longer than 64 bytes are hashed with XXH3-128,
+// shorter ones word by word. The hashing rules themselves may change
+// between versions of cacheruntime (TestKeysStable guards against doing so
+// by accident).
 //
 // # Results
 //

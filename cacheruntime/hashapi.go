@@ -15,7 +15,8 @@ type Key [2]uint64
 // Hash returns the structural hash cacheruntime uses for cache keys, with
 // the HashFunc options among opts applied. Values that Func treats as the
 // same argument hash equal; it is useful to check why two calls do or do
-// not share an entry. The hash is stable only within one process. A value
+// not share an entry. The hash is the same in every process of this
+// version of cacheruntime (see the package doc, What a key contains). A value
 // that cannot be hashed returns a *HashError naming the path inside it.
 func Hash[T any](v T, opts ...Option) (Key, error) {
 	set := newHashSet(modeKey, userHashes(opts))

@@ -13,6 +13,7 @@ import (
 	gohugo "github.com/gohugoio/hashstructure"
 	clone "github.com/huandu/go-clone"
 	hashstructure "github.com/mitchellh/hashstructure/v2"
+	"github.com/zeebo/xxh3"
 )
 
 // BenchmarkHit: a hit on a function of (int, string) returning a baseline.Small
@@ -222,5 +223,45 @@ func BenchmarkHashDeep(b *testing.B) {
 		b.Run(fmt.Sprintf("n=%d/shape=list", n), func(b *testing.B) { run(b, head) })
 		b.Run(fmt.Sprintf("n=%d/shape=pointers", n), func(b *testing.B) { run(b, ptrs) })
 		b.Run(fmt.Sprintf("n=%d/shape=values", n), func(b *testing.B) { run(b, vals) })
+	}
+}
+
+// BenchmarkHashBig: the key hash of an 8 MB argument of each plain shape,
+// beside hash/maphash (seeded, per process) and XXH3-128 (zeebo/xxh3, with
+// its AVX2/AVX-512 code) over the same bytes. cacheruntime's hash is
+// seedless and the same in every process; floats are hashed by value
+// (-0 == +0, NaNs alike).
+func BenchmarkHashBig(b *testing.B) {
+	const n = 8 << 20
+	bs := make([]byte, n)
+	for i := range bs {
+		bs[i] = byte(i*7 + i>>9)
+	}
+	ints := unsafe.Slice((*int64)(unsafe.Pointer(&bs[0])), n/8)
+	str := string(bs)
+	floats := Floats()[:n/8]
+	for _, v := range []struct {
+		shape string
+		bytes []byte
+		key   func() cacheruntime.Key
+	}{
+		{"bytes", bs, func() cacheruntime.Key { k, _ := cacheruntime.Hash(bs); return k }},
+		{"int64s", bs, func() cacheruntime.Key { k, _ := cacheruntime.Hash(ints); return k }},
+		{"string", bs, func() cacheruntime.Key { k, _ := cacheruntime.Hash(str); return k }},
+		{"float64s", unsafe.Slice((*byte)(unsafe.Pointer(&floats[0])), n), func() cacheruntime.Key { k, _ := cacheruntime.Hash(floats); return k }},
+	} {
+		run := func(impl string, f func()) {
+			b.Run("shape="+v.shape+"/impl="+impl, func(b *testing.B) {
+				b.SetBytes(n)
+				ct := cputime.Start()
+				for b.Loop() {
+					f()
+				}
+				ct.Report(b)
+			})
+		}
+		run("cacheruntime", func() { sink += v.key()[0] })
+		run("maphash", func() { sink += maphash.Bytes(seed, v.bytes) })
+		run("xxh3", func() { sink += xxh3.Hash128(v.bytes).Lo })
 	}
 }
