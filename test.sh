@@ -46,9 +46,12 @@ if ! go test -count=1 -run '^TestSoak$' -v ./cmd/cachelens >"$soaklog" 2>&1; the
 fi
 grep -E '^(--- |\s+soak_test.go|ok)' "$soaklog"; rm -f "$soaklog"
 
-step "fuzz: Hash and Clone against their reference properties (bounded)"
+step "fuzz: Hash and Clone against their reference properties, assembly against Go (bounded)"
 for target in FuzzHashProperty FuzzCloneProperty; do
 	go test -run '^$' -fuzz "^$target\$" -fuzztime "${CACHELENS_FUZZTIME:-30s}" ./cacheruntime
+done
+for target in FuzzSum128Paths FuzzCanonicalFloats; do
+	go test -run '^$' -fuzz "^$target\$" -fuzztime "${CACHELENS_FUZZTIME:-15s}" ./cacheruntime/internal/bulk
 done
 
 step "fuzz seed corpora and benchmarks compile (bench module)"

@@ -66,9 +66,11 @@
 // is seeded or depends on addresses. A type's identity is its package path
 // and name (or its structure, if unnamed), so renaming or moving a type
 // changes its keys; byte runs longer than 64 bytes are hashed with XXH3-128,
-// shorter ones word by word. The hashing rules themselves may change
-// between versions of cacheruntime (TestKeysStable guards against doing so
-// by accident).
+// shorter ones word by word, and a []float64 that holds no -0 and no
+// unusual NaN as raw memory. The rules may change between versions of
+// cacheruntime; KeyVersion names them, and changes whenever a key does.
+// On big-endian or 32-bit platforms keys differ from these (memory is
+// hashed in the machine's own layout).
 //
 // # Results
 //

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/cachelens/cachelens/cacheruntime/internal/bulk"
 	"github.com/cachelens/cachelens/cacheruntime/internal/noescape"
-	"github.com/cachelens/cachelens/cacheruntime/internal/xxh3"
 )
 
 // Hashing is compiled: for each type a tree of small functions that read the
@@ -134,18 +134,23 @@ func (h *hstate) mem(p unsafe.Pointer, n uintptr) {
 }
 
 // smallBytes is the length up to which bytes are mixed word by word; longer
-// runs go through XXH3-128 (internal/xxh3: seedless, the same in every
+// runs go through XXH3-128 (internal/bulk: seedless, the same in every
 // process, one pass for both lanes, near memory speed).
 const smallBytes = 64
+
+// foldBulk mixes the XXH3-128 hash of a run of n bytes into h.
+func (h *hstate) foldBulk(hi, lo uint64, n uintptr) {
+	h.a = mix(h.a^lo^uint64(n), k3)
+	if h.two {
+		h.b = mix(h.b^hi^uint64(n)^k5, k4)
+	}
+}
 
 // bytes hashes n bytes at p, together with n.
 func (h *hstate) bytes(p *byte, n uintptr) {
 	if n > smallBytes {
-		hi, lo := xxh3.Sum128(unsafe.Slice(p, n))
-		h.a = mix(h.a^lo^uint64(n), k3)
-		if h.two {
-			h.b = mix(h.b^hi^uint64(n)^k5, k4)
-		}
+		hi, lo := bulk.Sum128(unsafe.Slice(p, n))
+		h.foldBulk(hi, lo, n)
 		return
 	}
 	b := unsafe.Slice(p, n)
@@ -421,36 +426,32 @@ func (s *hashSet) build(t reflect.Type, c *compiled, building map[reflect.Type]*
 
 // floats hashes float64s by value (canonF64) as one run of memory: when
 // no element is -0 or a NaN other than the canonical one, the memory is
-// already in canonical form and is hashed in place (one scan, then
-// XXH3); otherwise a canonical copy is.
+// already in canonical form and is hashed in place — for long slices in
+// the same pass that checks it; otherwise a canonical copy is hashed.
 func (h *hstate) floats(f []float64) {
-	canonical := true
-	for _, x := range f {
-		if x == 0 && math.Signbit(x) || x != x && math.Float64bits(x) != canonNaN {
-			canonical = false
-			break
+	n := uintptr(len(f)) * 8
+	if n > smallBytes {
+		if hi, lo, ok := bulk.Sum128Floats(f); ok {
+			h.foldBulk(hi, lo, n)
+			return
 		}
-	}
-	if !canonical {
-		c := make([]uint64, len(f))
-		for i, x := range f {
-			c[i] = canonF64(x)
-		}
-		h.mem(unsafe.Pointer(unsafe.SliceData(c)), uintptr(len(c))*8)
+	} else if bulk.CanonicalFloats(f) {
+		h.mem(unsafe.Pointer(unsafe.SliceData(f)), n)
 		return
 	}
-	h.mem(unsafe.Pointer(unsafe.SliceData(f)), uintptr(len(f))*8)
+	c := make([]uint64, len(f))
+	for i, x := range f {
+		c[i] = canonF64(x)
+	}
+	h.mem(unsafe.Pointer(unsafe.SliceData(c)), n)
 }
-
-// canonNaN is the one NaN all NaNs hash as.
-const canonNaN = 0x7ff8000000000001
 
 func canonF64(f float64) uint64 {
 	switch {
 	case f == 0:
 		return 0
 	case f != f:
-		return canonNaN
+		return bulk.CanonNaN
 	}
 	return math.Float64bits(f)
 }

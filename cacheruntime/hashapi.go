@@ -12,6 +12,13 @@ import (
 // Key is a 128-bit structural hash: two independent 64-bit lanes.
 type Key [2]uint64
 
+// KeyVersion names the rules keys are computed by (see the package doc,
+// What a key contains). It changes with any change to cacheruntime that
+// changes the key of any value, so that keys kept outside the process —
+// on disk, in a store shared by replicas — under another version are
+// treated as unknown, never compared.
+const KeyVersion = 1
+
 // Hash returns the structural hash cacheruntime uses for cache keys, with
 // the HashFunc options among opts applied. Values that Func treats as the
 // same argument hash equal; it is useful to check why two calls do or do

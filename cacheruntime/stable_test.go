@@ -85,11 +85,12 @@ func stableValues() []struct {
 
 // TestKeysStable: keys are the same in every process and build. The golden
 // file was written by another process (and build) of this test. A change
-// to the hashing rules shows here: if it is meant, anything that stores
-// keys must treat old ones as misses — then rewrite the file with
-// go test -run TestKeysStable -update-keys.
+// to the hashing rules shows here: if it is meant, KeyVersion must change
+// too (stored keys of the old version then count as unknown) — then
+// rewrite the file with go test -run TestKeysStable -update-keys.
 func TestKeysStable(t *testing.T) {
 	var b bytes.Buffer
+	fmt.Fprintf(&b, "KeyVersion %d\n", cacheruntime.KeyVersion)
 	for _, v := range stableValues() {
 		key, err := v.key()
 		if err != nil {
@@ -108,7 +109,11 @@ func TestKeysStable(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got := b.String(); got != string(want) {
-		t.Errorf("keys differ from %s (written by another process):\n got:\n%s\nwant:\n%s", golden, got, want)
+		hint := "if the change is meant, rewrite it (-update-keys)"
+		if gotV, _, _ := strings.Cut(got, "\n"); gotV == strings.SplitN(string(want), "\n", 2)[0] {
+			hint = "keys changed but KeyVersion did not: if the change is meant, increment KeyVersion and rewrite the file (-update-keys)"
+		}
+		t.Errorf("keys differ from %s (written by another process); %s\n got:\n%s\nwant:\n%s", golden, hint, got, want)
 	}
 }
 

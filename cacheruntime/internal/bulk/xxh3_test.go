@@ -1,4 +1,4 @@
-package xxh3
+package bulk
 
 import (
 	"bufio"

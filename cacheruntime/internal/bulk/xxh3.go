@@ -1,13 +1,18 @@
-// Package xxh3 is XXH3-128, the 128-bit variant of xxHash's XXH3
+// Package bulk hashes bulk memory for cacheruntime's keys: Sum128 is
+// XXH3-128, the 128-bit variant of xxHash's XXH3
 // (https://github.com/Cyan4973/xxHash, doc/xxhash_spec.md), with the
-// default secret and seed 0: a hash of bytes that is the same in every
-// process, build and machine, and runs near memory speed on long inputs.
+// default secret and seed 0 — a hash of bytes that is the same in every
+// process, build and machine and runs near memory speed on long inputs —
+// and CanonicalFloats decides whether a []float64 can be hashed as raw
+// memory under the keys' float rules.
 //
 // cacheruntime hashes long byte runs of keys with it, so that keys can be
-// compared across processes (persisted and shared results need that). It
-// is written for this module from the specification; the tests check it
-// against the reference's published values.
-package xxh3
+// compared across processes (persisted and shared results need that).
+// XXH3 is written here from the specification; the tests check it against
+// the reference's values. On amd64 the block loop and the float scan use
+// AVX2 when the CPU has it, with a pure-Go path everywhere else that the
+// tests and fuzzers hold to the same results.
+package bulk
 
 import (
 	"encoding/binary"
@@ -133,10 +138,29 @@ func Sum128(b []byte) (hi, lo uint64) {
 		accL, accH = mix32(accL, accH, b, n-16, n-32, secretSizeMin-midsizeLast-16)
 		return finish(accL, accH, n)
 	}
-	acc := [8]uint64{prime32_3, prime64_1, prime64_2, prime64_3, prime64_4, prime32_2, prime64_5, prime32_1}
-	hashLong(&acc, b)
-	lo = merge(&acc, secretMergeStart, uint64(n)*prime64_1)
-	hi = merge(&acc, len(secret)-stripeLen-secretMergeStart, ^(uint64(n) * prime64_2))
+	acc := initAcc
+	blocks := (n - 1) / blockLen
+	accumBlocks(&acc, b[:blocks*blockLen])
+	accumTail(&acc, b, blocks)
+	return finishLong(&acc, n)
+}
+
+// initAcc is the accumulators' start for inputs over 240 bytes.
+var initAcc = [8]uint64{prime32_3, prime64_1, prime64_2, prime64_3, prime64_4, prime32_2, prime64_5, prime32_1}
+
+// accumTail accumulates what follows the whole blocks of b: the stripes of
+// the last, partial block, then the last 64 bytes against the secret's
+// last-stripe offset.
+func accumTail(acc *[8]uint64, b []byte, blocks int) {
+	n := len(b)
+	accumulate(acc, b[blocks*blockLen:], (n-1-blocks*blockLen)/stripeLen, 0, 1)
+	accumulate(acc, b[n-stripeLen:], 1, len(secret)-stripeLen-secretLastAcc, 0)
+}
+
+// finishLong merges the accumulators into the two halves.
+func finishLong(acc *[8]uint64, n int) (hi, lo uint64) {
+	lo = merge(acc, secretMergeStart, uint64(n)*prime64_1)
+	hi = merge(acc, len(secret)-stripeLen-secretMergeStart, ^(uint64(n) * prime64_2))
 	return hi, lo
 }
 
@@ -166,15 +190,6 @@ func merge(acc *[8]uint64, s int, start uint64) uint64 {
 		start += mulFold(acc[2*i]^s64(s+16*i), acc[2*i+1]^s64(s+16*i+8))
 	}
 	return avalanche(start)
-}
-
-// hashLong runs XXH3's stripe loop over b (more than 240 bytes).
-func hashLong(acc *[8]uint64, b []byte) {
-	n := len(b)
-	blocks := (n - 1) / blockLen
-	accumBlocks(acc, b[:blocks*blockLen])
-	accumulate(acc, b[blocks*blockLen:], (n-1-blocks*blockLen)/stripeLen, 0, 1)
-	accumulate(acc, b[n-stripeLen:], 1, len(secret)-stripeLen-secretLastAcc, 0)
 }
 
 // scramble is XXH3_scrambleAcc with the secret's last 64 bytes.

@@ -1,4 +1,4 @@
-package xxh3
+package bulk
 
 import (
 	"math/rand/v2"
@@ -30,7 +30,7 @@ func TestAVX2MatchesGeneric(t *testing.T) {
 		}
 	}
 	saved := useAVX2
-	useAVX2 = false
-	defer func() { useAVX2 = saved }()
+	setAVX2(false)
+	defer setAVX2(saved)
 	TestVectors(t)
 }

@@ -1,0 +1,258 @@
+#include "textflag.h"
+
+// func hasAVX2() bool
+TEXT ·hasAVX2(SB), NOSPLIT, $0-1
+	MOVL $1, AX
+	XORL CX, CX
+	CPUID
+	MOVL CX, R8
+	ANDL $0x18000000, R8 // OSXSAVE and AVX
+	CMPL R8, $0x18000000
+	JNE  no
+	XORL CX, CX
+	XGETBV               // XCR0: the OS saves XMM and YMM state
+	ANDL $6, AX
+	CMPL AX, $6
+	JNE  no
+	MOVL $7, AX
+	XORL CX, CX
+	CPUID
+	ANDL $0x20, BX       // AVX2
+	JZ   no
+	MOVB $1, ret+0(FP)
+	RET
+no:
+	MOVB $0, ret+0(FP)
+	RET
+
+// func accumBlocksAVX2(acc *[8]uint64, p *byte, blocks int, secret *[192]byte)
+//
+// Per stripe (64 bytes, two YMM halves): dk = data ^ key;
+// acc += swap64(data) + lo32(dk)*hi32(dk). After 16 stripes (a block) the
+// accumulators are scrambled: acc ^= acc>>47; acc ^= key[128:192];
+// acc *= PRIME32_1.
+TEXT ·accumBlocksAVX2(SB), NOSPLIT, $0-32
+	MOVQ acc+0(FP), AX
+	MOVQ p+8(FP), SI
+	MOVQ blocks+16(FP), CX
+	MOVQ secret+24(FP), DX
+	VMOVDQU (AX), Y0
+	VMOVDQU 32(AX), Y1
+	MOVQ $0x9E3779B1, BX
+	MOVQ BX, X13
+	VPBROADCASTQ X13, Y13
+	VMOVDQU 128(DX), Y11
+	VMOVDQU 160(DX), Y12
+
+block:
+	TESTQ CX, CX
+	JZ    done
+	XORQ  R8, R8
+	MOVQ  $16, R9
+
+stripe:
+	VMOVDQU  (SI), Y2
+	VMOVDQU  32(SI), Y3
+	VMOVDQU  (DX)(R8*1), Y4
+	VMOVDQU  32(DX)(R8*1), Y5
+	VPXOR    Y2, Y4, Y4
+	VPXOR    Y3, Y5, Y5
+	VPSRLQ   $32, Y4, Y6
+	VPSRLQ   $32, Y5, Y7
+	VPMULUDQ Y6, Y4, Y4
+	VPMULUDQ Y7, Y5, Y5
+	VPSHUFD  $0x4e, Y2, Y2
+	VPSHUFD  $0x4e, Y3, Y3
+	VPADDQ   Y2, Y0, Y0
+	VPADDQ   Y3, Y1, Y1
+	VPADDQ   Y4, Y0, Y0
+	VPADDQ   Y5, Y1, Y1
+	ADDQ     $64, SI
+	ADDQ     $8, R8
+	DECQ     R9
+	JNZ      stripe
+
+	VPSRLQ   $47, Y0, Y2
+	VPSRLQ   $47, Y1, Y3
+	VPXOR    Y2, Y0, Y0
+	VPXOR    Y3, Y1, Y1
+	VPXOR    Y11, Y0, Y0
+	VPXOR    Y12, Y1, Y1
+	VPSRLQ   $32, Y0, Y2
+	VPSRLQ   $32, Y1, Y3
+	VPMULUDQ Y13, Y0, Y0
+	VPMULUDQ Y13, Y1, Y1
+	VPMULUDQ Y13, Y2, Y2
+	VPMULUDQ Y13, Y3, Y3
+	VPSLLQ   $32, Y2, Y2
+	VPSLLQ   $32, Y3, Y3
+	VPADDQ   Y2, Y0, Y0
+	VPADDQ   Y3, Y1, Y1
+	DECQ     CX
+	JMP      block
+
+done:
+	VMOVDQU Y0, (AX)
+	VMOVDQU Y1, 32(AX)
+	VZEROUPPER
+	RET
+
+// func canonicalAVX2(p *uint64, n int) bool
+//
+// Four words per register, 16 per iteration: a word is bad if it is -0
+// (0x8000000000000000) or a NaN (|x| > +Inf as a signed compare of the
+// sign-cleared word) other than CanonNaN. Bad lanes are ORed into Y8.
+TEXT ·canonicalAVX2(SB), NOSPLIT, $0-17
+	MOVQ p+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ $0x8000000000000000, AX
+	MOVQ AX, X9
+	VPBROADCASTQ X9, Y9          // -0
+	MOVQ $0x7fffffffffffffff, AX
+	MOVQ AX, X10
+	VPBROADCASTQ X10, Y10        // sign mask
+	MOVQ $0x7ff0000000000000, AX
+	MOVQ AX, X11
+	VPBROADCASTQ X11, Y11        // +Inf
+	MOVQ $0x7ff8000000000001, AX
+	MOVQ AX, X12
+	VPBROADCASTQ X12, Y12        // CanonNaN
+	VPXOR Y8, Y8, Y8
+
+loop:
+	TESTQ CX, CX
+	JZ    done
+	VMOVDQU (SI), Y0
+	VMOVDQU 32(SI), Y1
+	VMOVDQU 64(SI), Y2
+	VMOVDQU 96(SI), Y3
+	// -0
+	VPCMPEQQ Y9, Y0, Y4
+	VPCMPEQQ Y9, Y1, Y5
+	VPCMPEQQ Y9, Y2, Y6
+	VPCMPEQQ Y9, Y3, Y7
+	VPOR     Y4, Y8, Y8
+	VPOR     Y5, Y8, Y8
+	VPOR     Y6, Y8, Y8
+	VPOR     Y7, Y8, Y8
+	// NaN and not CanonNaN
+	VPAND    Y10, Y0, Y4
+	VPAND    Y10, Y1, Y5
+	VPAND    Y10, Y2, Y6
+	VPAND    Y10, Y3, Y7
+	VPCMPGTQ Y11, Y4, Y4
+	VPCMPGTQ Y11, Y5, Y5
+	VPCMPGTQ Y11, Y6, Y6
+	VPCMPGTQ Y11, Y7, Y7
+	VPCMPEQQ Y12, Y0, Y0
+	VPCMPEQQ Y12, Y1, Y1
+	VPCMPEQQ Y12, Y2, Y2
+	VPCMPEQQ Y12, Y3, Y3
+	VPANDN   Y4, Y0, Y0
+	VPANDN   Y5, Y1, Y1
+	VPANDN   Y6, Y2, Y2
+	VPANDN   Y7, Y3, Y3
+	VPOR     Y0, Y8, Y8
+	VPOR     Y1, Y8, Y8
+	VPOR     Y2, Y8, Y8
+	VPOR     Y3, Y8, Y8
+	ADDQ     $128, SI
+	SUBQ     $16, CX
+	JMP      loop
+
+done:
+	VPTEST  Y8, Y8
+	SETEQ   ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func accumBlocksFloatsAVX2(acc *[8]uint64, p *byte, blocks int, secret *[192]byte) bool
+//
+// accumBlocksAVX2 that also checks, on the words it loads anyway, for
+// values that may not be canonical: false if any word is -0 or a NaN
+// (CanonNaN included — the caller checks precisely then, which is rare).
+TEXT ·accumBlocksFloatsAVX2(SB), NOSPLIT, $0-33
+	MOVQ acc+0(FP), AX
+	MOVQ p+8(FP), SI
+	MOVQ blocks+16(FP), CX
+	MOVQ secret+24(FP), DX
+	VMOVDQU (AX), Y0
+	VMOVDQU 32(AX), Y1
+	MOVQ $0x9E3779B1, BX
+	MOVQ BX, X13
+	VPBROADCASTQ X13, Y13
+	MOVQ $0x8000000000000000, BX
+	MOVQ BX, X9
+	VPBROADCASTQ X9, Y9
+	MOVQ $0x7fffffffffffffff, BX
+	MOVQ BX, X10
+	VPBROADCASTQ X10, Y10
+	MOVQ $0x7ff0000000000000, BX
+	MOVQ BX, X11
+	VPBROADCASTQ X11, Y11
+	VPXOR Y8, Y8, Y8
+
+fblock:
+	TESTQ CX, CX
+	JZ    fdone
+	XORQ  R8, R8
+	MOVQ  $16, R9
+
+fstripe:
+	VMOVDQU  (SI), Y2
+	VMOVDQU  32(SI), Y3
+	VPCMPEQQ Y9, Y2, Y4
+	VPCMPEQQ Y9, Y3, Y5
+	VPOR     Y4, Y8, Y8
+	VPOR     Y5, Y8, Y8
+	VPAND    Y10, Y2, Y6
+	VPAND    Y10, Y3, Y7
+	VPCMPGTQ Y11, Y6, Y6
+	VPCMPGTQ Y11, Y7, Y7
+	VPOR     Y6, Y8, Y8
+	VPOR     Y7, Y8, Y8
+	VMOVDQU  (DX)(R8*1), Y4
+	VMOVDQU  32(DX)(R8*1), Y5
+	VPXOR    Y2, Y4, Y4
+	VPXOR    Y3, Y5, Y5
+	VPSRLQ   $32, Y4, Y6
+	VPSRLQ   $32, Y5, Y7
+	VPMULUDQ Y6, Y4, Y4
+	VPMULUDQ Y7, Y5, Y5
+	VPSHUFD  $0x4e, Y2, Y2
+	VPSHUFD  $0x4e, Y3, Y3
+	VPADDQ   Y2, Y0, Y0
+	VPADDQ   Y3, Y1, Y1
+	VPADDQ   Y4, Y0, Y0
+	VPADDQ   Y5, Y1, Y1
+	ADDQ     $64, SI
+	ADDQ     $8, R8
+	DECQ     R9
+	JNZ      fstripe
+
+	VPSRLQ   $47, Y0, Y2
+	VPSRLQ   $47, Y1, Y3
+	VPXOR    Y2, Y0, Y0
+	VPXOR    Y3, Y1, Y1
+	VPXOR    128(DX), Y0, Y0
+	VPXOR    160(DX), Y1, Y1
+	VPSRLQ   $32, Y0, Y2
+	VPSRLQ   $32, Y1, Y3
+	VPMULUDQ Y13, Y0, Y0
+	VPMULUDQ Y13, Y1, Y1
+	VPMULUDQ Y13, Y2, Y2
+	VPMULUDQ Y13, Y3, Y3
+	VPSLLQ   $32, Y2, Y2
+	VPSLLQ   $32, Y3, Y3
+	VPADDQ   Y2, Y0, Y0
+	VPADDQ   Y3, Y1, Y1
+	DECQ     CX
+	JMP      fblock
+
+fdone:
+	VMOVDQU Y0, (AX)
+	VMOVDQU Y1, 32(AX)
+	VPTEST  Y8, Y8
+	SETEQ   ret+32(FP)
+	VZEROUPPER
+	RET

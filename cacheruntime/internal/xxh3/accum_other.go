@@ -1,5 +1,0 @@
-//go:build !amd64
-
-package xxh3
-
-func accumBlocks(acc *[8]uint64, b []byte) { accumBlocksGeneric(acc, b) }
