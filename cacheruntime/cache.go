@@ -80,12 +80,6 @@ type param struct {
 	skip bool // context: not part of the key
 }
 
-type shard struct {
-	mu sync.RWMutex
-	m  map[uint64]*entry
-	_  [40]byte
-}
-
 type entryState = int32
 
 const (
@@ -102,7 +96,7 @@ type entry struct {
 	res    unsafe.Pointer // the results tuple
 	state  atomic.Int32
 	done   chan struct{}
-	next   *entry // same h1
+	next   atomic.Pointer[entry] // the next entry in the shard's chain
 
 	fp      uint64
 	tree    *node
@@ -388,12 +382,15 @@ func (c *cache) match(e *entry, h2 uint64, p unsafe.Pointer) bool {
 	return e.h2 == h2
 }
 
+// find returns the entry for the key (h1, h2, the args tuple at p) in sh,
+// without taking a lock.
 func (c *cache) find(sh *shard, h1, h2 uint64, p unsafe.Pointer) *entry {
-	e := sh.m[h1]
-	for e != nil && !c.match(e, h2, p) {
-		e = e.next
+	for e := sh.head(h1); e != nil; e = e.next.Load() {
+		if e.h1 == h1 && c.match(e, h2, p) {
+			return e
+		}
 	}
-	return e
+	return nil
 }
 
 // call is the whole life of one call: look the arguments up, return the
@@ -436,23 +433,24 @@ func (r *userRecord) put() {
 
 func (c *cache) lookup(st *site, p unsafe.Pointer, compute func(res unsafe.Pointer) bool, rec *userRecord) unsafe.Pointer {
 	var t0 time.Time
-	ctr := st.ctr()
-	sample := ctr.hits.Load()&63 == 0
+	tok := takeStripe()
+	sample := st.stripes[tok.index()].hits.Load()&63 == 0
 	if sample {
 		t0 = time.Now()
 	}
 	h1, h2, fail := c.keyHash(p, rec)
 	if fail != nil {
+		tok.put()
 		return c.uncached(st, p, fail, compute)
 	}
 	sh := &c.shards[h1&c.mask]
-	sh.mu.RLock()
 	e := c.find(sh, h1, h2, p)
-	sh.mu.RUnlock()
 	if e == nil || e.state.Load() != stReady {
+		tok.put()
 		return c.miss(st, sh, h1, h2, p, compute, MissReason{}, rec)
 	}
 	if c.cfg.ttl > 0 && e.expires != 0 && c.now() > e.expires {
+		tok.put()
 		if c.remove(e, MissExpired) {
 			c.ctr[wire.CtrExpired].Add(1)
 		}
@@ -462,9 +460,11 @@ func (c *cache) lookup(st *site, p unsafe.Pointer, compute func(res unsafe.Point
 		fp, fail := c.fingerprint(e.res)
 		if fail != nil {
 			// The result cannot be checked: do not trust it.
+			tok.put()
 			return c.uncached(st, p, &hashFailure{internal: fmt.Sprintf("checking a cached result: %v", fail.internal)}, compute)
 		}
 		if fp != e.fp {
+			tok.put()
 			return c.mutated(st, sh, e, h1, h2, p, compute, rec)
 		}
 	}
@@ -472,20 +472,23 @@ func (c *cache) lookup(st *site, p unsafe.Pointer, compute func(res unsafe.Point
 		c.ctr[wire.CtrHashNs].Add(int64(time.Since(t0)))
 		c.ctr[wire.CtrHashN].Add(1)
 	}
-	c.hit(st, ctr, e)
+	c.hit(st, tok, e)
+	tok.put()
 	return e.res
 }
 
-func (c *cache) hit(st *site, ctr *counters, e *entry) {
-	ctr.hits.Add(1)
+// hit counts a hit at st in the stripe of tok (moving tok to another
+// stripe if this one is contended) and remembers the call.
+func (c *cache) hit(st *site, tok *stripeToken, e *entry) {
+	tok.count(func(i int) *atomic.Int64 { return &st.stripes[i].hits })
 	if c.cfg.maxEntries > 0 {
 		e.lastUse.Store(c.lru.tick.Add(1))
 	}
 	if c.checkMut && e.recv.Load() != st {
 		e.recv.Store(st)
 	}
-	if st.last.Load() != e.rec {
-		st.last.Store(e.rec)
+	if l := st.last(); l.Load() != e.rec {
+		l.Store(e.rec)
 	}
 }
 
@@ -512,7 +515,9 @@ func (c *cache) miss(st *site, sh *shard, h1, h2 uint64, p unsafe.Pointer, compu
 						return c.mutated(st, sh, e, h1, h2, p, compute, rec)
 					}
 				}
-				c.hit(st, st.ctr(), e)
+				tok := takeStripe()
+				c.hit(st, tok, e)
+				tok.put()
 				return e.res
 			case stFailed:
 				st.ctr().misses.Add(1)
@@ -525,11 +530,7 @@ func (c *cache) miss(st *site, sh *shard, h1, h2 uint64, p unsafe.Pointer, compu
 		if c.flat {
 			e.key = copyTuple(c.argsT, p)
 		}
-		if sh.m == nil {
-			sh.m = map[uint64]*entry{}
-		}
-		e.next = sh.m[h1]
-		sh.m[h1] = e
+		sh.insert(e)
 		sh.mu.Unlock()
 		return c.compute(st, sh, e, p, compute, reason, rec)
 	}
@@ -616,7 +617,7 @@ func (c *cache) explainMiss(st *site, e *entry, p unsafe.Pointer, reason MissRea
 		c.takeTomb(e.h1, e.h2)
 	}
 	st.addReason(c.run, reason)
-	st.last.Store(cr)
+	st.remember(cr)
 	return cr
 }
 
@@ -675,7 +676,7 @@ func (c *cache) reason(st *site, rec *callRecord) MissReason {
 	if k, ok := c.takeTomb(rec.h1, rec.h2); ok {
 		return MissReason{Kind: k}
 	}
-	prev := st.last.Load()
+	prev := st.previous()
 	if prev == nil {
 		return MissReason{Kind: MissFirst}
 	}
@@ -722,29 +723,11 @@ func (c *cache) takeTomb(h1, h2 uint64) (MissKind, bool) {
 	return t.reason, true
 }
 
-// unlink removes e from its shard's map if it is still there.
+// unlink removes e from its shard if it is still there.
 func (c *cache) unlink(sh *shard, e *entry) bool {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	pp := sh.m[e.h1]
-	if pp == nil {
-		return false
-	}
-	if pp == e {
-		if e.next == nil {
-			delete(sh.m, e.h1)
-		} else {
-			sh.m[e.h1] = e.next
-		}
-		return true
-	}
-	for q := pp; q.next != nil; q = q.next {
-		if q.next == e {
-			q.next = e.next
-			return true
-		}
-	}
-	return false
+	return sh.unlink(e)
 }
 
 // remove takes a ready entry out of the cache, once, and remembers why.
@@ -821,7 +804,7 @@ func (c *cache) resultPath(path string) string {
 func (c *cache) uncached(st *site, p unsafe.Pointer, fail *hashFailure, compute func(unsafe.Pointer) bool) unsafe.Pointer {
 	st.ctr().uncached.Add(1)
 	c.ctr[wire.CtrHashErrors].Add(1)
-	st.last.Store(nil)
+	st.remember(nil)
 	he := c.describe(p, fail)
 	c.logHashError(he, st)
 	if c.strict && fail.internal == nil {
@@ -965,15 +948,13 @@ func (c *cache) clear() {
 	var all []*entry
 	for i := range c.shards {
 		sh := &c.shards[i]
-		sh.mu.RLock()
-		for _, e := range sh.m {
-			for ; e != nil; e = e.next {
-				if e.state.Load() == stReady {
-					all = append(all, e)
-				}
+		sh.mu.Lock()
+		sh.each(func(e *entry) {
+			if e.state.Load() == stReady {
+				all = append(all, e)
 			}
-		}
-		sh.mu.RUnlock()
+		})
+		sh.mu.Unlock()
 	}
 	for _, e := range all {
 		c.remove(e, MissCleared)
@@ -987,10 +968,7 @@ func (c *cache) forget(p unsafe.Pointer) (bool, error) {
 		he := c.describe(p, fail)
 		return false, &he
 	}
-	sh := &c.shards[h1&c.mask]
-	sh.mu.RLock()
-	e := c.find(sh, h1, h2, p)
-	sh.mu.RUnlock()
+	e := c.find(&c.shards[h1&c.mask], h1, h2, p)
 	if e == nil || e.state.Load() != stReady {
 		return false, nil
 	}

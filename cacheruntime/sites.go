@@ -2,6 +2,7 @@ package cacheruntime
 
 import (
 	"cmp"
+	"math/rand/v2"
 	"runtime"
 	"slices"
 	"strings"
@@ -21,7 +22,8 @@ type site struct {
 	id      int                        // index within its cache
 	rid     uint32                     // its record id in the run file
 	stripes *[nStripes]counters        // in the site's record of the run file, or on the heap
-	last    atomic.Pointer[callRecord] // the previous call made here
+	lasts   [nLasts]lastCall           // the previous call made here, per goroutine (by stack)
+	lastAny atomic.Pointer[callRecord] // the latest miss here, from any goroutine
 
 	resolve sync.Once
 	file    string
@@ -44,12 +46,87 @@ type counters struct {
 
 const nStripes = 8
 
-// ctr returns the stripe for the calling goroutine, chosen by the address
-// of its stack (distinct goroutines have distinct stacks).
-func (s *site) ctr() *counters {
+// lastCall is the previous call made at a site by the goroutines whose
+// stacks hash to one slot, on a cache line of its own: hits store it, and
+// goroutines on other cores must not contend for it. Slots are chosen by
+// stack address, not by stripe token, because "the previous call here"
+// must follow a goroutine: tokens move between goroutines.
+type lastCall struct {
+	atomic.Pointer[callRecord]
+	_ [56]byte
+}
+
+// A stripeToken is a choice of stripe. Tokens live in a sync.Pool, which
+// keeps one per P: goroutines running at the same time on different Ps
+// hold different tokens and, unless two tokens chose the same stripe, count
+// on different cache lines. Two that collide notice it (a failed
+// compare-and-swap) and one moves to another stripe at random, as
+// java.util.concurrent's Striped64 and otter's adder do.
+type stripeToken struct{ i uint32 }
+
+var stripeTokens = sync.Pool{New: func() any { return &stripeToken{i: rand.Uint32()} }}
+
+func takeStripe() *stripeToken { return stripeTokens.Get().(*stripeToken) }
+
+func (t *stripeToken) put() { stripeTokens.Put(t) }
+
+func (t *stripeToken) index() int { return int(t.i & (nStripes - 1)) }
+
+// count adds 1 to the counter of t's stripe that ctr returns, moving t
+// to other stripes while that counter is contended, and returns the
+// stripe it counted in.
+func (t *stripeToken) count(ctr func(i int) *atomic.Int64) int {
+	for {
+		i := t.index()
+		c := ctr(i)
+		if v := c.Load(); c.CompareAndSwap(v, v+1) {
+			return i
+		}
+		t.i = rand.Uint32()
+	}
+}
+
+// nLasts is the number of previous-call slots per site: two goroutines
+// share one with probability 1/nLasts.
+const nLasts = 32
+
+// lastSlot returns the calling goroutine's previous-call slot, by the
+// address of its stack (distinct goroutines have distinct stacks; a
+// goroutine keeps its slot unless its stack moves).
+func lastSlot() int {
 	var x byte
 	a := uint64(uintptr(unsafe.Pointer(&x)) >> 11)
-	return &s.stripes[(a^a>>3^a>>7)&(nStripes-1)]
+	return int((a ^ a>>5 ^ a>>11) & (nLasts - 1))
+}
+
+// stripe returns the calling goroutine's stripe (its P's token's).
+func stripe() int {
+	t := takeStripe()
+	i := t.index()
+	t.put()
+	return i
+}
+
+// ctr returns the calling goroutine's counters.
+func (s *site) ctr() *counters { return &s.stripes[stripe()] }
+
+// last returns the calling goroutine's previous-call slot.
+func (s *site) last() *lastCall { return &s.lasts[lastSlot()] }
+
+// previous returns the previous call made here by the calling goroutine,
+// or, if its slot is empty (its first call here, or its stack moved), the
+// latest miss here from any goroutine.
+func (s *site) previous() *callRecord {
+	if r := s.last().Load(); r != nil {
+		return r
+	}
+	return s.lastAny.Load()
+}
+
+// remember records cr as the calling goroutine's previous call here.
+func (s *site) remember(cr *callRecord) {
+	s.last().Store(cr)
+	s.lastAny.Store(cr)
 }
 
 func (s *site) totals() (hits, misses, uncached int64) {

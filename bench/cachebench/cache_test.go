@@ -1,0 +1,233 @@
+package cachebench
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/cachelens/cachelens/cacheruntime"
+	"github.com/cachelens/cachelens/internal/baseline"
+	"github.com/cachelens/cachelens/internal/cputime"
+	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/maypok86/otter/v2"
+)
+
+type key struct {
+	id   int
+	name string
+}
+
+// bound is the size bound of the caches that have one (otter, golang-lru,
+// and cacheruntime where the workload adds keys without end).
+const bound = 1 << 20
+
+// impls are the memoized forms of baseline.Compute under test. bounded
+// asks for a size bound (workloads that add keys without end).
+var impls = []struct {
+	name string
+	make func(bounded bool) func(int, string) baseline.Small
+}{
+	{"memo", func(bool) func(int, string) baseline.Small { return baseline.HandMemo() }},
+	{"syncmap", func(bool) func(int, string) baseline.Small {
+		var m sync.Map
+		return func(id int, name string) baseline.Small {
+			if v, ok := m.Load(key{id, name}); ok {
+				return v.(baseline.Small)
+			}
+			r := baseline.Compute(id, name)
+			m.Store(key{id, name}, r)
+			return r
+		}
+	}},
+	{"otter", func(bool) func(int, string) baseline.Small {
+		c := otter.Must(&otter.Options[key, baseline.Small]{MaximumSize: bound})
+		return func(id int, name string) baseline.Small {
+			if v, ok := c.GetIfPresent(key{id, name}); ok {
+				return v
+			}
+			r := baseline.Compute(id, name)
+			c.Set(key{id, name}, r)
+			return r
+		}
+	}},
+	{"golang-lru", func(bool) func(int, string) baseline.Small {
+		c, _ := lru.New[key, baseline.Small](bound)
+		return func(id int, name string) baseline.Small {
+			if v, ok := c.Get(key{id, name}); ok {
+				return v
+			}
+			r := baseline.Compute(id, name)
+			c.Add(key{id, name}, r)
+			return r
+		}
+	}},
+	{"Func2", func(bounded bool) func(int, string) baseline.Small {
+		opts := []cacheruntime.Option{cacheruntime.NoReport()}
+		if bounded {
+			opts = append(opts, cacheruntime.MaxEntries(bound))
+		}
+		return cacheruntime.Func2(baseline.Compute, opts...)
+	}},
+}
+
+var names = func() []string {
+	s := make([]string, 10_000)
+	for i := range s {
+		s[i] = "item-" + strconv.Itoa(i)
+	}
+	return s
+}()
+
+// zipf is a sequence of key indexes over 10,000 keys, Zipf-distributed
+// (s = 1.1: a few hot keys, a long tail).
+var zipf = func() []int {
+	z := rand.NewZipf(rand.New(rand.NewPCG(1, 2)), 1.1, 1, uint64(len(names)-1))
+	s := make([]int, 1<<16)
+	for i := range s {
+		s[i] = int(z.Uint64())
+	}
+	return s
+}()
+
+func each(b *testing.B, bounded bool, f func(b *testing.B, c func(int, string) baseline.Small)) {
+	for _, im := range impls {
+		b.Run("impl="+im.name, func(b *testing.B) {
+			c := im.make(bounded)
+			b.ReportAllocs()
+			ct := cputime.Start()
+			f(b, c)
+			ct.Report(b)
+		})
+	}
+}
+
+// BenchmarkHitOneKey: one goroutine calls with the same arguments.
+func BenchmarkHitOneKey(b *testing.B) {
+	each(b, false, func(b *testing.B, c func(int, string) baseline.Small) {
+		c(42, names[42])
+		for b.Loop() {
+			c(42, names[42])
+		}
+	})
+}
+
+// BenchmarkHitOneKeyParallel: every core calls with the same arguments.
+func BenchmarkHitOneKeyParallel(b *testing.B) {
+	each(b, false, func(b *testing.B, c func(int, string) baseline.Small) {
+		c(42, names[42])
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				c(42, names[42])
+			}
+		})
+	})
+}
+
+func prefill(c func(int, string) baseline.Small) {
+	for i, n := range names {
+		c(i, n)
+	}
+}
+
+// BenchmarkHitZipf: one goroutine, Zipf over 10,000 cached keys.
+func BenchmarkHitZipf(b *testing.B) {
+	each(b, false, func(b *testing.B, c func(int, string) baseline.Small) {
+		prefill(c)
+		i := 0
+		for b.Loop() {
+			k := zipf[i&(len(zipf)-1)]
+			c(k, names[k])
+			i++
+		}
+	})
+}
+
+// BenchmarkHitZipfParallel: every core, Zipf over 10,000 cached keys.
+func BenchmarkHitZipfParallel(b *testing.B) {
+	each(b, false, func(b *testing.B, c func(int, string) baseline.Small) {
+		prefill(c)
+		var start atomic.Int64
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			i := int(start.Add(7919))
+			for pb.Next() {
+				k := zipf[i&(len(zipf)-1)]
+				c(k, names[k])
+				i++
+			}
+		})
+	})
+}
+
+// BenchmarkMixParallel: every core; 90 % of calls Zipf over 10,000 cached
+// keys, 10 % fresh keys (a miss and an insert each). Caches are bounded.
+func BenchmarkMixParallel(b *testing.B) {
+	each(b, true, func(b *testing.B, c func(int, string) baseline.Small) {
+		prefill(c)
+		var fresh atomic.Int64
+		fresh.Store(1 << 40)
+		var start atomic.Int64
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			i := int(start.Add(7919))
+			for pb.Next() {
+				if i%10 == 0 {
+					c(int(fresh.Add(1)), "fresh")
+				} else {
+					k := zipf[i&(len(zipf)-1)]
+					c(k, names[k])
+				}
+				i++
+			}
+		})
+	})
+}
+
+// BenchmarkMiss: every call has fresh arguments: compute and insert.
+func BenchmarkMiss(b *testing.B) {
+	each(b, true, func(b *testing.B, c func(int, string) baseline.Small) {
+		i := 0
+		for b.Loop() {
+			c(i, "miss")
+			i++
+		}
+	})
+}
+
+// BenchmarkMemoryPerEntry: the live heap a cache holds for 100,000
+// entries (int, string key → baseline.Small), per entry.
+func BenchmarkMemoryPerEntry(b *testing.B) {
+	const n = 100_000
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("key-%06d", i)
+	}
+	for _, im := range impls {
+		b.Run("impl="+im.name, func(b *testing.B) {
+			var perEntry float64
+			for b.Loop() {
+				before := liveHeap()
+				c := im.make(false)
+				for i, k := range keys {
+					c(i, k)
+				}
+				perEntry = float64(liveHeap()-before) / n
+				runtime.KeepAlive(c)
+			}
+			b.ReportMetric(perEntry, "B/entry")
+		})
+	}
+}
+
+func liveHeap() int64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
+}
