@@ -46,9 +46,15 @@ type cache struct {
 	fpSet    *hashSet
 	resC     *compiled
 	checkMut bool
+	// resStrings, when not nil, are the offsets of the strings of a
+	// results tuple of plain memory and strings: sizing it needs no walk.
+	resStrings []uintptr
 
 	shards []shard
 	mask   uint64
+	entryT reflect.Type // entryType: an entry with its key and result inline
+	keyOff uintptr      // where the key copy is in an entryT (flat keys)
+	resOff uintptr      // where the results tuple is in an entryT
 	sites  siteTable
 
 	// ctr holds the cache's counters (indexed by the wire.Ctr constants),
@@ -95,7 +101,6 @@ type entry struct {
 	key    unsafe.Pointer // flat keys: a copy of the args tuple
 	res    unsafe.Pointer // the results tuple
 	state  atomic.Int32
-	done   chan struct{}
 	next   atomic.Pointer[entry] // the next entry in the shard's chain
 
 	fp      uint64
@@ -116,7 +121,8 @@ type entry struct {
 // callRecord describes the arguments of a call, for miss reasons.
 type callRecord struct {
 	h1, h2 uint64
-	args   []*node // per parameter; nil for context parameters
+	args   []*node        // per parameter; nil for context parameters (not for flat keys)
+	key    unsafe.Pointer // flat keys: the args tuple (the inline copy in the call's entry)
 }
 
 type tomb struct {
@@ -191,6 +197,9 @@ func newCache(fn reflect.Value, argsT, resT reflect.Type, variadic bool, opts []
 	c.fpSet = newHashSet(modeFP, c.cfg.user)
 	c.resC = c.fpSet.of(resT)
 	c.checkMut = !c.cfg.allowMutation && !c.resC.info.immutable
+	if offs, ok := stringOffsets(resT); ok {
+		c.resStrings = offs
+	}
 	if c.cfg.fault != "" {
 		c.injectFaults()
 		flat = false
@@ -205,7 +214,11 @@ func newCache(fn reflect.Value, argsT, resT reflect.Type, variadic bool, opts []
 		n *= 2
 	}
 	c.shards = make([]shard, n)
+	for i := range c.shards {
+		c.shards[i].cond.L = &c.shards[i].mu
+	}
 	c.mask = uint64(n - 1)
+	c.entryT, c.keyOff, c.resOff = entryType(argsT, resT, flat)
 	c.lru.init()
 
 	if !c.cfg.noReport {
@@ -500,9 +513,7 @@ func (c *cache) miss(st *site, sh *shard, h1, h2 uint64, p unsafe.Pointer, compu
 		e := c.find(sh, h1, h2, p)
 		if e != nil {
 			sh.mu.Unlock()
-			if e.state.Load() == stComputing {
-				<-e.done
-			}
+			sh.wait(e)
 			switch e.state.Load() {
 			case stReady:
 				// Computed by a concurrent caller: a hit for this one.
@@ -526,20 +537,42 @@ func (c *cache) miss(st *site, sh *shard, h1, h2 uint64, p unsafe.Pointer, compu
 			// stPanicked: the computing caller panicked; try again.
 			continue
 		}
-		e = &entry{h1: h1, h2: h2, done: make(chan struct{})}
-		if c.flat {
-			e.key = copyTuple(c.argsT, p)
-		}
+		e = c.newEntry(h1, h2, p)
 		sh.insert(e)
 		sh.mu.Unlock()
 		return c.compute(st, sh, e, p, compute, reason, rec)
 	}
 }
 
-func copyTuple(t reflect.Type, p unsafe.Pointer) unsafe.Pointer {
-	v := reflect.New(t)
-	v.Elem().Set(reflect.NewAt(t, p).Elem())
-	return v.UnsafePointer()
+// entryType is the memory of one entry with its key and result inline:
+// the entry, then (for flat keys) a copy of the args tuple, then the
+// results tuple — one allocation per miss, and a hit reads one object.
+func entryType(argsT, resT reflect.Type, flat bool) (t reflect.Type, keyOff, resOff uintptr) {
+	fields := []reflect.StructField{{Name: "E", Type: reflect.TypeFor[entry]()}}
+	if flat {
+		fields = append(fields, reflect.StructField{Name: "K", Type: argsT})
+	}
+	fields = append(fields, reflect.StructField{Name: "R", Type: resT})
+	t = reflect.StructOf(fields)
+	if flat {
+		keyOff = t.Field(1).Offset
+	}
+	return t, keyOff, t.Field(len(fields) - 1).Offset
+}
+
+// newEntry returns an entry, computing, for the key (h1, h2, the args
+// tuple at p), with its result zeroed.
+func (c *cache) newEntry(h1, h2 uint64, p unsafe.Pointer) *entry {
+	v := reflect.New(c.entryT)
+	base := v.UnsafePointer()
+	e := (*entry)(base)
+	e.h1, e.h2 = h1, h2
+	if c.flat {
+		e.key = unsafe.Add(base, c.keyOff)
+		reflect.NewAt(c.argsT, e.key).Elem().Set(reflect.NewAt(c.argsT, p).Elem())
+	}
+	e.res = unsafe.Add(base, c.resOff)
+	return e
 }
 
 // compute runs the wrapped function for the in-flight entry e and stores
@@ -551,7 +584,7 @@ func (c *cache) compute(st *site, sh *shard, e *entry, p unsafe.Pointer, compute
 	st.ctr().misses.Add(1)
 	e.rec = c.explainMiss(st, e, p, reason, rec)
 
-	res := reflect.New(c.resT).UnsafePointer()
+	res := e.res
 	settled := false
 	defer func() {
 		if !settled {
@@ -559,8 +592,7 @@ func (c *cache) compute(st *site, sh *shard, e *entry, p unsafe.Pointer, compute
 			// callers retry, and let the panic continue unchanged.
 			c.unlink(sh, e)
 			c.addTomb(e.h1, e.h2, MissPanicked)
-			e.state.Store(stPanicked)
-			close(e.done)
+			sh.settle(e, stPanicked)
 		}
 	}()
 	t0 := time.Now()
@@ -569,26 +601,22 @@ func (c *cache) compute(st *site, sh *shard, e *entry, p unsafe.Pointer, compute
 	settled = true
 	c.ctr[wire.CtrComputeNs].Add(int64(d))
 	c.ctr[wire.CtrComputes].Add(1)
-	e.res = res
 	if !ok {
 		c.unlink(sh, e)
 		c.addTomb(e.h1, e.h2, MissError)
-		e.state.Store(stFailed)
-		close(e.done)
+		sh.settle(e, stFailed)
 		return res
 	}
 	if !c.prepare(st, e, res) {
 		// The result could not be prepared for storing: share it with
 		// the callers waiting now, as for an error, but do not keep it.
 		c.unlink(sh, e)
-		e.state.Store(stFailed)
-		close(e.done)
+		sh.settle(e, stFailed)
 		return res
 	}
 	c.ctr[wire.CtrEntries].Add(1)
 	c.ctr[wire.CtrBytes].Add(e.size)
-	e.state.Store(stReady)
-	close(e.done)
+	sh.settle(e, stReady)
 	if c.cfg.ttl > 0 {
 		c.exp.push(e)
 	}
@@ -610,7 +638,13 @@ func (c *cache) explainMiss(st *site, e *entry, p unsafe.Pointer, reason MissRea
 		}
 	}()
 	c.inject(faultExplain)
-	cr = c.record(e.h1, e.h2, p, rec)
+	if c.flat {
+		// Flat keys are kept whole in the entry: the record points at them
+		// and reasons compare them directly, with nothing to build.
+		cr = &callRecord{h1: e.h1, h2: e.h2, key: e.key}
+	} else {
+		cr = c.record(e.h1, e.h2, p, rec)
+	}
 	if reason.Kind == 0 {
 		reason = c.reason(st, cr)
 	} else {
@@ -680,6 +714,9 @@ func (c *cache) reason(st *site, rec *callRecord) MissReason {
 	if prev == nil {
 		return MissReason{Kind: MissFirst}
 	}
+	if prev.key != nil && rec.key != nil {
+		return c.flatReason(prev.key, rec.key)
+	}
 	if prev.h1 == rec.h1 && prev.h2 == rec.h2 {
 		// Same arguments as the previous call here, yet not cached: it
 		// was removed and the tombstone has been overwritten since.
@@ -690,6 +727,26 @@ func (c *cache) reason(st *site, rec *callRecord) MissReason {
 			break
 		}
 		if path, ok := diffTrees(prev.args[i], rec.args[i]); ok {
+			return MissReason{Kind: MissArgs, Arg: i + 1, Path: path}
+		}
+	}
+	return MissReason{Kind: MissArgs}
+}
+
+// flatReason is reason for flat keys: the args tuples prev and cur are
+// compared parameter by parameter, down to the first differing field or
+// element, without allocating (but for the path of the one found).
+func (c *cache) flatReason(prev, cur unsafe.Pointer) MissReason {
+	if c.eq(prev, cur) {
+		// Same arguments as the previous call here, yet not cached: it
+		// was removed and the tombstone has been overwritten since.
+		return MissReason{Kind: MissEvicted}
+	}
+	for i, pm := range c.params {
+		if pm.skip {
+			continue
+		}
+		if path, ok := flatDiff(pm.t, unsafe.Add(prev, pm.off), unsafe.Add(cur, pm.off)); ok {
 			return MissReason{Kind: MissArgs, Arg: i + 1, Path: path}
 		}
 	}

@@ -10,7 +10,53 @@ import (
 // counted once). It walks with an explicit stack and samples once it has
 // visited sizeSteps values, so its cost stays bounded whatever the result.
 func (c *cache) sizeOf(p unsafe.Pointer) int64 {
+	if c.resStrings != nil {
+		n := int64(c.resT.Size())
+		for _, off := range c.resStrings {
+			n += int64(len(*(*string)(unsafe.Add(p, off))))
+		}
+		return n
+	}
 	return int64(c.resT.Size()) + sizeRefs(c.resT, p)
+}
+
+// stringOffsets returns where the strings are in a value of type t made of
+// plain memory and strings only (structs and arrays of them), if there are
+// at most 64: such a value's size is its own plus its strings' lengths,
+// with no walk. It returns nil, false for any other type.
+func stringOffsets(t reflect.Type) ([]uintptr, bool) {
+	offs := []uintptr{}
+	var walk func(t reflect.Type, base uintptr) bool
+	walk = func(t reflect.Type, base uintptr) bool {
+		if infoOf(t).pointerFree {
+			return true
+		}
+		switch t.Kind() {
+		case reflect.String:
+			offs = append(offs, base)
+			return len(offs) <= 64
+		case reflect.Struct:
+			for i := range t.NumField() {
+				f := t.Field(i)
+				if !walk(f.Type, base+f.Offset) {
+					return false
+				}
+			}
+			return true
+		case reflect.Array:
+			for i := range t.Len() {
+				if !walk(t.Elem(), base+uintptr(i)*t.Elem().Size()) {
+					return false
+				}
+			}
+			return true
+		}
+		return false
+	}
+	if !walk(t, 0) {
+		return nil, false
+	}
+	return offs, true
 }
 
 const sizeSteps = 1 << 14 // values visited before sampling takes over

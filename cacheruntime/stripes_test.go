@@ -1,9 +1,11 @@
 package cacheruntime
 
 import (
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"unsafe"
 )
 
 // TestContendedStripesCountExactly: every goroutine's token starts on
@@ -33,4 +35,67 @@ func TestContendedStripesCountExactly(t *testing.T) {
 		t.Errorf("%d counted, want %d", total, workers*calls)
 	}
 	t.Logf("%d of %d counts moved off stripe 0", moved.Load(), workers*calls)
+}
+
+// TestFlatSizingMatchesWalk: results of plain memory and strings are sized
+// from their string offsets; the figure is the one the general walk gives.
+func TestFlatSizingMatchesWalk(t *testing.T) {
+	type inner struct {
+		N    int
+		Tags [2]string
+	}
+	type res struct {
+		A  int
+		S  string
+		In inner
+		F  float64
+	}
+	v := res{A: 1, S: "hello", In: inner{N: 2, Tags: [2]string{"ab", "cde"}}}
+	rt := reflect.TypeFor[res]()
+	offs, ok := stringOffsets(rt)
+	if !ok || len(offs) != 3 {
+		t.Fatalf("offsets %v %v", offs, ok)
+	}
+	c := &cache{resT: rt, resStrings: offs}
+	p := unsafe.Pointer(&v)
+	if got, want := c.sizeOf(p), int64(rt.Size())+sizeRefs(rt, p); got != want || want != int64(rt.Size())+10 {
+		t.Errorf("flat size %d, walk %d", got, want)
+	}
+	for _, typ := range []reflect.Type{reflect.TypeFor[*int](), reflect.TypeFor[[]string](), reflect.TypeFor[struct{ M map[int]int }]()} {
+		if _, ok := stringOffsets(typ); ok {
+			t.Errorf("%v sized without a walk", typ)
+		}
+	}
+}
+
+// TestFlatDiffMatchesTrees: for flat keys, miss reasons compare the kept
+// args directly (flatDiff); the path is the one the detail trees give.
+func TestFlatDiffMatchesTrees(t *testing.T) {
+	type date struct{ Y, M, D int }
+	type query struct {
+		Region string
+		Date   date
+		Tags   [3]string
+		Limit  int
+		Active bool
+	}
+	base := query{Region: "eu", Date: date{2026, 11, 26}, Tags: [3]string{"a", "b", "c"}, Limit: 10}
+	set := newHashSet(modeKey, nil)
+	qt := reflect.TypeFor[query]()
+	for _, change := range []func(q *query){
+		func(q *query) {},
+		func(q *query) { q.Region = "us" },
+		func(q *query) { q.Date.M = 12 },
+		func(q *query) { q.Tags[2] = "z" },
+		func(q *query) { q.Limit = 11; q.Tags[0] = "y" },
+		func(q *query) { q.Active = true },
+	} {
+		q := base
+		change(&q)
+		a, b := unsafe.Pointer(&base), unsafe.Pointer(&q)
+		want, wantOK := diffTrees(treeOf(set, qt, a, 64, nil), treeOf(set, qt, b, 64, nil))
+		if got, ok := flatDiff(qt, a, b); got != want || ok != wantOK {
+			t.Errorf("%+v: flatDiff %q %v, trees %q %v", q, got, ok, want, wantOK)
+		}
+	}
 }

@@ -17,10 +17,13 @@ import (
 // table; a reader still walking the old one may follow a link into a new
 // chain and miss — the same harmless false miss — and every chain ends.
 type shard struct {
-	mu  sync.Mutex
-	tab atomic.Pointer[table]
-	n   int // entries linked (under mu)
-	_   [40]byte
+	tab atomic.Pointer[table] // read by every lookup: on a line writers do not touch
+	_   [56]byte
+
+	mu   sync.Mutex
+	n    int       // entries linked (under mu)
+	cond sync.Cond // on mu: an entry of this shard left the computing state
+	_    [40]byte
 }
 
 // table is one generation of a shard's slots.
@@ -115,4 +118,26 @@ func (sh *shard) each(f func(*entry)) {
 			f(e)
 		}
 	}
+}
+
+// wait returns when e has left the computing state.
+func (sh *shard) wait(e *entry) {
+	if e.state.Load() != stComputing {
+		return
+	}
+	sh.mu.Lock()
+	for e.state.Load() == stComputing {
+		sh.cond.Wait()
+	}
+	sh.mu.Unlock()
+}
+
+// settle moves e out of the computing state and wakes the callers waiting
+// for it (and, harmlessly, those waiting for other entries of sh). The
+// store is made under mu, so no waiter can miss it.
+func (sh *shard) settle(e *entry, state entryState) {
+	sh.mu.Lock()
+	e.state.Store(state)
+	sh.cond.Broadcast()
+	sh.mu.Unlock()
 }

@@ -328,3 +328,35 @@ var stdRoots = map[string]bool{
 	"structs": true, "sync": true, "syscall": true, "testing": true, "text": true, "time": true,
 	"unicode": true, "unique": true, "unsafe": true, "weak": true,
 }
+
+// flatDiff returns the path (as diffTrees writes it) of the first part of
+// a that differs from b, two values of a flat type t (plain memory and
+// strings), and whether one does. Arrays longer than maxChildren are
+// reported whole, as their trees would stop at a range.
+func flatDiff(t reflect.Type, a, b unsafe.Pointer) (string, bool) {
+	switch t.Kind() {
+	case reflect.String:
+		return "", *(*string)(a) != *(*string)(b)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if path, ok := flatDiff(f.Type, unsafe.Add(a, f.Offset), unsafe.Add(b, f.Offset)); ok {
+				return "." + f.Name + path, true
+			}
+		}
+		return "", false
+	case reflect.Array:
+		et := t.Elem()
+		for i := range t.Len() {
+			if path, ok := flatDiff(et, unsafe.Add(a, uintptr(i)*et.Size()), unsafe.Add(b, uintptr(i)*et.Size())); ok {
+				if t.Len() > maxChildren {
+					return "", true
+				}
+				return fmt.Sprintf("[%d]", i) + path, true
+			}
+		}
+		return "", false
+	}
+	n := int(t.Size())
+	return "", string(unsafe.Slice((*byte)(a), n)) != string(unsafe.Slice((*byte)(b), n))
+}
