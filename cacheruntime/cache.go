@@ -446,8 +446,13 @@ func (r *userRecord) put() {
 
 func (c *cache) lookup(st *site, p unsafe.Pointer, compute func(res unsafe.Pointer) bool, rec *userRecord) unsafe.Pointer {
 	var t0 time.Time
-	tok := takeStripe()
-	sample := st.stripes[tok.index()].hits.Load()&63 == 0
+	var tok *stripeToken // the P's stripe token, once hits here have collided
+	si := lastSlot() & (nStripes - 1)
+	if st.contended.Load() {
+		tok = takeStripe()
+		si = tok.index()
+	}
+	sample := st.stripes[si].hits.Load()&63 == 0
 	if sample {
 		t0 = time.Now()
 	}
@@ -485,15 +490,14 @@ func (c *cache) lookup(st *site, p unsafe.Pointer, compute func(res unsafe.Point
 		c.ctr[wire.CtrHashNs].Add(int64(time.Since(t0)))
 		c.ctr[wire.CtrHashN].Add(1)
 	}
-	c.hit(st, tok, e)
+	st.countHit(tok, si, stackID())
 	tok.put()
+	c.hit(st, e)
 	return e.res
 }
 
-// hit counts a hit at st in the stripe of tok (moving tok to another
-// stripe if this one is contended) and remembers the call.
-func (c *cache) hit(st *site, tok *stripeToken, e *entry) {
-	tok.count(func(i int) *atomic.Int64 { return &st.stripes[i].hits })
+// hit remembers a hit's call (counted already).
+func (c *cache) hit(st *site, e *entry) {
 	if c.cfg.maxEntries > 0 {
 		e.lastUse.Store(c.lru.tick.Add(1))
 	}
@@ -526,9 +530,8 @@ func (c *cache) miss(st *site, sh *shard, h1, h2 uint64, p unsafe.Pointer, compu
 						return c.mutated(st, sh, e, h1, h2, p, compute, rec)
 					}
 				}
-				tok := takeStripe()
-				c.hit(st, tok, e)
-				tok.put()
+				st.countHit(nil, lastSlot()&(nStripes-1), stackID())
+				c.hit(st, e)
 				return e.res
 			case stFailed:
 				st.ctr().misses.Add(1)

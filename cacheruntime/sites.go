@@ -18,12 +18,13 @@ import (
 // are identified by program counter on the hot path and resolved to
 // file:line only when statistics are read.
 type site struct {
-	pc      uintptr
-	id      int                        // index within its cache
-	rid     uint32                     // its record id in the run file
-	stripes *[nStripes]counters        // in the site's record of the run file, or on the heap
-	lasts   [nLasts]lastCall           // the previous call made here, per goroutine (by stack)
-	lastAny atomic.Pointer[callRecord] // the latest miss here, from any goroutine
+	pc        uintptr
+	id        int                        // index within its cache
+	rid       uint32                     // its record id in the run file
+	stripes   *[nStripes]counters        // in the site's record of the run file, or on the heap
+	contended atomic.Bool                // hits here have collided on a stripe: count by stripe token
+	lasts     [nLasts]lastCall           // the previous call made here, per goroutine (by stack)
+	lastAny   atomic.Pointer[callRecord] // the latest miss here, from any goroutine
 
 	resolve sync.Once
 	file    string
@@ -41,7 +42,10 @@ type site struct {
 // several cores do not fight over one cache line.
 type counters struct {
 	hits, misses, uncached atomic.Int64
-	_                      [40]byte
+	// owner is the stack of the goroutine that last counted a hit here
+	// (the rest of a stripe is the runtime's own: readers ignore it).
+	owner atomic.Uint64
+	_     [32]byte
 }
 
 const nStripes = 8
@@ -68,7 +72,12 @@ var stripeTokens = sync.Pool{New: func() any { return &stripeToken{i: rand.Uint3
 
 func takeStripe() *stripeToken { return stripeTokens.Get().(*stripeToken) }
 
-func (t *stripeToken) put() { stripeTokens.Put(t) }
+// put returns t to the pool; a nil t is not put.
+func (t *stripeToken) put() {
+	if t != nil {
+		stripeTokens.Put(t)
+	}
+}
 
 func (t *stripeToken) index() int { return int(t.i & (nStripes - 1)) }
 
@@ -105,6 +114,34 @@ func stripe() int {
 	i := t.index()
 	t.put()
 	return i
+}
+
+// countHit counts a hit in stripe i: tok's when hits here have been seen
+// from more than one goroutine (tok is then the P's stripe token), else
+// the stripe of the calling goroutine's stack, which costs nothing to find.
+// A stripe remembers whose stack counted last; a hit from another stack
+// switches the site to tokens for good, which keep goroutines on
+// different Ps apart (two goroutines' stacks may share a stripe, and
+// counting on a line another core writes costs more than the token).
+func (s *site) countHit(tok *stripeToken, i int, sid uint64) {
+	if tok != nil {
+		tok.count(func(i int) *atomic.Int64 { return &s.stripes[i].hits })
+		return
+	}
+	c := &s.stripes[i]
+	if o := c.owner.Load(); o != sid {
+		if o != 0 {
+			s.contended.Store(true)
+		}
+		c.owner.Store(sid)
+	}
+	c.hits.Add(1)
+}
+
+// stackID identifies the calling goroutine's stack (non-zero).
+func stackID() uint64 {
+	var x byte
+	return uint64(uintptr(unsafe.Pointer(&x)))>>11 | 1
 }
 
 // ctr returns the calling goroutine's counters.

@@ -92,7 +92,8 @@ const (
 	DefNCounter = 10
 
 	// RecSite: u32 def, u32 line, 48 bytes pad, then RunStripes stripes
-	// of RunStripeSize bytes (hits, misses, uncached i64 each). Site
+	// of RunStripeSize bytes (hits, misses, uncached i64 each; the rest of
+	// a stripe is the runtime's own and readers ignore it). Site
 	// records start on a 64-byte boundary so stripes fill cache lines.
 	SiteDef      = 8
 	SiteLine     = 12
