@@ -19,12 +19,17 @@ import (
 // file:line only when statistics are read.
 type site struct {
 	pc        uintptr
-	id        int                        // index within its cache
-	rid       uint32                     // its record id in the run file
-	stripes   *[nStripes]counters        // in the site's record of the run file, or on the heap
-	contended atomic.Bool                // hits here have collided on a stripe: count by stripe token
-	lasts     [nLasts]lastCall           // the previous call made here, per goroutine (by stack)
-	lastAny   atomic.Pointer[callRecord] // the latest miss here, from any goroutine
+	id        int                 // index within its cache
+	rid       uint32              // its record id in the run file
+	stripes   *[nStripes]counters // in the site's record of the run file, or on the heap
+	contended atomic.Bool         // hits here have come from several goroutines: count by stripe token
+
+	// The slots hits write stay off the lines of the fields above, which
+	// every hit reads, and off those below.
+	_       [64]byte
+	lasts   [nLasts]lastCall // the previous call made here, per goroutine (by stack)
+	_       [64]byte
+	lastAny atomic.Pointer[callRecord] // the latest miss here, from any goroutine
 
 	resolve sync.Once
 	file    string
@@ -97,7 +102,7 @@ func (t *stripeToken) count(ctr func(i int) *atomic.Int64) int {
 
 // nLasts is the number of previous-call slots per site: two goroutines
 // share one with probability 1/nLasts.
-const nLasts = 32
+const nLasts = 1 << 5
 
 // lastSlot returns the calling goroutine's previous-call slot, by the
 // address of its stack (distinct goroutines have distinct stacks; a
@@ -105,7 +110,8 @@ const nLasts = 32
 func lastSlot() int {
 	var x byte
 	a := uint64(uintptr(unsafe.Pointer(&x)) >> 11)
-	return int((a ^ a>>5 ^ a>>11) & (nLasts - 1))
+	return int(a * 0x9E3779B97F4A7C15 >> (64 - 5)) // Fibonacci hashing: the top 5 bits
+
 }
 
 // stripe returns the calling goroutine's stripe (its P's token's).
