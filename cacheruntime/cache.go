@@ -52,10 +52,9 @@ type cache struct {
 
 	shards []shard
 	mask   uint64
-	entryT reflect.Type // entryType: an entry with its key and result inline
-	keyOff uintptr      // where the key copy is in an entryT (flat keys)
-	resOff uintptr      // where the results tuple is in an entryT
-	sites  siteTable
+	entryT reflect.Type // entryType: an entry with what this cache uses inline
+	entryLayout
+	sites siteTable
 
 	// ctr holds the cache's counters (indexed by the wire.Ctr constants),
 	// in its record of the run file: a language server reads them there.
@@ -95,34 +94,55 @@ const (
 	stPanicked // the computation panicked: waiting callers retry
 )
 
-// entry is one cached result (or one in-flight computation).
+// entry is one cached result (or one in-flight computation): the part
+// every cache needs. It is the first field of the cache's entryType, which
+// adds only what the cache uses — the mutation check's fields, the LRU
+// links, the expiry time, the key copy and the results tuple — found at
+// offsets the cache knows (cache.res, cache.mut, ...).
 type entry struct {
-	h1, h2 uint64
-	key    unsafe.Pointer // flat keys: a copy of the args tuple
-	res    unsafe.Pointer // the results tuple
-	state  atomic.Int32
-	next   atomic.Pointer[entry] // the next entry in the shard's chain
-
-	fp      uint64
-	tree    *node
-	size    int64
-	expires int64 // nanoseconds since the cache's epoch; 0 = never
-	rec     *callRecord
-	recv    atomic.Pointer[site] // the last site that received the value
+	h1, h2  uint64
+	next    atomic.Pointer[entry] // the next entry in the shard's chain
+	state   atomic.Int32
 	removed atomic.Bool
+	size    int64
+	rec     *callRecord // the call's detail trees, for miss reasons (not for flat keys)
+}
 
-	// LRU bookkeeping, guarded by cache.lru.mu except lastUse
+// mutFields are an entry's fields for the mutation check.
+type mutFields struct {
+	fp   uint64
+	tree *node
+	recv atomic.Pointer[site] // the last site that received the value
+}
+
+// lruFields are an entry's links for MaxEntries, guarded by cache.lru.mu
+// except lastUse.
+type lruFields struct {
 	lastUse   atomic.Int64
 	stamp     int64
 	prev, nxt *entry
 	linked    bool
 }
 
+// key returns e's copy of its args tuple (flat keys only).
+func (c *cache) key(e *entry) unsafe.Pointer { return unsafe.Add(unsafe.Pointer(e), c.keyOff) }
+
+// res returns e's results tuple.
+func (c *cache) res(e *entry) unsafe.Pointer { return unsafe.Add(unsafe.Pointer(e), c.resOff) }
+
+// mut returns e's mutation-check fields (caches with checkMut only).
+func (c *cache) mut(e *entry) *mutFields {
+	return (*mutFields)(unsafe.Add(unsafe.Pointer(e), c.mutOff))
+}
+
+// expires returns where e's expiry time is (TTL caches only): nanoseconds
+// since the cache's epoch, 0 = never.
+func (c *cache) expires(e *entry) *int64 { return (*int64)(unsafe.Add(unsafe.Pointer(e), c.ttlOff)) }
+
 // callRecord describes the arguments of a call, for miss reasons.
 type callRecord struct {
 	h1, h2 uint64
-	args   []*node        // per parameter; nil for context parameters (not for flat keys)
-	key    unsafe.Pointer // flat keys: the args tuple (the inline copy in the call's entry)
+	args   []*node // per parameter; nil for context parameters
 }
 
 type tomb struct {
@@ -218,7 +238,9 @@ func newCache(fn reflect.Value, argsT, resT reflect.Type, variadic bool, opts []
 		c.shards[i].cond.L = &c.shards[i].mu
 	}
 	c.mask = uint64(n - 1)
-	c.entryT, c.keyOff, c.resOff = entryType(argsT, resT, flat)
+	c.entryT, c.entryLayout = entryType(argsT, resT, flat, c.checkMut, c.cfg.maxEntries > 0, c.cfg.ttl > 0)
+	c.lru.off = c.lruOff
+	c.exp.off = c.ttlOff
 	c.lru.init()
 
 	if !c.cfg.noReport {
@@ -390,7 +412,7 @@ func (c *cache) fingerprint(p unsafe.Pointer) (uint64, *hashFailure) {
 
 func (c *cache) match(e *entry, h2 uint64, p unsafe.Pointer) bool {
 	if c.flat {
-		return c.eq(e.key, p)
+		return c.eq(c.key(e), p)
 	}
 	return e.h2 == h2
 }
@@ -467,7 +489,7 @@ func (c *cache) lookup(st *site, p unsafe.Pointer, compute func(res unsafe.Point
 		tok.put()
 		return c.miss(st, sh, h1, h2, p, compute, MissReason{}, rec)
 	}
-	if c.cfg.ttl > 0 && e.expires != 0 && c.now() > e.expires {
+	if c.cfg.ttl > 0 && *c.expires(e) != 0 && c.now() > *c.expires(e) {
 		tok.put()
 		if c.remove(e, MissExpired) {
 			c.ctr[wire.CtrExpired].Add(1)
@@ -475,13 +497,13 @@ func (c *cache) lookup(st *site, p unsafe.Pointer, compute func(res unsafe.Point
 		return c.miss(st, sh, h1, h2, p, compute, MissReason{Kind: MissExpired}, rec)
 	}
 	if c.checkMut {
-		fp, fail := c.fingerprint(e.res)
+		fp, fail := c.fingerprint(c.res(e))
 		if fail != nil {
 			// The result cannot be checked: do not trust it.
 			tok.put()
 			return c.uncached(st, p, &hashFailure{internal: fmt.Sprintf("checking a cached result: %v", fail.internal)}, compute)
 		}
-		if fp != e.fp {
+		if fp != c.mut(e).fp {
 			tok.put()
 			return c.mutated(st, sh, e, h1, h2, p, compute, rec)
 		}
@@ -493,19 +515,21 @@ func (c *cache) lookup(st *site, p unsafe.Pointer, compute func(res unsafe.Point
 	st.countHit(tok, si, stackID())
 	tok.put()
 	c.hit(st, e)
-	return e.res
+	return c.res(e)
 }
 
 // hit remembers a hit's call (counted already).
 func (c *cache) hit(st *site, e *entry) {
 	if c.cfg.maxEntries > 0 {
-		e.lastUse.Store(c.lru.tick.Add(1))
+		c.lru.links(e).lastUse.Store(c.lru.tick.Add(1))
 	}
-	if c.checkMut && e.recv.Load() != st {
-		e.recv.Store(st)
+	if c.checkMut {
+		if m := c.mut(e); m.recv.Load() != st {
+			m.recv.Store(st)
+		}
 	}
-	if l := st.last(); l.Load() != e.rec {
-		l.Store(e.rec)
+	if l := st.last(); l.Load() != e {
+		l.Store(e)
 	}
 }
 
@@ -522,20 +546,20 @@ func (c *cache) miss(st *site, sh *shard, h1, h2 uint64, p unsafe.Pointer, compu
 			case stReady:
 				// Computed by a concurrent caller: a hit for this one.
 				if c.checkMut {
-					fp, fail := c.fingerprint(e.res)
+					fp, fail := c.fingerprint(c.res(e))
 					if fail != nil {
 						return c.uncached(st, p, &hashFailure{internal: fmt.Sprintf("checking a cached result: %v", fail.internal)}, compute)
 					}
-					if fp != e.fp {
+					if fp != c.mut(e).fp {
 						return c.mutated(st, sh, e, h1, h2, p, compute, rec)
 					}
 				}
 				st.countHit(nil, lastSlot()&(nStripes-1), stackID())
 				c.hit(st, e)
-				return e.res
+				return c.res(e)
 			case stFailed:
 				st.ctr().misses.Add(1)
-				return e.res
+				return c.res(e)
 			}
 			// stPanicked: the computing caller panicked; try again.
 			continue
@@ -547,20 +571,47 @@ func (c *cache) miss(st *site, sh *shard, h1, h2 uint64, p unsafe.Pointer, compu
 	}
 }
 
-// entryType is the memory of one entry with its key and result inline:
-// the entry, then (for flat keys) a copy of the args tuple, then the
-// results tuple — one allocation per miss, and a hit reads one object.
-func entryType(argsT, resT reflect.Type, flat bool) (t reflect.Type, keyOff, resOff uintptr) {
+// entryLayout is where an entry's optional parts are in the cache's
+// entryType (offsets from the entry; 0: the cache has no such part).
+type entryLayout struct {
+	keyOff, resOff, mutOff, lruOff, ttlOff uintptr
+}
+
+// entryType is the memory of one entry with what this cache uses inline:
+// the entry, the mutation check's fields, the LRU links, the expiry time,
+// a copy of the args tuple (flat keys) and the results tuple — one
+// allocation per miss, a hit reads one object, and a cache pays only for
+// the features it uses.
+func entryType(argsT, resT reflect.Type, flat, mut, lru, ttl bool) (reflect.Type, entryLayout) {
 	fields := []reflect.StructField{{Name: "E", Type: reflect.TypeFor[entry]()}}
-	if flat {
-		fields = append(fields, reflect.StructField{Name: "K", Type: argsT})
+	add := func(on bool, name string, t reflect.Type) {
+		if on {
+			fields = append(fields, reflect.StructField{Name: name, Type: t})
+		}
 	}
-	fields = append(fields, reflect.StructField{Name: "R", Type: resT})
-	t = reflect.StructOf(fields)
-	if flat {
-		keyOff = t.Field(1).Offset
+	add(mut, "M", reflect.TypeFor[mutFields]())
+	add(lru, "L", reflect.TypeFor[lruFields]())
+	add(ttl, "T", reflect.TypeFor[int64]())
+	add(flat, "K", argsT)
+	add(true, "R", resT)
+	t := reflect.StructOf(fields)
+	var l entryLayout
+	for i := 1; i < t.NumField(); i++ {
+		f := t.Field(i)
+		switch f.Name {
+		case "M":
+			l.mutOff = f.Offset
+		case "L":
+			l.lruOff = f.Offset
+		case "T":
+			l.ttlOff = f.Offset
+		case "K":
+			l.keyOff = f.Offset
+		case "R":
+			l.resOff = f.Offset
+		}
 	}
-	return t, keyOff, t.Field(len(fields) - 1).Offset
+	return t, l
 }
 
 // newEntry returns an entry, computing, for the key (h1, h2, the args
@@ -571,10 +622,8 @@ func (c *cache) newEntry(h1, h2 uint64, p unsafe.Pointer) *entry {
 	e := (*entry)(base)
 	e.h1, e.h2 = h1, h2
 	if c.flat {
-		e.key = unsafe.Add(base, c.keyOff)
-		reflect.NewAt(c.argsT, e.key).Elem().Set(reflect.NewAt(c.argsT, p).Elem())
+		reflect.NewAt(c.argsT, c.key(e)).Elem().Set(reflect.NewAt(c.argsT, p).Elem())
 	}
-	e.res = unsafe.Add(base, c.resOff)
 	return e
 }
 
@@ -585,9 +634,9 @@ func (c *cache) newEntry(h1, h2 uint64, p unsafe.Pointer) *entry {
 // propagates.
 func (c *cache) compute(st *site, sh *shard, e *entry, p unsafe.Pointer, compute func(unsafe.Pointer) bool, reason MissReason, rec *userRecord) unsafe.Pointer {
 	st.ctr().misses.Add(1)
-	e.rec = c.explainMiss(st, e, p, reason, rec)
+	c.explainMiss(st, e, p, reason, rec)
 
-	res := e.res
+	res := c.res(e)
 	settled := false
 	defer func() {
 		if !settled {
@@ -624,38 +673,34 @@ func (c *cache) compute(st *site, sh *shard, e *entry, p unsafe.Pointer, compute
 		c.exp.push(e)
 	}
 	if c.cfg.maxEntries > 0 {
-		e.lastUse.Store(c.lru.tick.Add(1))
+		c.lru.links(e).lastUse.Store(c.lru.tick.Add(1))
 		c.lru.push(e)
 		c.evictOver()
 	}
 	return res
 }
 
-// explainMiss records the arguments of a miss and why it missed. A fault in
-// it costs the reason, never the call.
-func (c *cache) explainMiss(st *site, e *entry, p unsafe.Pointer, reason MissReason, rec *userRecord) (cr *callRecord) {
+// explainMiss records the arguments of a miss (in e.rec, but for flat
+// keys: the entry's key copy is their record) and why it missed. A fault
+// in it costs the reason, never the call.
+func (c *cache) explainMiss(st *site, e *entry, p unsafe.Pointer, reason MissReason, rec *userRecord) {
 	defer func() {
 		if r := recover(); r != nil {
 			c.internalError(st, "explaining a miss", r)
-			cr = &callRecord{h1: e.h1, h2: e.h2}
+			e.rec = nil
 		}
 	}()
 	c.inject(faultExplain)
-	if c.flat {
-		// Flat keys are kept whole in the entry: the record points at them
-		// and reasons compare them directly, with nothing to build.
-		cr = &callRecord{h1: e.h1, h2: e.h2, key: e.key}
-	} else {
-		cr = c.record(e.h1, e.h2, p, rec)
+	if !c.flat {
+		e.rec = c.record(e.h1, e.h2, p, rec)
 	}
 	if reason.Kind == 0 {
-		reason = c.reason(st, cr)
+		reason = c.reason(st, e)
 	} else {
 		c.takeTomb(e.h1, e.h2)
 	}
 	st.addReason(c.run, reason)
-	st.remember(cr)
-	return cr
+	st.remember(e)
 }
 
 // prepare fingerprints, sizes and describes a computed result for storing
@@ -673,18 +718,19 @@ func (c *cache) prepare(st *site, e *entry, res unsafe.Pointer) (ok bool) {
 			c.internalError(st, "fingerprinting a result", fail.internal)
 			return false
 		}
-		e.fp = fp
-		e.recv.Store(st)
+		m := c.mut(e)
+		m.fp = fp
+		m.recv.Store(st)
 	}
 	c.inject(faultSize)
 	e.size = c.sizeOf(res)
 	if c.checkMut {
 		c.inject(faultTree)
-		e.tree = treeOf(c.fpSet, c.resT, res, treeBudget(e.size), nil)
+		c.mut(e).tree = treeOf(c.fpSet, c.resT, res, treeBudget(e.size), nil)
 	}
 	if c.cfg.ttl > 0 {
 		now := c.now()
-		e.expires = now + int64(c.cfg.ttl)
+		*c.expires(e) = now + int64(c.cfg.ttl)
 		c.expireDue(now)
 	}
 	return true
@@ -709,27 +755,30 @@ func (c *cache) record(h1, h2 uint64, p unsafe.Pointer, ur *userRecord) *callRec
 
 // reason explains a miss from the tombstones and the previous call at the
 // site.
-func (c *cache) reason(st *site, rec *callRecord) MissReason {
-	if k, ok := c.takeTomb(rec.h1, rec.h2); ok {
+func (c *cache) reason(st *site, e *entry) MissReason {
+	if k, ok := c.takeTomb(e.h1, e.h2); ok {
 		return MissReason{Kind: k}
 	}
 	prev := st.previous()
 	if prev == nil {
 		return MissReason{Kind: MissFirst}
 	}
-	if prev.key != nil && rec.key != nil {
-		return c.flatReason(prev.key, rec.key)
+	if c.flat {
+		return c.flatReason(c.key(prev), c.key(e))
 	}
-	if prev.h1 == rec.h1 && prev.h2 == rec.h2 {
+	if prev.h1 == e.h1 && prev.h2 == e.h2 {
 		// Same arguments as the previous call here, yet not cached: it
 		// was removed and the tombstone has been overwritten since.
 		return MissReason{Kind: MissEvicted}
 	}
-	for i := range rec.args {
-		if i >= len(prev.args) {
+	if prev.rec == nil || e.rec == nil {
+		return MissReason{Kind: MissArgs}
+	}
+	for i := range e.rec.args {
+		if i >= len(prev.rec.args) {
 			break
 		}
-		if path, ok := diffTrees(prev.args[i], rec.args[i]); ok {
+		if path, ok := diffTrees(prev.rec.args[i], e.rec.args[i]); ok {
 			return MissReason{Kind: MissArgs, Arg: i + 1, Path: path}
 		}
 	}
@@ -810,7 +859,7 @@ func (c *cache) mutated(st *site, sh *shard, e *entry, h1, h2 uint64, p unsafe.P
 	path := c.mutationPath(st, e)
 	if c.remove(e, MissMutated) {
 		c.ctr[wire.CtrMutations].Add(1)
-		c.logMutation(path, e.recv.Load(), st)
+		c.logMutation(path, c.mut(e).recv.Load(), st)
 	}
 	return c.miss(st, sh, h1, h2, p, compute, MissReason{Kind: MissMutated, Path: path}, rec)
 }
@@ -823,10 +872,10 @@ func (c *cache) mutationPath(st *site, e *entry) (path string) {
 			path = ""
 		}
 	}()
-	if e.tree != nil {
+	if m := c.mut(e); m.tree != nil {
 		c.inject(faultTree)
-		now := treeOf(c.fpSet, c.resT, e.res, treeBudget(e.size), nil)
-		path, _ = diffTrees(e.tree, now)
+		now := treeOf(c.fpSet, c.resT, c.res(e), treeBudget(e.size), nil)
+		path, _ = diffTrees(m.tree, now)
 	}
 	return c.resultPath(path)
 }

@@ -3,6 +3,7 @@ package cacheruntime
 import (
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // lruList orders entries for MaxEntries eviction without a lock on the hit
@@ -15,66 +16,76 @@ import (
 type lruList struct {
 	mu         sync.Mutex
 	tick       atomic.Int64
-	head, tail *entry // head: most recently placed
+	head, tail *entry  // head: most recently placed
+	off        uintptr // where an entry's lruFields are (entryLayout.lruOff)
 }
 
 func (l *lruList) init() {}
+
+// links returns e's LRU fields.
+func (l *lruList) links(e *entry) *lruFields {
+	return (*lruFields)(unsafe.Add(unsafe.Pointer(e), l.off))
+}
 
 // push places a new entry at the head.
 func (l *lruList) push(e *entry) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if e.linked || e.removed.Load() {
+	if l.links(e).linked || e.removed.Load() {
 		return
 	}
-	e.stamp = e.lastUse.Load()
+	le := l.links(e)
+	le.stamp = le.lastUse.Load()
 	l.insertSorted(e)
 }
 
 // insertSorted links e keeping the list sorted by stamp, searching from the
 // head (recent stamps are near it).
 func (l *lruList) insertSorted(e *entry) {
-	e.linked = true
+	le := l.links(e)
+	le.linked = true
 	q := l.head
-	for q != nil && q.stamp > e.stamp {
-		q = q.nxt
+	for q != nil && l.links(q).stamp > le.stamp {
+		q = l.links(q).nxt
 	}
 	// insert before q
-	e.nxt = q
+	le.nxt = q
 	if q == nil {
-		e.prev = l.tail
+		le.prev = l.tail
 		if l.tail != nil {
-			l.tail.nxt = e
+			l.links(l.tail).nxt = e
 		} else {
 			l.head = e
 		}
 		l.tail = e
 		return
 	}
-	e.prev = q.prev
-	if q.prev != nil {
-		q.prev.nxt = e
+	lq := l.links(q)
+	le.prev = lq.prev
+	if lq.prev != nil {
+		l.links(lq.prev).nxt = e
 	} else {
 		l.head = e
 	}
-	q.prev = e
+	lq.prev = e
 }
 
 func (l *lruList) unlinkLocked(e *entry) {
-	if !e.linked {
+	le := l.links(e)
+	if !le.linked {
 		return
 	}
-	if e.prev != nil {
-		e.prev.nxt = e.nxt
+	if le.prev != nil {
+		l.links(le.prev).nxt = le.nxt
 	} else {
-		l.head = e.nxt
+		l.head = le.nxt
 	}
-	if e.nxt != nil {
-		e.nxt.prev = e.prev
+	if le.nxt != nil {
+		l.links(le.nxt).prev = le.prev
 	} else {
-		l.tail = e.prev
+		l.tail = le.prev
 	}
-	e.prev, e.nxt, e.linked = nil, nil, false
+	le.prev, le.nxt, le.linked = nil, nil, false
 }
 
 func (l *lruList) remove(e *entry) {
@@ -89,12 +100,13 @@ func (l *lruList) victim() *entry {
 	defer l.mu.Unlock()
 	for l.tail != nil {
 		t := l.tail
-		last := t.lastUse.Load()
-		if last <= t.stamp {
+		lt := l.links(t)
+		last := lt.lastUse.Load()
+		if last <= lt.stamp {
 			return t
 		}
 		l.unlinkLocked(t)
-		t.stamp = last
+		lt.stamp = last
 		l.insertSorted(t)
 	}
 	return nil
@@ -108,6 +120,7 @@ type expiryQueue struct {
 	mu   sync.Mutex
 	q    []*entry
 	head int
+	off  uintptr // where an entry's expiry time is (entryLayout.ttlOff)
 }
 
 func (x *expiryQueue) push(e *entry) {
@@ -134,7 +147,7 @@ func (x *expiryQueue) due(now int64) *entry {
 			x.head++
 			continue
 		}
-		if now <= e.expires {
+		if now <= *(*int64)(unsafe.Add(unsafe.Pointer(e), x.off)) {
 			return nil
 		}
 		x.q[x.head] = nil

@@ -29,7 +29,7 @@ type site struct {
 	_       [64]byte
 	lasts   [nLasts]lastCall // the previous call made here, per goroutine (by stack)
 	_       [64]byte
-	lastAny atomic.Pointer[callRecord] // the latest miss here, from any goroutine
+	lastAny atomic.Pointer[entry] // the latest miss here, from any goroutine
 
 	resolve sync.Once
 	file    string
@@ -61,7 +61,7 @@ const nStripes = 8
 // stack address, not by stripe token, because "the previous call here"
 // must follow a goroutine: tokens move between goroutines.
 type lastCall struct {
-	atomic.Pointer[callRecord]
+	atomic.Pointer[entry]
 	_ [56]byte
 }
 
@@ -159,7 +159,7 @@ func (s *site) last() *lastCall { return &s.lasts[lastSlot()] }
 // previous returns the previous call made here by the calling goroutine,
 // or, if its slot is empty (its first call here, or its stack moved), the
 // latest miss here from any goroutine.
-func (s *site) previous() *callRecord {
+func (s *site) previous() *entry {
 	if r := s.last().Load(); r != nil {
 		return r
 	}
@@ -167,9 +167,9 @@ func (s *site) previous() *callRecord {
 }
 
 // remember records cr as the calling goroutine's previous call here.
-func (s *site) remember(cr *callRecord) {
-	s.last().Store(cr)
-	s.lastAny.Store(cr)
+func (s *site) remember(e *entry) {
+	s.last().Store(e)
+	s.lastAny.Store(e)
 }
 
 func (s *site) totals() (hits, misses, uncached int64) {
