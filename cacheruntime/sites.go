@@ -376,12 +376,21 @@ func (t *siteTable) reflectCaller() uintptr {
 	var pcs [6]uintptr
 	n := callers.Callers(pcs[:])
 	known := t.internalPCs.Load()
+	sites := t.list.Load()
 outer:
 	for _, pc := range pcs[:n] {
 		if known != nil {
 			for _, k := range *known {
 				if k == pc {
 					continue outer
+				}
+			}
+		}
+		// A call site seen before is the caller: no lock on the hit path.
+		if sites != nil {
+			for _, e := range *sites {
+				if e.pc == pc {
+					return pc
 				}
 			}
 		}
