@@ -100,12 +100,17 @@ const (
 // links, the expiry time, the key copy and the results tuple — found at
 // offsets the cache knows (cache.res, cache.mut, ...).
 type entry struct {
-	h1, h2  uint64
+	h1      uint64
 	next    atomic.Pointer[entry] // the next entry in the shard's chain
 	state   atomic.Int32
 	removed atomic.Bool
-	size    int64
-	rec     *callRecord // the call's detail trees, for miss reasons (not for flat keys)
+}
+
+// keyFields are an entry's fields for keys that are not flat (flat keys
+// are kept whole and compared; one hash lane finds them).
+type keyFields struct {
+	h2  uint64
+	rec *callRecord // the call's detail trees, for miss reasons
 }
 
 // mutFields are an entry's fields for the mutation check.
@@ -129,6 +134,29 @@ func (c *cache) key(e *entry) unsafe.Pointer { return unsafe.Add(unsafe.Pointer(
 
 // res returns e's results tuple.
 func (c *cache) res(e *entry) unsafe.Pointer { return unsafe.Add(unsafe.Pointer(e), c.resOff) }
+
+// keyInfo returns e's second hash lane and detail trees (keys that are
+// not flat only).
+func (c *cache) keyInfo(e *entry) *keyFields {
+	return (*keyFields)(unsafe.Add(unsafe.Pointer(e), c.keyInfoOff))
+}
+
+// h2 returns e's second hash lane (0 for flat keys, which have one).
+func (c *cache) h2(e *entry) uint64 {
+	if c.flat {
+		return 0
+	}
+	return c.keyInfo(e).h2
+}
+
+// size returns the bytes e's result holds: stored, or for results of
+// plain memory and strings computed again (the same figure, cheaply).
+func (c *cache) size(e *entry) int64 {
+	if c.sizeOff == 0 {
+		return c.sizeOf(c.res(e))
+	}
+	return *(*int64)(unsafe.Add(unsafe.Pointer(e), c.sizeOff))
+}
 
 // mut returns e's mutation-check fields (caches with checkMut only).
 func (c *cache) mut(e *entry) *mutFields {
@@ -238,7 +266,7 @@ func newCache(fn reflect.Value, argsT, resT reflect.Type, variadic bool, opts []
 		c.shards[i].cond.L = &c.shards[i].mu
 	}
 	c.mask = uint64(n - 1)
-	c.entryT, c.entryLayout = entryType(argsT, resT, flat, c.checkMut, c.cfg.maxEntries > 0, c.cfg.ttl > 0)
+	c.entryT, c.entryLayout = entryType(argsT, resT, flat, c.resStrings != nil, c.checkMut, c.cfg.maxEntries > 0, c.cfg.ttl > 0)
 	c.lru.off = c.lruOff
 	c.exp.off = c.ttlOff
 	c.lru.init()
@@ -414,7 +442,7 @@ func (c *cache) match(e *entry, h2 uint64, p unsafe.Pointer) bool {
 	if c.flat {
 		return c.eq(c.key(e), p)
 	}
-	return e.h2 == h2
+	return c.keyInfo(e).h2 == h2
 }
 
 // find returns the entry for the key (h1, h2, the args tuple at p) in sh,
@@ -574,7 +602,7 @@ func (c *cache) miss(st *site, sh *shard, h1, h2 uint64, p unsafe.Pointer, compu
 // entryLayout is where an entry's optional parts are in the cache's
 // entryType (offsets from the entry; 0: the cache has no such part).
 type entryLayout struct {
-	keyOff, resOff, mutOff, lruOff, ttlOff uintptr
+	keyOff, resOff, mutOff, lruOff, ttlOff, keyInfoOff, sizeOff uintptr
 }
 
 // entryType is the memory of one entry with what this cache uses inline:
@@ -582,13 +610,15 @@ type entryLayout struct {
 // a copy of the args tuple (flat keys) and the results tuple — one
 // allocation per miss, a hit reads one object, and a cache pays only for
 // the features it uses.
-func entryType(argsT, resT reflect.Type, flat, mut, lru, ttl bool) (reflect.Type, entryLayout) {
+func entryType(argsT, resT reflect.Type, flat, sized, mut, lru, ttl bool) (reflect.Type, entryLayout) {
 	fields := []reflect.StructField{{Name: "E", Type: reflect.TypeFor[entry]()}}
 	add := func(on bool, name string, t reflect.Type) {
 		if on {
 			fields = append(fields, reflect.StructField{Name: name, Type: t})
 		}
 	}
+	add(!flat, "X", reflect.TypeFor[keyFields]())
+	add(!sized, "S", reflect.TypeFor[int64]())
 	add(mut, "M", reflect.TypeFor[mutFields]())
 	add(lru, "L", reflect.TypeFor[lruFields]())
 	add(ttl, "T", reflect.TypeFor[int64]())
@@ -609,6 +639,10 @@ func entryType(argsT, resT reflect.Type, flat, mut, lru, ttl bool) (reflect.Type
 			l.keyOff = f.Offset
 		case "R":
 			l.resOff = f.Offset
+		case "X":
+			l.keyInfoOff = f.Offset
+		case "S":
+			l.sizeOff = f.Offset
 		}
 	}
 	return t, l
@@ -620,7 +654,10 @@ func (c *cache) newEntry(h1, h2 uint64, p unsafe.Pointer) *entry {
 	v := reflect.New(c.entryT)
 	base := v.UnsafePointer()
 	e := (*entry)(base)
-	e.h1, e.h2 = h1, h2
+	e.h1 = h1
+	if !c.flat {
+		c.keyInfo(e).h2 = h2
+	}
 	if c.flat {
 		reflect.NewAt(c.argsT, c.key(e)).Elem().Set(reflect.NewAt(c.argsT, p).Elem())
 	}
@@ -643,7 +680,7 @@ func (c *cache) compute(st *site, sh *shard, e *entry, p unsafe.Pointer, compute
 			// The computation panicked: forget the entry, let waiting
 			// callers retry, and let the panic continue unchanged.
 			c.unlink(sh, e)
-			c.addTomb(e.h1, e.h2, MissPanicked)
+			c.addTomb(e.h1, c.h2(e), MissPanicked)
 			sh.settle(e, stPanicked)
 		}
 	}()
@@ -655,7 +692,7 @@ func (c *cache) compute(st *site, sh *shard, e *entry, p unsafe.Pointer, compute
 	c.ctr[wire.CtrComputes].Add(1)
 	if !ok {
 		c.unlink(sh, e)
-		c.addTomb(e.h1, e.h2, MissError)
+		c.addTomb(e.h1, c.h2(e), MissError)
 		sh.settle(e, stFailed)
 		return res
 	}
@@ -667,7 +704,7 @@ func (c *cache) compute(st *site, sh *shard, e *entry, p unsafe.Pointer, compute
 		return res
 	}
 	c.ctr[wire.CtrEntries].Add(1)
-	c.ctr[wire.CtrBytes].Add(e.size)
+	c.ctr[wire.CtrBytes].Add(c.size(e))
 	sh.settle(e, stReady)
 	if c.cfg.ttl > 0 {
 		c.exp.push(e)
@@ -680,24 +717,26 @@ func (c *cache) compute(st *site, sh *shard, e *entry, p unsafe.Pointer, compute
 	return res
 }
 
-// explainMiss records the arguments of a miss (in e.rec, but for flat
+// explainMiss records the arguments of a miss (in its keyFields, but for flat
 // keys: the entry's key copy is their record) and why it missed. A fault
 // in it costs the reason, never the call.
 func (c *cache) explainMiss(st *site, e *entry, p unsafe.Pointer, reason MissReason, rec *userRecord) {
 	defer func() {
 		if r := recover(); r != nil {
 			c.internalError(st, "explaining a miss", r)
-			e.rec = nil
+			if !c.flat {
+				c.keyInfo(e).rec = nil
+			}
 		}
 	}()
 	c.inject(faultExplain)
 	if !c.flat {
-		e.rec = c.record(e.h1, e.h2, p, rec)
+		c.keyInfo(e).rec = c.record(e.h1, c.h2(e), p, rec)
 	}
 	if reason.Kind == 0 {
 		reason = c.reason(st, e)
 	} else {
-		c.takeTomb(e.h1, e.h2)
+		c.takeTomb(e.h1, c.h2(e))
 	}
 	st.addReason(c.run, reason)
 	st.remember(e)
@@ -723,10 +762,13 @@ func (c *cache) prepare(st *site, e *entry, res unsafe.Pointer) (ok bool) {
 		m.recv.Store(st)
 	}
 	c.inject(faultSize)
-	e.size = c.sizeOf(res)
+	size := c.sizeOf(res)
+	if c.sizeOff != 0 {
+		*(*int64)(unsafe.Add(unsafe.Pointer(e), c.sizeOff)) = size
+	}
 	if c.checkMut {
 		c.inject(faultTree)
-		c.mut(e).tree = treeOf(c.fpSet, c.resT, res, treeBudget(e.size), nil)
+		c.mut(e).tree = treeOf(c.fpSet, c.resT, res, treeBudget(size), nil)
 	}
 	if c.cfg.ttl > 0 {
 		now := c.now()
@@ -756,7 +798,7 @@ func (c *cache) record(h1, h2 uint64, p unsafe.Pointer, ur *userRecord) *callRec
 // reason explains a miss from the tombstones and the previous call at the
 // site.
 func (c *cache) reason(st *site, e *entry) MissReason {
-	if k, ok := c.takeTomb(e.h1, e.h2); ok {
+	if k, ok := c.takeTomb(e.h1, c.h2(e)); ok {
 		return MissReason{Kind: k}
 	}
 	prev := st.previous()
@@ -766,19 +808,20 @@ func (c *cache) reason(st *site, e *entry) MissReason {
 	if c.flat {
 		return c.flatReason(c.key(prev), c.key(e))
 	}
-	if prev.h1 == e.h1 && prev.h2 == e.h2 {
+	pk, ek := c.keyInfo(prev), c.keyInfo(e)
+	if prev.h1 == e.h1 && pk.h2 == ek.h2 {
 		// Same arguments as the previous call here, yet not cached: it
 		// was removed and the tombstone has been overwritten since.
 		return MissReason{Kind: MissEvicted}
 	}
-	if prev.rec == nil || e.rec == nil {
+	if pk.rec == nil || ek.rec == nil {
 		return MissReason{Kind: MissArgs}
 	}
-	for i := range e.rec.args {
-		if i >= len(prev.rec.args) {
+	for i := range ek.rec.args {
+		if i >= len(pk.rec.args) {
 			break
 		}
-		if path, ok := diffTrees(prev.rec.args[i], e.rec.args[i]); ok {
+		if path, ok := diffTrees(pk.rec.args[i], ek.rec.args[i]); ok {
 			return MissReason{Kind: MissArgs, Arg: i + 1, Path: path}
 		}
 	}
@@ -845,9 +888,9 @@ func (c *cache) remove(e *entry, why MissKind) bool {
 		return false
 	}
 	c.unlink(&c.shards[e.h1&c.mask], e)
-	c.addTomb(e.h1, e.h2, why)
+	c.addTomb(e.h1, c.h2(e), why)
 	c.ctr[wire.CtrEntries].Add(-1)
-	c.ctr[wire.CtrBytes].Add(-e.size)
+	c.ctr[wire.CtrBytes].Add(-c.size(e))
 	if c.cfg.maxEntries > 0 {
 		c.lru.remove(e)
 	}
@@ -874,7 +917,7 @@ func (c *cache) mutationPath(st *site, e *entry) (path string) {
 	}()
 	if m := c.mut(e); m.tree != nil {
 		c.inject(faultTree)
-		now := treeOf(c.fpSet, c.resT, c.res(e), treeBudget(e.size), nil)
+		now := treeOf(c.fpSet, c.resT, c.res(e), treeBudget(c.size(e)), nil)
 		path, _ = diffTrees(m.tree, now)
 	}
 	return c.resultPath(path)
