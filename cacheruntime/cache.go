@@ -468,19 +468,24 @@ func (c *cache) call(p unsafe.Pointer, compute func(res unsafe.Pointer) bool) un
 }
 
 func (c *cache) callAt(st *site, p unsafe.Pointer, compute func(res unsafe.Pointer) bool) unsafe.Pointer {
+	// sp marks this call's place on the goroutine's stack, taken once so
+	// that every step of the call finds the same previous-call slot and
+	// counter stripe (deeper frames could fall in another 2 KiB region).
+	var mark byte
+	sp := uintptr(unsafe.Pointer(&mark))
 	if c.keySet.user != nil {
-		return c.callRecorded(st, p, compute)
+		return c.callRecorded(st, sp, p, compute)
 	}
-	return c.lookup(st, p, compute, nil)
+	return c.lookup(st, sp, p, compute, nil)
 }
 
 // callRecorded is callAt for caches with HashFuncs: their results are
 // recorded during the key hash, so a miss's detail tree does not run them
 // again.
-func (c *cache) callRecorded(st *site, p unsafe.Pointer, compute func(res unsafe.Pointer) bool) unsafe.Pointer {
+func (c *cache) callRecorded(st *site, sp uintptr, p unsafe.Pointer, compute func(res unsafe.Pointer) bool) unsafe.Pointer {
 	rec := records.Get().(*userRecord)
 	defer rec.put()
-	return c.lookup(st, p, compute, rec)
+	return c.lookup(st, sp, p, compute, rec)
 }
 
 var records = sync.Pool{New: func() any { return new(userRecord) }}
@@ -494,10 +499,10 @@ func (r *userRecord) put() {
 	records.Put(r)
 }
 
-func (c *cache) lookup(st *site, p unsafe.Pointer, compute func(res unsafe.Pointer) bool, rec *userRecord) unsafe.Pointer {
+func (c *cache) lookup(st *site, sp uintptr, p unsafe.Pointer, compute func(res unsafe.Pointer) bool, rec *userRecord) unsafe.Pointer {
 	var t0 time.Time
 	var tok *stripeToken // the P's stripe token, once hits here have collided
-	si := lastSlot() & (nStripes - 1)
+	si := slotOf(sp) & (nStripes - 1)
 	if st.contended.Load() {
 		tok = takeStripe()
 		si = tok.index()
@@ -509,45 +514,45 @@ func (c *cache) lookup(st *site, p unsafe.Pointer, compute func(res unsafe.Point
 	h1, h2, fail := c.keyHash(p, rec)
 	if fail != nil {
 		tok.put()
-		return c.uncached(st, p, fail, compute)
+		return c.uncached(st, sp, p, fail, compute)
 	}
 	sh := &c.shards[h1&c.mask]
 	e := c.find(sh, h1, h2, p)
 	if e == nil || e.state.Load() != stReady {
 		tok.put()
-		return c.miss(st, sh, h1, h2, p, compute, MissReason{}, rec)
+		return c.miss(st, sp, sh, h1, h2, p, compute, MissReason{}, rec)
 	}
 	if c.cfg.ttl > 0 && *c.expires(e) != 0 && c.now() > *c.expires(e) {
 		tok.put()
 		if c.remove(e, MissExpired) {
 			c.ctr[wire.CtrExpired].Add(1)
 		}
-		return c.miss(st, sh, h1, h2, p, compute, MissReason{Kind: MissExpired}, rec)
+		return c.miss(st, sp, sh, h1, h2, p, compute, MissReason{Kind: MissExpired}, rec)
 	}
 	if c.checkMut {
 		fp, fail := c.fingerprint(c.res(e))
 		if fail != nil {
 			// The result cannot be checked: do not trust it.
 			tok.put()
-			return c.uncached(st, p, &hashFailure{internal: fmt.Sprintf("checking a cached result: %v", fail.internal)}, compute)
+			return c.uncached(st, sp, p, &hashFailure{internal: fmt.Sprintf("checking a cached result: %v", fail.internal)}, compute)
 		}
 		if fp != c.mut(e).fp {
 			tok.put()
-			return c.mutated(st, sh, e, h1, h2, p, compute, rec)
+			return c.mutated(st, sp, sh, e, h1, h2, p, compute, rec)
 		}
 	}
 	if sample {
 		c.ctr[wire.CtrHashNs].Add(int64(time.Since(t0)))
 		c.ctr[wire.CtrHashN].Add(1)
 	}
-	st.countHit(tok, si, stackID())
+	st.countHit(tok, si, stackID(sp))
 	tok.put()
-	c.hit(st, e)
+	c.hit(st, sp, e)
 	return c.res(e)
 }
 
 // hit remembers a hit's call (counted already).
-func (c *cache) hit(st *site, e *entry) {
+func (c *cache) hit(st *site, sp uintptr, e *entry) {
 	if c.cfg.maxEntries > 0 {
 		c.lru.links(e).lastUse.Store(c.lru.tick.Add(1))
 	}
@@ -556,14 +561,14 @@ func (c *cache) hit(st *site, e *entry) {
 			m.recv.Store(st)
 		}
 	}
-	if l := st.last(); l.Load() != e {
+	if l := st.last(sp); l.Load() != e {
 		l.Store(e)
 	}
 }
 
 // miss computes the result for a key that is not (or no longer) cached,
 // making sure concurrent callers with the same key compute once.
-func (c *cache) miss(st *site, sh *shard, h1, h2 uint64, p unsafe.Pointer, compute func(unsafe.Pointer) bool, reason MissReason, rec *userRecord) unsafe.Pointer {
+func (c *cache) miss(st *site, sp uintptr, sh *shard, h1, h2 uint64, p unsafe.Pointer, compute func(unsafe.Pointer) bool, reason MissReason, rec *userRecord) unsafe.Pointer {
 	for {
 		sh.mu.Lock()
 		e := c.find(sh, h1, h2, p)
@@ -576,14 +581,14 @@ func (c *cache) miss(st *site, sh *shard, h1, h2 uint64, p unsafe.Pointer, compu
 				if c.checkMut {
 					fp, fail := c.fingerprint(c.res(e))
 					if fail != nil {
-						return c.uncached(st, p, &hashFailure{internal: fmt.Sprintf("checking a cached result: %v", fail.internal)}, compute)
+						return c.uncached(st, sp, p, &hashFailure{internal: fmt.Sprintf("checking a cached result: %v", fail.internal)}, compute)
 					}
 					if fp != c.mut(e).fp {
-						return c.mutated(st, sh, e, h1, h2, p, compute, rec)
+						return c.mutated(st, sp, sh, e, h1, h2, p, compute, rec)
 					}
 				}
-				st.countHit(nil, lastSlot()&(nStripes-1), stackID())
-				c.hit(st, e)
+				st.countHit(nil, slotOf(sp)&(nStripes-1), stackID(sp))
+				c.hit(st, sp, e)
 				return c.res(e)
 			case stFailed:
 				st.ctr().misses.Add(1)
@@ -595,7 +600,7 @@ func (c *cache) miss(st *site, sh *shard, h1, h2 uint64, p unsafe.Pointer, compu
 		e = c.newEntry(h1, h2, p)
 		sh.insert(e)
 		sh.mu.Unlock()
-		return c.compute(st, sh, e, p, compute, reason, rec)
+		return c.compute(st, sp, sh, e, p, compute, reason, rec)
 	}
 }
 
@@ -669,9 +674,9 @@ func (c *cache) newEntry(h1, h2 uint64, p unsafe.Pointer) *entry {
 // a step of cacheruntime's own fails — e leaves the computing state, so no
 // later caller waits on it forever. Only the function's own panic
 // propagates.
-func (c *cache) compute(st *site, sh *shard, e *entry, p unsafe.Pointer, compute func(unsafe.Pointer) bool, reason MissReason, rec *userRecord) unsafe.Pointer {
+func (c *cache) compute(st *site, sp uintptr, sh *shard, e *entry, p unsafe.Pointer, compute func(unsafe.Pointer) bool, reason MissReason, rec *userRecord) unsafe.Pointer {
 	st.ctr().misses.Add(1)
-	c.explainMiss(st, e, p, reason, rec)
+	c.explainMiss(st, sp, e, p, reason, rec)
 
 	res := c.res(e)
 	settled := false
@@ -720,7 +725,7 @@ func (c *cache) compute(st *site, sh *shard, e *entry, p unsafe.Pointer, compute
 // explainMiss records the arguments of a miss (in its keyFields, but for flat
 // keys: the entry's key copy is their record) and why it missed. A fault
 // in it costs the reason, never the call.
-func (c *cache) explainMiss(st *site, e *entry, p unsafe.Pointer, reason MissReason, rec *userRecord) {
+func (c *cache) explainMiss(st *site, sp uintptr, e *entry, p unsafe.Pointer, reason MissReason, rec *userRecord) {
 	defer func() {
 		if r := recover(); r != nil {
 			c.internalError(st, "explaining a miss", r)
@@ -734,12 +739,12 @@ func (c *cache) explainMiss(st *site, e *entry, p unsafe.Pointer, reason MissRea
 		c.keyInfo(e).rec = c.record(e.h1, c.h2(e), p, rec)
 	}
 	if reason.Kind == 0 {
-		reason = c.reason(st, e)
+		reason = c.reason(st, sp, e)
 	} else {
 		c.takeTomb(e.h1, c.h2(e))
 	}
 	st.addReason(c.run, reason)
-	st.remember(e)
+	st.remember(sp, e)
 }
 
 // prepare fingerprints, sizes and describes a computed result for storing
@@ -797,11 +802,11 @@ func (c *cache) record(h1, h2 uint64, p unsafe.Pointer, ur *userRecord) *callRec
 
 // reason explains a miss from the tombstones and the previous call at the
 // site.
-func (c *cache) reason(st *site, e *entry) MissReason {
+func (c *cache) reason(st *site, sp uintptr, e *entry) MissReason {
 	if k, ok := c.takeTomb(e.h1, c.h2(e)); ok {
 		return MissReason{Kind: k}
 	}
-	prev := st.previous()
+	prev := st.previous(sp)
 	if prev == nil {
 		return MissReason{Kind: MissFirst}
 	}
@@ -898,13 +903,13 @@ func (c *cache) remove(e *entry, why MissKind) bool {
 }
 
 // mutated handles a hit whose result no longer matches its fingerprint.
-func (c *cache) mutated(st *site, sh *shard, e *entry, h1, h2 uint64, p unsafe.Pointer, compute func(unsafe.Pointer) bool, rec *userRecord) unsafe.Pointer {
+func (c *cache) mutated(st *site, sp uintptr, sh *shard, e *entry, h1, h2 uint64, p unsafe.Pointer, compute func(unsafe.Pointer) bool, rec *userRecord) unsafe.Pointer {
 	path := c.mutationPath(st, e)
 	if c.remove(e, MissMutated) {
 		c.ctr[wire.CtrMutations].Add(1)
 		c.logMutation(path, c.mut(e).recv.Load(), st)
 	}
-	return c.miss(st, sh, h1, h2, p, compute, MissReason{Kind: MissMutated, Path: path}, rec)
+	return c.miss(st, sp, sh, h1, h2, p, compute, MissReason{Kind: MissMutated, Path: path}, rec)
 }
 
 // mutationPath names the changed part of e's result, or "" if it cannot.
@@ -953,10 +958,10 @@ func (c *cache) resultPath(path string) string {
 
 // uncached runs a call whose arguments cannot be hashed (or whose cached
 // result cannot be checked).
-func (c *cache) uncached(st *site, p unsafe.Pointer, fail *hashFailure, compute func(unsafe.Pointer) bool) unsafe.Pointer {
+func (c *cache) uncached(st *site, sp uintptr, p unsafe.Pointer, fail *hashFailure, compute func(unsafe.Pointer) bool) unsafe.Pointer {
 	st.ctr().uncached.Add(1)
 	c.ctr[wire.CtrHashErrors].Add(1)
-	st.remember(nil)
+	st.remember(sp, nil)
 	he := c.describe(p, fail)
 	c.logHashError(he, st)
 	if c.strict && fail.internal == nil {

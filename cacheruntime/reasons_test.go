@@ -218,3 +218,50 @@ func TestStress(t *testing.T) {
 		t.Fatalf("entries %d", s.Entries)
 	}
 }
+
+type pair struct{ A, B int }
+
+// TestReasonComparesWithThePreviousCallEvenAHit: "the previous call here"
+// includes hits. {1,1} miss, {2,2} miss, {1,1} hit, {1,3} miss: the last
+// miss changed .B since the hit on {1,1} (against the previous miss,
+// {2,2}, it would say .A). The hit and the miss reach the site's record at
+// different stack depths; both must find the goroutine's one slot — also
+// when the stack has grown between them.
+func TestReasonComparesWithThePreviousCallEvenAHit(t *testing.T) {
+	// Depths 0–40 move the calls through 2.5 KiB of stack in 64-byte
+	// steps, so some place the hit and the miss on either side of any
+	// boundary a slot choice could depend on; 5000 grows the stack.
+	depths := []int{5000}
+	for d := range 41 {
+		depths = append(depths, d)
+	}
+	for _, depth := range depths {
+		var h cacheruntime.Handle
+		f := cacheruntime.Func1(func(p pair) int { return p.A + p.B }, cacheruntime.WithHandle(&h), cacheruntime.NoReport())
+		var at int
+		call := func(p pair) {
+			at = line() + 1
+			f(p)
+		}
+		deepStack(depth, func() {
+			call(pair{1, 1})
+			call(pair{2, 2})
+			call(pair{1, 1})
+			call(pair{1, 3})
+		})
+		if r := lastReason(t, &h, at); r.Kind != cacheruntime.MissArgs || r.Arg != 1 || r.Path != ".B" {
+			t.Errorf("depth %d: %+v (%q), want arg 1 .B changed", depth, r, r)
+		}
+	}
+}
+
+// deepStack runs f below n more frames (growing the stack for large n).
+func deepStack(n int, f func()) {
+	var pad [64]byte
+	if n > 0 {
+		deepStack(n-1, f)
+		_ = pad
+		return
+	}
+	f()
+}

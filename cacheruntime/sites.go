@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/cachelens/cachelens/cacheruntime/internal/callers"
 	"github.com/cachelens/cachelens/cacheruntime/internal/runfile"
@@ -104,14 +103,12 @@ func (t *stripeToken) count(ctr func(i int) *atomic.Int64) int {
 // share one with probability 1/nLasts.
 const nLasts = 1 << 5
 
-// lastSlot returns the calling goroutine's previous-call slot, by the
-// address of its stack (distinct goroutines have distinct stacks; a
-// goroutine keeps its slot unless its stack moves).
-func lastSlot() int {
-	var x byte
-	a := uint64(uintptr(unsafe.Pointer(&x)) >> 11)
+// slotOf returns the previous-call slot of the goroutine whose stack holds
+// sp (distinct goroutines have distinct stacks; a goroutine keeps its slot
+// unless its stack moves).
+func slotOf(sp uintptr) int {
+	a := uint64(sp >> 11)
 	return int(a * 0x9E3779B97F4A7C15 >> (64 - 5)) // Fibonacci hashing: the top 5 bits
-
 }
 
 // stripe returns the calling goroutine's stripe (its P's token's).
@@ -144,31 +141,29 @@ func (s *site) countHit(tok *stripeToken, i int, sid uint64) {
 	c.hits.Add(1)
 }
 
-// stackID identifies the calling goroutine's stack (non-zero).
-func stackID() uint64 {
-	var x byte
-	return uint64(uintptr(unsafe.Pointer(&x)))>>11 | 1
-}
+// stackID identifies the stack that holds sp (non-zero).
+func stackID(sp uintptr) uint64 { return uint64(sp)>>11 | 1 }
 
 // ctr returns the calling goroutine's counters.
 func (s *site) ctr() *counters { return &s.stripes[stripe()] }
 
-// last returns the calling goroutine's previous-call slot.
-func (s *site) last() *lastCall { return &s.lasts[lastSlot()] }
+// last returns the previous-call slot of the goroutine whose stack holds
+// sp (the call's mark: cache.callAt).
+func (s *site) last(sp uintptr) *lastCall { return &s.lasts[slotOf(sp)] }
 
 // previous returns the previous call made here by the calling goroutine,
 // or, if its slot is empty (its first call here, or its stack moved), the
 // latest miss here from any goroutine.
-func (s *site) previous() *entry {
-	if r := s.last().Load(); r != nil {
+func (s *site) previous(sp uintptr) *entry {
+	if r := s.last(sp).Load(); r != nil {
 		return r
 	}
 	return s.lastAny.Load()
 }
 
 // remember records cr as the calling goroutine's previous call here.
-func (s *site) remember(e *entry) {
-	s.last().Store(e)
+func (s *site) remember(sp uintptr, e *entry) {
+	s.last(sp).Store(e)
 	s.lastAny.Store(e)
 }
 
