@@ -99,3 +99,31 @@ func TestFlatDiffMatchesTrees(t *testing.T) {
 		}
 	}
 }
+
+// TestEntryCarriesOnlyWhatItsCacheUses: an entry of a flat-key cache
+// without MaxEntries, TTL or mutation check is the 24-byte core, the key
+// copy and the result; each feature adds its part, and the offsets name
+// the parts that exist.
+func TestEntryCarriesOnlyWhatItsCacheUses(t *testing.T) {
+	type args struct {
+		ID   int
+		Name string
+	}
+	type res struct {
+		ID    int
+		Name  string
+		Score int
+	}
+	at, rt := reflect.TypeFor[args](), reflect.TypeFor[res]()
+	bare, l := entryType(at, rt, true, true, false, false, false)
+	if want := unsafe.Sizeof(entry{}) + at.Size() + rt.Size(); bare.Size() != want || unsafe.Sizeof(entry{}) != 24 {
+		t.Errorf("bare entry %d bytes (core %d), want %d", bare.Size(), unsafe.Sizeof(entry{}), want)
+	}
+	if l.mutOff|l.lruOff|l.ttlOff|l.keyInfoOff|l.sizeOff != 0 || l.keyOff == 0 || l.resOff == 0 {
+		t.Errorf("bare layout %+v", l)
+	}
+	full, l := entryType(at, rt, false, false, true, true, true)
+	if full.Size() <= bare.Size() || l.mutOff == 0 || l.lruOff == 0 || l.ttlOff == 0 || l.keyInfoOff == 0 || l.sizeOff == 0 || l.keyOff != 0 {
+		t.Errorf("full entry %d bytes, layout %+v", full.Size(), l)
+	}
+}
