@@ -14,6 +14,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // xtools is the public module measured beside this repository.
@@ -25,7 +26,30 @@ var (
 	binary    string
 	modules   = map[string]string{} // name → directory
 	seq       int
+	// nonce makes go vet's analyzer flag values differ between benchmark
+	// processes too (seq restarts at 1 in each): a value an earlier process
+	// used would hit go vet's result cache.
+	nonce = fmt.Sprintf("%d_%d", os.Getpid(), time.Now().UnixNano())
 )
+
+// edited is the file the edit benchmarks change, per module: a package few
+// others import, as when working on a command.
+var edited = map[string]string{
+	"cachelens": "cmd/cachelens/main.go",
+	"x-tools":   "cmd/stringer/stringer.go",
+}
+
+// edit appends a comment line to the module's edited file: a one-file
+// change that invalidates that package's results (and its importers').
+func edit(mod string) {
+	f, err := os.OpenFile(filepath.Join(modules[mod], edited[mod]), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		panic(err) // the measurement would be of nothing
+	}
+	seq++
+	fmt.Fprintf(f, "\n// checkbench edit %s %d\n", nonce, seq)
+	f.Close()
+}
 
 func sh(dir string, name string, args ...string) error {
 	cmd := exec.Command(name, args...)
@@ -48,7 +72,17 @@ func setup(b *testing.B) {
 		if setupErr = sh(root, "go", "build", "-o", binary, "./cmd/cachelens"); setupErr != nil {
 			return
 		}
-		modules["cachelens"] = root
+		// This repository at HEAD, copied, so that the edit benchmarks can
+		// change a file.
+		cl := filepath.Join(tmp, "cachelens")
+		cl += "-src"
+		if setupErr = os.MkdirAll(cl, 0o755); setupErr != nil {
+			return
+		}
+		if setupErr = sh(root, "sh", "-c", "git archive --format=tar HEAD | tar -x -C "+cl); setupErr != nil {
+			return
+		}
+		modules["cachelens"] = cl
 		// golang.org/x/tools, copied out of the module cache so it can be
 		// built and checked like any checkout.
 		out, err := exec.Command("go", "mod", "download", "-json", xtools).Output()
@@ -102,7 +136,8 @@ func run(b *testing.B, dir, name string, args ...string) float64 {
 // BenchmarkCheck: tool=go-vet and tool=cachelens analyze every package
 // (go vet's per-package result cache is bypassed with a fresh analyzer
 // flag value each time; cachelens runs with -cache=false); the -cached
-// variants rerun on unchanged code, as in CI.
+// variants rerun on unchanged code, as in CI; the -edit variants rerun
+// after a one-line change to one file (each with its result cache).
 func BenchmarkCheck(b *testing.B) {
 	setup(b)
 	for _, mod := range []string{"cachelens", "x-tools"} {
@@ -113,15 +148,17 @@ func BenchmarkCheck(b *testing.B) {
 		}{
 			{"go-vet", func() (string, []string) {
 				seq++
-				return "go", []string{"vet", fmt.Sprintf("-printf.funcs=checkbench%d", seq), "./..."}
+				return "go", []string{"vet", fmt.Sprintf("-printf.funcs=checkbench%s_%d", nonce, seq), "./..."}
 			}},
 			{"cachelens", func() (string, []string) { return binary, []string{"check", "-cache=false", "./..."} }},
 			{"go-vet-cached", func() (string, []string) { return "go", []string{"vet", "./..."} }},
 			{"cachelens-cached", func() (string, []string) { return binary, []string{"check", "./..."} }},
+			{"go-vet-edit", func() (string, []string) { edit(mod); return "go", []string{"vet", "./..."} }},
+			{"cachelens-edit", func() (string, []string) { edit(mod); return binary, []string{"check", "./..."} }},
 		}
 		for _, tool := range tools {
 			b.Run("module="+mod+"/tool="+tool.name, func(b *testing.B) {
-				if strings.HasSuffix(tool.name, "-cached") {
+				if strings.HasSuffix(tool.name, "-cached") || strings.HasSuffix(tool.name, "-edit") {
 					name, args := tool.args()
 					run(b, dir, name, args...) // fill the cache
 				}
