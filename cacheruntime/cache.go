@@ -616,39 +616,25 @@ type entryLayout struct {
 // allocation per miss, a hit reads one object, and a cache pays only for
 // the features it uses.
 func entryType(argsT, resT reflect.Type, flat, sized, mut, lru, ttl bool) (reflect.Type, entryLayout) {
+	var l entryLayout
 	fields := []reflect.StructField{{Name: "E", Type: reflect.TypeFor[entry]()}}
-	add := func(on bool, name string, t reflect.Type) {
+	var offs []*uintptr // where each added part's offset goes
+	add := func(on bool, off *uintptr, t reflect.Type) {
 		if on {
-			fields = append(fields, reflect.StructField{Name: name, Type: t})
+			fields = append(fields, reflect.StructField{Name: fmt.Sprintf("P%d", len(fields)), Type: t})
+			offs = append(offs, off)
 		}
 	}
-	add(!flat, "X", reflect.TypeFor[keyFields]())
-	add(!sized, "S", reflect.TypeFor[int64]())
-	add(mut, "M", reflect.TypeFor[mutFields]())
-	add(lru, "L", reflect.TypeFor[lruFields]())
-	add(ttl, "T", reflect.TypeFor[int64]())
-	add(flat, "K", argsT)
-	add(true, "R", resT)
+	add(!flat, &l.keyInfoOff, reflect.TypeFor[keyFields]())
+	add(!sized, &l.sizeOff, reflect.TypeFor[int64]())
+	add(mut, &l.mutOff, reflect.TypeFor[mutFields]())
+	add(lru, &l.lruOff, reflect.TypeFor[lruFields]())
+	add(ttl, &l.ttlOff, reflect.TypeFor[int64]())
+	add(flat, &l.keyOff, argsT)
+	add(true, &l.resOff, resT)
 	t := reflect.StructOf(fields)
-	var l entryLayout
-	for i := 1; i < t.NumField(); i++ {
-		f := t.Field(i)
-		switch f.Name {
-		case "M":
-			l.mutOff = f.Offset
-		case "L":
-			l.lruOff = f.Offset
-		case "T":
-			l.ttlOff = f.Offset
-		case "K":
-			l.keyOff = f.Offset
-		case "R":
-			l.resOff = f.Offset
-		case "X":
-			l.keyInfoOff = f.Offset
-		case "S":
-			l.sizeOff = f.Offset
-		}
+	for i, off := range offs {
+		*off = t.Field(i + 1).Offset
 	}
 	return t, l
 }
