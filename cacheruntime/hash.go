@@ -519,17 +519,9 @@ func (s *hashSet) buildSlice(t reflect.Type, building map[reflect.Type]*compiled
 			h.child(kid{p: sh.data, c: ec, key: refKeyOf(sh.data, tp, sh.len), kind: kidSlice})
 		}
 	}
-	if _, covered := s.user[et]; s.mode == modeKey && et.Kind() == reflect.Float64 && !covered {
-		return func(h *hstate, p unsafe.Pointer) {
-			sh := (*sliceHeader)(p)
-			if sh.data == nil {
-				h.word(0)
-				return
-			}
-			h.word(uint64(sh.len) + 1)
-			h.floats(unsafe.Slice((*float64)(sh.data), sh.len))
-		}
-	}
+	// float64s by value, as one run of memory (hstate.floats)
+	_, covered := s.user[et]
+	floats := s.mode == modeKey && et.Kind() == reflect.Float64 && !covered
 	return func(h *hstate, p unsafe.Pointer) {
 		sh := (*sliceHeader)(p)
 		if sh.data == nil {
@@ -537,6 +529,10 @@ func (s *hashSet) buildSlice(t reflect.Type, building map[reflect.Type]*compiled
 			return
 		}
 		h.word(uint64(sh.len) + 1)
+		if floats {
+			h.floats(unsafe.Slice((*float64)(sh.data), sh.len))
+			return
+		}
 		if eplain {
 			h.mem(sh.data, uintptr(sh.len)*size)
 			return
