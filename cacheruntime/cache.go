@@ -501,13 +501,13 @@ func (r *userRecord) put() {
 
 func (c *cache) lookup(st *site, sp uintptr, p unsafe.Pointer, compute func(res unsafe.Pointer) bool, rec *userRecord) unsafe.Pointer {
 	var t0 time.Time
-	var tok *stripeToken // the P's stripe token, once hits here have collided
-	si := slotOf(sp) & (nStripes - 1)
+	var tok *stripeToken   // the P's stripe token, once hits here have collided
+	ctr := st.counters(sp) // the stripe this hit counts in
 	if st.contended.Load() {
 		tok = takeStripe()
-		si = tok.index()
+		ctr = &st.stripes[tok.index()]
 	}
-	sample := st.stripes[si].hits.Load()&63 == 0
+	sample := ctr.hits.Load()&63 == 0
 	if sample {
 		t0 = time.Now()
 	}
@@ -545,7 +545,7 @@ func (c *cache) lookup(st *site, sp uintptr, p unsafe.Pointer, compute func(res 
 		c.ctr[wire.CtrHashNs].Add(int64(time.Since(t0)))
 		c.ctr[wire.CtrHashN].Add(1)
 	}
-	st.countHit(tok, si, stackID(sp))
+	st.countHit(tok, sp)
 	tok.put()
 	c.hit(st, sp, e)
 	return c.res(e)
@@ -587,11 +587,11 @@ func (c *cache) miss(st *site, sp uintptr, sh *shard, h1, h2 uint64, p unsafe.Po
 						return c.mutated(st, sp, sh, e, h1, h2, p, compute, rec)
 					}
 				}
-				st.countHit(nil, slotOf(sp)&(nStripes-1), stackID(sp))
+				st.countHit(nil, sp)
 				c.hit(st, sp, e)
 				return c.res(e)
 			case stFailed:
-				st.ctr().misses.Add(1)
+				st.counters(sp).misses.Add(1)
 				return c.res(e)
 			}
 			// stPanicked: the computing caller panicked; try again.
@@ -661,7 +661,7 @@ func (c *cache) newEntry(h1, h2 uint64, p unsafe.Pointer) *entry {
 // later caller waits on it forever. Only the function's own panic
 // propagates.
 func (c *cache) compute(st *site, sp uintptr, sh *shard, e *entry, p unsafe.Pointer, compute func(unsafe.Pointer) bool, reason MissReason, rec *userRecord) unsafe.Pointer {
-	st.ctr().misses.Add(1)
+	st.counters(sp).misses.Add(1)
 	c.explainMiss(st, sp, e, p, reason, rec)
 
 	res := c.res(e)
@@ -945,7 +945,7 @@ func (c *cache) resultPath(path string) string {
 // uncached runs a call whose arguments cannot be hashed (or whose cached
 // result cannot be checked).
 func (c *cache) uncached(st *site, sp uintptr, p unsafe.Pointer, fail *hashFailure, compute func(unsafe.Pointer) bool) unsafe.Pointer {
-	st.ctr().uncached.Add(1)
+	st.counters(sp).uncached.Add(1)
 	c.ctr[wire.CtrHashErrors].Add(1)
 	st.remember(sp, nil)
 	he := c.describe(p, fail)

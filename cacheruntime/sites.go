@@ -85,13 +85,13 @@ func (t *stripeToken) put() {
 
 func (t *stripeToken) index() int { return int(t.i & (nStripes - 1)) }
 
-// count adds 1 to the counter of t's stripe that ctr returns, moving t
-// to other stripes while that counter is contended, and returns the
-// stripe it counted in.
-func (t *stripeToken) count(ctr func(i int) *atomic.Int64) int {
+// count adds 1 to the hits of t's stripe in stripes, moving t to other
+// stripes while that counter is contended, and returns the stripe it
+// counted in.
+func (t *stripeToken) count(stripes *[nStripes]counters) int {
 	for {
 		i := t.index()
-		c := ctr(i)
+		c := &stripes[i].hits
 		if v := c.Load(); c.CompareAndSwap(v, v+1) {
 			return i
 		}
@@ -111,28 +111,25 @@ func slotOf(sp uintptr) int {
 	return int(a * 0x9E3779B97F4A7C15 >> (64 - 5)) // Fibonacci hashing: the top 5 bits
 }
 
-// stripe returns the calling goroutine's stripe (its P's token's).
-func stripe() int {
-	t := takeStripe()
-	i := t.index()
-	t.put()
-	return i
-}
+// counters returns the stripe of the goroutine whose stack holds sp: where
+// its misses and uncached calls count, and its hits until the site counts
+// hits by token (countHit).
+func (s *site) counters(sp uintptr) *counters { return &s.stripes[slotOf(sp)&(nStripes-1)] }
 
-// countHit counts a hit in stripe i: tok's when hits here have been seen
+// countHit counts a hit: in tok's stripe when hits here have been seen
 // from more than one goroutine (tok is then the P's stripe token), else
-// the stripe of the calling goroutine's stack, which costs nothing to find.
+// in the stripe of the stack that holds sp, which costs nothing to find.
 // A stripe remembers whose stack counted last; a hit from another stack
 // switches the site to tokens for good, which keep goroutines on
 // different Ps apart (two goroutines' stacks may share a stripe, and
 // counting on a line another core writes costs more than the token).
-func (s *site) countHit(tok *stripeToken, i int, sid uint64) {
+func (s *site) countHit(tok *stripeToken, sp uintptr) {
 	if tok != nil {
-		tok.count(func(i int) *atomic.Int64 { return &s.stripes[i].hits })
+		tok.count(s.stripes)
 		return
 	}
-	c := &s.stripes[i]
-	if o := c.owner.Load(); o != sid {
+	c := s.counters(sp)
+	if o, sid := c.owner.Load(), stackID(sp); o != sid {
 		if o != 0 {
 			s.contended.Store(true)
 		}
@@ -143,9 +140,6 @@ func (s *site) countHit(tok *stripeToken, i int, sid uint64) {
 
 // stackID identifies the stack that holds sp (non-zero).
 func stackID(sp uintptr) uint64 { return uint64(sp)>>11 | 1 }
-
-// ctr returns the calling goroutine's counters.
-func (s *site) ctr() *counters { return &s.stripes[stripe()] }
 
 // last returns the previous-call slot of the goroutine whose stack holds
 // sp (the call's mark: cache.callAt).
