@@ -1,5 +1,70 @@
 #include "textflag.h"
 
+// The XXH3 block loop, shared by accumBlocksAVX2 and accumBlocksFloatsAVX2.
+// Registers: AX acc, SI input, CX blocks left, DX secret, R8 the stripe's
+// secret offset, R9 stripes left in the block; Y0, Y1 the accumulators,
+// Y2, Y3 a stripe's data, Y4-Y7 scratch, Y13 PRIME32_1 in every lane.
+
+// ACCUM_LOAD loads the arguments, the accumulators and PRIME32_1.
+#define ACCUM_LOAD \
+	MOVQ acc+0(FP), AX \
+	MOVQ p+8(FP), SI \
+	MOVQ blocks+16(FP), CX \
+	MOVQ secret+24(FP), DX \
+	VMOVDQU (AX), Y0 \
+	VMOVDQU 32(AX), Y1 \
+	MOVQ $0x9E3779B1, BX \
+	MOVQ BX, X13 \
+	VPBROADCASTQ X13, Y13
+
+// STRIPE_DATA loads the stripe at SI into Y2, Y3.
+#define STRIPE_DATA \
+	VMOVDQU (SI), Y2 \
+	VMOVDQU 32(SI), Y3
+
+// STRIPE_ACCUM accumulates the stripe in Y2, Y3 against the secret at
+// DX+R8: dk = data ^ key; acc += swap64(data) + lo32(dk)*hi32(dk).
+#define STRIPE_ACCUM \
+	VMOVDQU  (DX)(R8*1), Y4 \
+	VMOVDQU  32(DX)(R8*1), Y5 \
+	VPXOR    Y2, Y4, Y4 \
+	VPXOR    Y3, Y5, Y5 \
+	VPSRLQ   $32, Y4, Y6 \
+	VPSRLQ   $32, Y5, Y7 \
+	VPMULUDQ Y6, Y4, Y4 \
+	VPMULUDQ Y7, Y5, Y5 \
+	VPSHUFD  $0x4e, Y2, Y2 \
+	VPSHUFD  $0x4e, Y3, Y3 \
+	VPADDQ   Y2, Y0, Y0 \
+	VPADDQ   Y3, Y1, Y1 \
+	VPADDQ   Y4, Y0, Y0 \
+	VPADDQ   Y5, Y1, Y1
+
+// SCRAMBLE ends a block: acc ^= acc>>47; acc ^= secret[128:192];
+// acc *= PRIME32_1.
+#define SCRAMBLE \
+	VPSRLQ   $47, Y0, Y2 \
+	VPSRLQ   $47, Y1, Y3 \
+	VPXOR    Y2, Y0, Y0 \
+	VPXOR    Y3, Y1, Y1 \
+	VPXOR    128(DX), Y0, Y0 \
+	VPXOR    160(DX), Y1, Y1 \
+	VPSRLQ   $32, Y0, Y2 \
+	VPSRLQ   $32, Y1, Y3 \
+	VPMULUDQ Y13, Y0, Y0 \
+	VPMULUDQ Y13, Y1, Y1 \
+	VPMULUDQ Y13, Y2, Y2 \
+	VPMULUDQ Y13, Y3, Y3 \
+	VPSLLQ   $32, Y2, Y2 \
+	VPSLLQ   $32, Y3, Y3 \
+	VPADDQ   Y2, Y0, Y0 \
+	VPADDQ   Y3, Y1, Y1
+
+// ACCUM_STORE writes the accumulators back.
+#define ACCUM_STORE \
+	VMOVDQU Y0, (AX) \
+	VMOVDQU Y1, 32(AX)
+
 // func hasAVX2() bool
 TEXT ·hasAVX2(SB), NOSPLIT, $0-1
 	MOVL $1, AX
@@ -27,22 +92,10 @@ no:
 
 // func accumBlocksAVX2(acc *[8]uint64, p *byte, blocks int, secret *[192]byte)
 //
-// Per stripe (64 bytes, two YMM halves): dk = data ^ key;
-// acc += swap64(data) + lo32(dk)*hi32(dk). After 16 stripes (a block) the
-// accumulators are scrambled: acc ^= acc>>47; acc ^= key[128:192];
-// acc *= PRIME32_1.
+// XXH3's block loop over blocks whole blocks (16 stripes of 64 bytes,
+// then a scramble, each).
 TEXT ·accumBlocksAVX2(SB), NOSPLIT, $0-32
-	MOVQ acc+0(FP), AX
-	MOVQ p+8(FP), SI
-	MOVQ blocks+16(FP), CX
-	MOVQ secret+24(FP), DX
-	VMOVDQU (AX), Y0
-	VMOVDQU 32(AX), Y1
-	MOVQ $0x9E3779B1, BX
-	MOVQ BX, X13
-	VPBROADCASTQ X13, Y13
-	VMOVDQU 128(DX), Y11
-	VMOVDQU 160(DX), Y12
+	ACCUM_LOAD
 
 block:
 	TESTQ CX, CX
@@ -51,49 +104,18 @@ block:
 	MOVQ  $16, R9
 
 stripe:
-	VMOVDQU  (SI), Y2
-	VMOVDQU  32(SI), Y3
-	VMOVDQU  (DX)(R8*1), Y4
-	VMOVDQU  32(DX)(R8*1), Y5
-	VPXOR    Y2, Y4, Y4
-	VPXOR    Y3, Y5, Y5
-	VPSRLQ   $32, Y4, Y6
-	VPSRLQ   $32, Y5, Y7
-	VPMULUDQ Y6, Y4, Y4
-	VPMULUDQ Y7, Y5, Y5
-	VPSHUFD  $0x4e, Y2, Y2
-	VPSHUFD  $0x4e, Y3, Y3
-	VPADDQ   Y2, Y0, Y0
-	VPADDQ   Y3, Y1, Y1
-	VPADDQ   Y4, Y0, Y0
-	VPADDQ   Y5, Y1, Y1
-	ADDQ     $64, SI
-	ADDQ     $8, R8
-	DECQ     R9
-	JNZ      stripe
-
-	VPSRLQ   $47, Y0, Y2
-	VPSRLQ   $47, Y1, Y3
-	VPXOR    Y2, Y0, Y0
-	VPXOR    Y3, Y1, Y1
-	VPXOR    Y11, Y0, Y0
-	VPXOR    Y12, Y1, Y1
-	VPSRLQ   $32, Y0, Y2
-	VPSRLQ   $32, Y1, Y3
-	VPMULUDQ Y13, Y0, Y0
-	VPMULUDQ Y13, Y1, Y1
-	VPMULUDQ Y13, Y2, Y2
-	VPMULUDQ Y13, Y3, Y3
-	VPSLLQ   $32, Y2, Y2
-	VPSLLQ   $32, Y3, Y3
-	VPADDQ   Y2, Y0, Y0
-	VPADDQ   Y3, Y1, Y1
-	DECQ     CX
-	JMP      block
+	STRIPE_DATA
+	STRIPE_ACCUM
+	ADDQ $64, SI
+	ADDQ $8, R8
+	DECQ R9
+	JNZ  stripe
+	SCRAMBLE
+	DECQ CX
+	JMP  block
 
 done:
-	VMOVDQU Y0, (AX)
-	VMOVDQU Y1, 32(AX)
+	ACCUM_STORE
 	VZEROUPPER
 	RET
 
@@ -171,16 +193,9 @@ done:
 // accumBlocksAVX2 that also checks, on the words it loads anyway, for
 // values that may not be canonical: false if any word is -0 or a NaN
 // (CanonNaN included — the caller checks precisely then, which is rare).
+// Y9 holds -0, Y10 the sign mask, Y11 +Inf; suspect lanes are ORed into Y8.
 TEXT ·accumBlocksFloatsAVX2(SB), NOSPLIT, $0-33
-	MOVQ acc+0(FP), AX
-	MOVQ p+8(FP), SI
-	MOVQ blocks+16(FP), CX
-	MOVQ secret+24(FP), DX
-	VMOVDQU (AX), Y0
-	VMOVDQU 32(AX), Y1
-	MOVQ $0x9E3779B1, BX
-	MOVQ BX, X13
-	VPBROADCASTQ X13, Y13
+	ACCUM_LOAD
 	MOVQ $0x8000000000000000, BX
 	MOVQ BX, X9
 	VPBROADCASTQ X9, Y9
@@ -192,15 +207,14 @@ TEXT ·accumBlocksFloatsAVX2(SB), NOSPLIT, $0-33
 	VPBROADCASTQ X11, Y11
 	VPXOR Y8, Y8, Y8
 
-fblock:
+block:
 	TESTQ CX, CX
-	JZ    fdone
+	JZ    done
 	XORQ  R8, R8
 	MOVQ  $16, R9
 
-fstripe:
-	VMOVDQU  (SI), Y2
-	VMOVDQU  32(SI), Y3
+stripe:
+	STRIPE_DATA
 	VPCMPEQQ Y9, Y2, Y4
 	VPCMPEQQ Y9, Y3, Y5
 	VPOR     Y4, Y8, Y8
@@ -211,48 +225,18 @@ fstripe:
 	VPCMPGTQ Y11, Y7, Y7
 	VPOR     Y6, Y8, Y8
 	VPOR     Y7, Y8, Y8
-	VMOVDQU  (DX)(R8*1), Y4
-	VMOVDQU  32(DX)(R8*1), Y5
-	VPXOR    Y2, Y4, Y4
-	VPXOR    Y3, Y5, Y5
-	VPSRLQ   $32, Y4, Y6
-	VPSRLQ   $32, Y5, Y7
-	VPMULUDQ Y6, Y4, Y4
-	VPMULUDQ Y7, Y5, Y5
-	VPSHUFD  $0x4e, Y2, Y2
-	VPSHUFD  $0x4e, Y3, Y3
-	VPADDQ   Y2, Y0, Y0
-	VPADDQ   Y3, Y1, Y1
-	VPADDQ   Y4, Y0, Y0
-	VPADDQ   Y5, Y1, Y1
-	ADDQ     $64, SI
-	ADDQ     $8, R8
-	DECQ     R9
-	JNZ      fstripe
+	STRIPE_ACCUM
+	ADDQ $64, SI
+	ADDQ $8, R8
+	DECQ R9
+	JNZ  stripe
+	SCRAMBLE
+	DECQ CX
+	JMP  block
 
-	VPSRLQ   $47, Y0, Y2
-	VPSRLQ   $47, Y1, Y3
-	VPXOR    Y2, Y0, Y0
-	VPXOR    Y3, Y1, Y1
-	VPXOR    128(DX), Y0, Y0
-	VPXOR    160(DX), Y1, Y1
-	VPSRLQ   $32, Y0, Y2
-	VPSRLQ   $32, Y1, Y3
-	VPMULUDQ Y13, Y0, Y0
-	VPMULUDQ Y13, Y1, Y1
-	VPMULUDQ Y13, Y2, Y2
-	VPMULUDQ Y13, Y3, Y3
-	VPSLLQ   $32, Y2, Y2
-	VPSLLQ   $32, Y3, Y3
-	VPADDQ   Y2, Y0, Y0
-	VPADDQ   Y3, Y1, Y1
-	DECQ     CX
-	JMP      fblock
-
-fdone:
-	VMOVDQU Y0, (AX)
-	VMOVDQU Y1, 32(AX)
-	VPTEST  Y8, Y8
-	SETEQ   ret+32(FP)
+done:
+	ACCUM_STORE
+	VPTEST Y8, Y8
+	SETEQ  ret+32(FP)
 	VZEROUPPER
 	RET
