@@ -20,6 +20,7 @@ import (
 	"github.com/cachelens/cachelens/cacheruntime"
 	"github.com/cachelens/cachelens/internal/baseline"
 	"github.com/cachelens/cachelens/internal/cputime"
+	"github.com/cachelens/cachelens/internal/testmodule"
 	"github.com/cachelens/cachelens/server/internal/collector"
 	"github.com/cachelens/cachelens/server/internal/store"
 	"github.com/cachelens/cachelens/wire"
@@ -141,7 +142,7 @@ func BenchmarkWorstCallUnderDiskLoad(b *testing.B) {
 // program's file is read every 100 ms).
 func BenchmarkReadRun(b *testing.B) {
 	runs := tempDir(b, "/dev/shm")
-	prog := filepath.Join(tempDir(b, ""), "many.go")
+	mod := tempDir(b, "")
 	var src strings.Builder
 	src.WriteString("package main\n\nimport \"github.com/cachelens/cachelens/cacheruntime\"\n\n")
 	src.WriteString("var fs = []func(int) int{\n")
@@ -153,14 +154,10 @@ func BenchmarkReadRun(b *testing.B) {
 		src.WriteString("\tfs[" + strconv.Itoa(i%100) + "](" + strconv.Itoa(i) + ")\n")
 	}
 	src.WriteString("}\n")
-	os.WriteFile(prog, []byte(src.String()), 0o644)
-	mod := filepath.Dir(prog)
-	os.WriteFile(filepath.Join(mod, "go.mod"), []byte("module example.com/many\n\ngo 1.26\n\nrequire github.com/cachelens/cachelens v0.0.0\n\nreplace github.com/cachelens/cachelens => "+repoRoot(b)+"\n"), 0o644)
-	gosum, _ := os.ReadFile(filepath.Join(repoRoot(b), "go.sum"))
-	os.WriteFile(filepath.Join(mod, "go.sum"), gosum, 0o644)
+	testmodule.Write(b, mod, "example.com/many", map[string]string{"many.go": src.String()})
 	cmd := exec.Command("go", "run", ".")
 	cmd.Dir = mod
-	cmd.Env = append(os.Environ(), wire.EnvRuns+"="+runs, wire.EnvSocket+"=/nonexistent", "GOFLAGS=-mod=mod")
+	cmd.Env = append(os.Environ(), wire.EnvRuns+"="+runs, wire.EnvSocket+"=/nonexistent")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("%v\n%s", err, out)
 	}
@@ -184,21 +181,13 @@ func BenchmarkReadRun(b *testing.B) {
 	ct.Report(b)
 }
 
-func repoRoot(b *testing.B) string {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return filepath.Dir(strings.TrimSpace(string(out))) // the repository's go.mod
-}
-
 // BenchmarkExitToCounts: time from a program's exit (os.Exit right after
 // its last call, never connected) to its final counts in the store of a
 // collector that was running all along; reports the median and worst.
 func BenchmarkExitToCounts(b *testing.B) {
 	bin := filepath.Join(tempDir(b, ""), "exits")
 	build := exec.Command("go", "build", "-o", bin, "./testdata/exits")
-	build.Dir = repoRoot(b)
+	build.Dir = testmodule.Root(b)
 	if out, err := build.CombinedOutput(); err != nil {
 		b.Fatalf("%v\n%s", err, out)
 	}
