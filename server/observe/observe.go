@@ -10,7 +10,6 @@
 package observe
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/cachelens/cachelens/server/internal/annotate"
 	"github.com/cachelens/cachelens/server/internal/collector"
+	"github.com/cachelens/cachelens/server/internal/document"
 	"github.com/cachelens/cachelens/server/internal/store"
 	"github.com/cachelens/cachelens/wire"
 )
@@ -86,7 +86,8 @@ func Run(cmd *exec.Cmd, dir string) (*Observation, []byte, error) {
 func (o *Observation) File(path string) File {
 	pl := annotate.New(nil).Place(o.st.Snapshot(), path)
 	text := pl.Text
-	lineAt := func(off int) int { return bytes.Count(text[:min(off, len(text))], []byte("\n")) + 1 }
+	doc := document.New("", path, 0, text)
+	lineAt := func(off int) int { return doc.Position(off, document.UTF8).Line + 1 }
 	f := File{Text: text}
 	for _, l := range pl.Lenses() {
 		i := slices.IndexFunc(pl.Defs, func(pd annotate.PlacedDef) bool { return pd.Def.Key == l.Def })
