@@ -16,3 +16,11 @@ var FaultSteps = []string{faultKey, faultFingerprint, faultExplain, faultSize, f
 
 // InjectReporterFault makes every reporting cycle of r panic.
 func InjectReporterFault(r *Reporter) { r.fault = true }
+
+// HoldSiteLock takes the lock under which h's cache classifies program
+// counters it has not seen, and returns its release.
+func HoldSiteLock(h *Handle) (release func()) {
+	c := h.c.Load()
+	c.sites.classMu.Lock()
+	return c.sites.classMu.Unlock
+}
