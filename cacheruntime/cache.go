@@ -545,7 +545,7 @@ func (c *cache) lookup(st *site, sp uintptr, p unsafe.Pointer, compute func(res 
 		c.ctr[wire.CtrHashNs].Add(int64(time.Since(t0)))
 		c.ctr[wire.CtrHashN].Add(1)
 	}
-	st.countHit(tok, sp)
+	st.countHit(tok, ctr, sp)
 	tok.put()
 	c.hit(st, sp, e)
 	return c.res(e)
@@ -587,7 +587,7 @@ func (c *cache) miss(st *site, sp uintptr, sh *shard, h1, h2 uint64, p unsafe.Po
 						return c.mutated(st, sp, sh, e, h1, h2, p, compute, rec)
 					}
 				}
-				st.countHit(nil, sp)
+				st.countHit(nil, st.counters(sp), sp)
 				c.hit(st, sp, e)
 				return c.res(e)
 			case stFailed:

@@ -117,18 +117,18 @@ func slotOf(sp uintptr) int {
 func (s *site) counters(sp uintptr) *counters { return &s.stripes[slotOf(sp)&(nStripes-1)] }
 
 // countHit counts a hit: in tok's stripe when hits here have been seen
-// from more than one goroutine (tok is then the P's stripe token), else
-// in the stripe of the stack that holds sp, which costs nothing to find.
-// A stripe remembers whose stack counted last; a hit from another stack
-// switches the site to tokens for good, which keep goroutines on
-// different Ps apart (two goroutines' stacks may share a stripe, and
-// counting on a line another core writes costs more than the token).
-func (s *site) countHit(tok *stripeToken, sp uintptr) {
+// from more than one goroutine (tok is then the P's stripe token), else in
+// c, the stripe of the stack that holds sp (site.counters), which costs
+// nothing to find. A stripe remembers whose stack counted last; a hit from
+// another stack switches the site to tokens for good, which keep
+// goroutines on different Ps apart (two goroutines' stacks may share a
+// stripe, and counting on a line another core writes costs more than the
+// token).
+func (s *site) countHit(tok *stripeToken, c *counters, sp uintptr) {
 	if tok != nil {
 		tok.count(s.stripes)
 		return
 	}
-	c := s.counters(sp)
 	if o, sid := c.owner.Load(), stackID(sp); o != sid {
 		if o != 0 {
 			s.contended.Store(true)
