@@ -101,14 +101,17 @@ func (t *stripeToken) count(stripes *[nStripes]counters) int {
 
 // nLasts is the number of previous-call slots per site: two goroutines
 // share one with probability 1/nLasts.
-const nLasts = 1 << 5
+const (
+	lastBits = 5
+	nLasts   = 1 << lastBits
+)
 
 // slotOf returns the previous-call slot of the goroutine whose stack holds
 // sp (distinct goroutines have distinct stacks; a goroutine keeps its slot
 // unless its stack moves).
 func slotOf(sp uintptr) int {
 	a := uint64(sp >> 11)
-	return int(a * 0x9E3779B97F4A7C15 >> (64 - 5)) // Fibonacci hashing: the top 5 bits
+	return int(a * 0x9E3779B97F4A7C15 >> (64 - lastBits)) // Fibonacci hashing: the top bits
 }
 
 // counters returns the stripe of the goroutine whose stack holds sp: where
