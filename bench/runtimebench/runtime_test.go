@@ -19,18 +19,13 @@ import (
 // BenchmarkHit: a hit on a function of (int, string) returning a baseline.Small
 // struct.
 func BenchmarkHit(b *testing.B) {
-	run := func(b *testing.B, f func(int, string) baseline.Small) {
-		f(42, "hello world")
-		b.ReportAllocs()
-		ct := cputime.Start()
-		for b.Loop() {
-			f(42, "hello world")
-		}
-		ct.Report(b)
-	}
-	b.Run("impl=memo", func(b *testing.B) { run(b, baseline.HandMemo()) })
-	b.Run("impl=Func2", func(b *testing.B) { run(b, cacheruntime.Func2(baseline.Compute, cacheruntime.NoReport())) })
-	b.Run("impl=Func", func(b *testing.B) { run(b, cacheruntime.Func(baseline.Compute, cacheruntime.NoReport())) })
+	b.Run("impl=memo", func(b *testing.B) { baseline.MeasureHit(b, baseline.HandMemo()) })
+	b.Run("impl=Func2", func(b *testing.B) {
+		baseline.MeasureHit(b, cacheruntime.Func2(baseline.Compute, cacheruntime.NoReport()))
+	})
+	b.Run("impl=Func", func(b *testing.B) {
+		baseline.MeasureHit(b, cacheruntime.Func(baseline.Compute, cacheruntime.NoReport()))
+	})
 }
 
 // BenchmarkHitParallel is BenchmarkHit with every core calling.

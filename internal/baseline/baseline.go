@@ -3,7 +3,12 @@
 // hand-written memo a Go programmer would write instead of a cache.
 package baseline
 
-import "sync"
+import (
+	"sync"
+	"testing"
+
+	"github.com/cachelens/cachelens/internal/cputime"
+)
 
 // Small is a small result: a few words, one of them a string.
 type Small struct {
@@ -38,4 +43,17 @@ func HandMemo() func(int, string) Small {
 		mu.Unlock()
 		return r
 	}
+}
+
+// MeasureHit measures f's hit: one call fills it, then every iteration
+// calls it with the same arguments; allocations and process CPU time per
+// call are reported.
+func MeasureHit(b *testing.B, f func(int, string) Small) {
+	f(42, "hello world")
+	b.ReportAllocs()
+	ct := cputime.Start()
+	for b.Loop() {
+		f(42, "hello world")
+	}
+	ct.Report(b)
 }

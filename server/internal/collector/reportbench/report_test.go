@@ -50,16 +50,9 @@ func startCollector(b *testing.B, runs string) (*collector.Collector, *store.Sto
 // counters in a run file a live collector reads (on tmpfs, the default
 // runs directory), and the hand-written memo.
 func BenchmarkHitReporting(b *testing.B) {
-	run := func(b *testing.B, f func(int, string) baseline.Small) {
-		f(42, "hello world")
-		b.ReportAllocs()
-		ct := cputime.Start()
-		for b.Loop() {
-			f(42, "hello world")
-		}
-		ct.Report(b)
-	}
-	b.Run("reporting=off", func(b *testing.B) { run(b, cacheruntime.Func2(baseline.Compute, cacheruntime.NoReport())) })
+	b.Run("reporting=off", func(b *testing.B) {
+		baseline.MeasureHit(b, cacheruntime.Func2(baseline.Compute, cacheruntime.NoReport()))
+	})
 	b.Run("reporting=on", func(b *testing.B) {
 		runs := tempDir(b, "/dev/shm")
 		c, _ := startCollector(b, runs)
@@ -71,9 +64,9 @@ func BenchmarkHitReporting(b *testing.B) {
 		if rep.RunFile() == "" || rep.Connected() != 1 {
 			b.Fatalf("no run file (%q) or not connected (%d)", rep.RunFile(), rep.Connected())
 		}
-		run(b, f)
+		baseline.MeasureHit(b, f)
 	})
-	b.Run("reporting=memo", func(b *testing.B) { run(b, baseline.HandMemo()) })
+	b.Run("reporting=memo", func(b *testing.B) { baseline.MeasureHit(b, baseline.HandMemo()) })
 }
 
 // BenchmarkWorstCallUnderDiskLoad: the slowest of a million calls (10 %
