@@ -66,6 +66,18 @@ async function until<T>(what: string, timeoutMs: number, f: () => Promise<T | un
   }
 }
 
+// findFiles lists the files under dir whose path satisfies want.
+function findFiles(dir: string, want: (p: string) => boolean): string[] {
+  if (!fs.existsSync(dir)) {
+    return [];
+  }
+  return (fs.readdirSync(dir, { recursive: true }) as string[]).map((f) => path.join(dir, f)).filter(want);
+}
+
+function tail(text: string, lines: number): string {
+  return text.split("\n").slice(-lines).join("\n");
+}
+
 // The example program's own account of each cache: "main.loadCatalogUncached   8 hits   3 misses   0 uncached  (73% hit rate".
 const cacheLine = /^(\S+)\s+(\d+) hits\s+(\d+) misses\s+(\d+) uncached\s+\((\d+)% hit rate/gm;
 
@@ -120,11 +132,17 @@ test("the extension in real VS Code (code-server)", { timeout: 600_000 }, async 
   const user = path.join(root, "user");
   const exts = path.join(root, "extensions");
   fs.mkdirSync(path.join(user, "User"), { recursive: true });
+  // code-server's window is a remote window: VS Code applies a machine
+  // setting such as cachelens.server.path from the Remote settings
+  // (user-data-dir/Machine), not from the User settings, which it applies
+  // only until the extension's settings are registered (a race the test
+  // once lost) — where a user of code-server or Remote-SSH sets it too.
+  fs.mkdirSync(path.join(user, "Machine"), { recursive: true });
+  fs.writeFileSync(path.join(user, "Machine", "settings.json"), JSON.stringify({ "cachelens.server.path": bin }, null, 2));
   fs.writeFileSync(
     path.join(user, "User", "settings.json"),
     JSON.stringify(
       {
-        "cachelens.server.path": bin,
         "workbench.startupEditor": "none",
         "workbench.tips.enabled": false,
         "workbench.enableExperiments": false,
@@ -152,6 +170,7 @@ test("the extension in real VS Code (code-server)", { timeout: 600_000 }, async 
     { env, stdio: ["ignore", csLog, csLog], detached: true },
   );
   let browser: Browser | undefined;
+  let broken = "";
   try {
     await until("code-server to listen", 60_000, async () => fs.readFileSync(path.join(root, "code-server.log"), "utf8").includes("HTTP server listening"));
     browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
@@ -164,7 +183,6 @@ test("the extension in real VS Code (code-server)", { timeout: 600_000 }, async 
     const vscode = new Workbench(page);
     // Each step builds on the one before: after a failure the rest are
     // skipped rather than fail for the same reason.
-    let broken = "";
     const step = async (name: string, f: () => Promise<void>) => {
       if (broken) {
         await t.test(name, { skip: `after "${broken}" failed` }, () => {});
@@ -325,6 +343,13 @@ test("the extension in real VS Code (code-server)", { timeout: 600_000 }, async 
     console.log(`code-server log: ${path.join(root, "code-server.log")}`);
     throw e;
   } finally {
+    // What the extension logged, for a failure seen only in CI's output.
+    if (broken) {
+      for (const f of findFiles(path.join(user, "logs"), (p) => p.endsWith(path.join("cachelens.cachelens", "cachelens.log")))) {
+        console.log(`the extension's log (${f}):\n${tail(fs.readFileSync(f, "utf8"), 60)}`);
+      }
+      console.log(`code-server's log:\n${tail(fs.readFileSync(path.join(root, "code-server.log"), "utf8"), 30)}`);
+    }
     await browser?.close();
     try {
       process.kill(-cs.pid!, "SIGTERM");

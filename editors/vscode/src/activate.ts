@@ -40,6 +40,8 @@ export interface Host {
   home: string;
   platform: string;
   isExecutable(p: string): boolean;
+  // remoteName is vscode.env.remoteName: empty in a local window.
+  remoteName?: string;
 }
 
 // Client is the part of vscode-languageclient's LanguageClient in use.
@@ -115,18 +117,22 @@ export class Extension {
       home: this.host.home,
       platform: this.host.platform,
       isExecutable: (p) => this.host.isExecutable(p),
+      remote: this.host.remoteName,
     });
     if ("error" in found) {
       this.output.appendLine(found.error);
       this.setState("missing");
       this.item.command = "cachelens.showOutput";
-      const choice = await this.host.showError(found.error, "Open Settings", "Copy Install Command");
-      if (choice === "Open Settings") {
-        await this.host.openSettings("cachelens.server.path");
-      } else if (choice === "Copy Install Command") {
-        this.output.appendLine(installHint);
-        this.output.show(true);
-      }
+      // The message stays until the user answers it, which may be never:
+      // activation (and a restart) must not wait for that.
+      void this.host.showError(found.error, "Open Settings", "Copy Install Command").then(async (choice) => {
+        if (choice === "Open Settings") {
+          await this.host.openSettings("cachelens.server.path");
+        } else if (choice === "Copy Install Command") {
+          this.output.appendLine(installHint);
+          this.output.show(true);
+        }
+      });
       return;
     }
     this.output.appendLine(`starting ${found.command} ${found.args.join(" ")}`);

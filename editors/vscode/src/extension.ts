@@ -78,6 +78,7 @@ const host: Host = {
   home: os.homedir(),
   platform: process.platform,
   isExecutable,
+  remoteName: vscode.env.remoteName,
 };
 
 function makeClient(server: ServerCommand, o: ClientOptions): Client {

@@ -13,6 +13,19 @@ export interface Lookup {
   home: string;
   platform: string;
   isExecutable: (p: string) => boolean;
+  // remote names the remote a window is connected to (vscode.env.remoteName:
+  // "ssh-remote", "wsl", code-server's window…), empty for a local window.
+  remote?: string;
+}
+
+// remoteHint says where the path must be set in a remote window: there
+// VS Code applies a machine setting such as cachelens.server.path from the
+// Remote (machine) settings or the workspace's, never from the local user
+// settings, which describe another machine.
+function remoteHint(remote: string | undefined): string {
+  return remote
+    ? ` This window runs on a remote (${remote}): set cachelens.server.path in the Remote settings (Preferences: Open Remote Settings) or the workspace's; your local user settings do not apply there.`
+    : "";
 }
 
 // installHint says how to install the server. cachelens is not on the Go
@@ -28,7 +41,7 @@ export function findServer(l: Lookup): ServerCommand | { error: string } {
     if (l.isExecutable(l.configured)) {
       return { command: l.configured, args: ["serve"] };
     }
-    return { error: `cachelens.server.path is ${l.configured}, which is not an executable file.` };
+    return { error: `cachelens.server.path is ${l.configured}, which is not an executable file.${remoteHint(l.remote)}` };
   }
   const sep = l.platform === "win32" ? ";" : ":";
   for (const dir of (l.env.PATH || "").split(sep)) {
@@ -44,6 +57,6 @@ export function findServer(l: Lookup): ServerCommand | { error: string } {
     }
   }
   return {
-    error: `The cachelens language server was not found on PATH or in ${gopaths.map((g) => path.join(g, "bin")).join(", ")}. To install it, ${installHint}`,
+    error: `The cachelens language server was not found on PATH or in ${gopaths.map((g) => path.join(g, "bin")).join(", ")}. To install it, ${installHint}.${remoteHint(l.remote)}`,
   };
 }

@@ -106,6 +106,21 @@ test("a missing server: a clear message, no client", async () => {
   await ext.dispose();
 });
 
+test("a missing server: activation does not wait for the message to be answered", async () => {
+  const h = fakeHost({}, ["/opt/cachelens"]);
+  h.host.showError = (m) => { h.errors.push(m); return new Promise(() => {}); };
+  const clients: FakeClient[] = [];
+  const ext = await activateWith(h.host, (s, o) => { const c = new FakeClient(s, o); clients.push(c); return c; });
+  assert.equal(ext.state, "missing");
+  // The path arrives later (a setting loaded or fixed): the server starts.
+  h.settings.serverPath = "/opt/cachelens";
+  h.changeSettings();
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(clients.length, 1);
+  assert.equal(ext.state, "running");
+  await ext.dispose();
+});
+
 test("changing the server path restarts the server", async () => {
   const h = fakeHost({}, ["/usr/local/bin/cachelens", "/opt/cachelens"]);
   const clients: FakeClient[] = [];

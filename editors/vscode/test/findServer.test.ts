@@ -31,6 +31,18 @@ test("not found: a clear message with the install command", () => {
   assert.match(r.error, /in a clone of https:\/\/github.com\/cachelens\/cachelens run: go install \.\/cmd\/cachelens/);
 });
 
+test("a remote window: the message says where a machine setting applies", () => {
+  const local = findServer({ ...base, env: { PATH: "/usr/bin" } });
+  assert.ok("error" in local);
+  assert.doesNotMatch(local.error, /remote/i);
+  const r = findServer({ ...base, env: { PATH: "/usr/bin" }, remote: "ssh-remote" });
+  assert.ok("error" in r);
+  assert.match(r.error, /runs on a remote \(ssh-remote\): set cachelens.server.path in the Remote settings/);
+  const c = findServer({ ...base, configured: "/nope", remote: "wsl" });
+  assert.ok("error" in c);
+  assert.match(c.error, /\/nope, which is not an executable file\. This window runs on a remote \(wsl\)/);
+});
+
 test("Windows names and separators", () => {
   const r = findServer({ ...base, platform: "win32", env: { PATH: "C:\\a;C:\\b" }, isExecutable: (p) => p.endsWith("cachelens.exe") && p.includes("b") });
   assert.ok(!("error" in r) && r.command.endsWith("cachelens.exe"));
