@@ -75,6 +75,11 @@ type cache struct {
 	errLog           []*hashErrRec // distinct hash errors, at most maxLog
 	mutLog           []*mutRec     // distinct mutations, at most maxLog
 	errMore, mutMore *atomic.Int64 // counts of those beyond maxLog
+	storeErrs        []*storeErrRec // distinct store errors, at most maxLog
+	storeMore        *atomic.Int64
+
+	// tier is the store behind memory (Persist), or nil.
+	tier tier
 
 	rep *Reporter
 }
@@ -281,6 +286,9 @@ func newCache(fn reflect.Value, argsT, resT reflect.Type, variadic bool, opts []
 		c.run = c.rep.run
 	}
 	c.ctr = defRecord(c.run, c)
+	if c.cfg.newTier != nil {
+		c.tier = c.cfg.newTier(c, fn)
+	}
 	c.sites.cache = c
 	if c.cfg.handle != nil {
 		c.cfg.handle.c.Store(c)
@@ -600,6 +608,11 @@ func (c *cache) miss(st *site, sp uintptr, sh *shard, h1, h2 uint64, p unsafe.Po
 		e = c.newEntry(h1, h2, p)
 		sh.insert(e)
 		sh.mu.Unlock()
+		if c.tier != nil {
+			if res := c.fromTier(st, sp, sh, e, p, &reason); res != nil {
+				return res
+			}
+		}
 		return c.compute(st, sp, sh, e, p, compute, reason, rec)
 	}
 }
@@ -694,6 +707,27 @@ func (c *cache) compute(st *site, sp uintptr, sh *shard, e *entry, p unsafe.Poin
 		sh.settle(e, stFailed)
 		return res
 	}
+	var payload []byte
+	if c.tier != nil {
+		// Encoded before any other caller can see (and change) it.
+		payload = c.tier.encode(st, res)
+	}
+	c.keep(sh, e)
+	if payload != nil {
+		if key, ok := c.storeKey(p, e); ok {
+			var expires time.Time
+			if c.cfg.ttl > 0 {
+				expires = time.Now().Add(c.cfg.ttl)
+			}
+			c.tier.write(st, key, payload, expires)
+		}
+	}
+	return res
+}
+
+// keep makes the prepared entry e a cached result: counted, ready for
+// the callers waiting on it, and in the TTL and LRU orders.
+func (c *cache) keep(sh *shard, e *entry) {
 	c.ctr[wire.CtrEntries].Add(1)
 	c.ctr[wire.CtrBytes].Add(c.size(e))
 	sh.settle(e, stReady)
@@ -705,7 +739,6 @@ func (c *cache) compute(st *site, sp uintptr, sh *shard, e *entry, p unsafe.Poin
 		c.lru.push(e)
 		c.evictOver()
 	}
-	return res
 }
 
 // explainMiss records the arguments of a miss (in its keyFields, but for flat
@@ -1102,6 +1135,9 @@ func (c *cache) clear() {
 	for _, e := range all {
 		c.remove(e, MissCleared)
 	}
+	if c.tier != nil {
+		c.tier.clear()
+	}
 }
 
 // forget removes the entry for the args tuple at p.
@@ -1111,9 +1147,15 @@ func (c *cache) forget(p unsafe.Pointer) (bool, error) {
 		he := c.describe(p, fail)
 		return false, &he
 	}
+	stored := false
+	if c.tier != nil {
+		if k, ok := c.storeKeyOf(p, h1, h2); ok {
+			stored = c.tier.forget(k)
+		}
+	}
 	e := c.find(&c.shards[h1&c.mask], h1, h2, p)
 	if e == nil || e.state.Load() != stReady {
-		return false, nil
+		return stored, nil
 	}
-	return c.remove(e, MissCleared), nil
+	return c.remove(e, MissCleared) || stored, nil
 }

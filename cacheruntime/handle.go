@@ -117,7 +117,14 @@ func (c *cache) stats() Stats {
 	for _, r := range c.mutLog {
 		s.MutationLog = append(s.MutationLog, MutationCount{Path: r.path, Received: siteRef(r.recv), Detected: siteRef(r.detected), Count: r.count.Load()})
 	}
+	for _, r := range c.storeErrs {
+		s.StoreErrorLog = append(s.StoreErrorLog, StoreErrorCount{Tier: wire.TierNames[r.tier], Message: r.msg, Count: r.count.Load()})
+	}
 	c.logMu.Unlock()
+	if c.tier != nil {
+		s.Tiers = append(s.Tiers, c.tier.stats())
+	}
+	slices.SortStableFunc(s.StoreErrorLog, func(a, b StoreErrorCount) int { return int(b.Count - a.Count) })
 	slices.SortStableFunc(s.HashErrorLog, func(a, b HashErrorCount) int { return int(b.Count - a.Count) })
 	slices.SortStableFunc(s.MutationLog, func(a, b MutationCount) int { return int(b.Count - a.Count) })
 	return s

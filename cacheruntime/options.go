@@ -23,6 +23,14 @@ type config struct {
 	noReport      bool
 	name          string
 	keyMask       uint64 // testing: mask applied to the primary key hash
+
+	// Persist and its refinements: newTier makes the tier (set only by
+	// them, so that a program that never persists links none of it).
+	newTier       func(c *cache, fn reflect.Value) tier
+	persistDir    string
+	persistMax    int64
+	persistMaxSet bool
+	codec         Codec
 	fault         string // testing: a step that panics (faults.go)
 }
 

@@ -346,6 +346,13 @@ func currentProgram() programInfo {
 	return p
 }
 
+// built reports whether a source file modified at mtime is what the
+// executable was built from: go run and go test build for each run, and
+// otherwise the file must not be newer than the executable.
+func (p programInfo) built(mtime time.Time) bool {
+	return p.goBuild || !p.exeMtime.IsZero() && !mtime.After(p.exeMtime)
+}
+
 // findModuleRoot looks for the directory of module mod at or above dir.
 func findModuleRoot(dir, mod string) string {
 	for d := dir; ; {
@@ -423,7 +430,7 @@ func (r *Reporter) recordSource(file string) {
 	// The hash is of the content the executable was built from when go run
 	// or go test built it for this run, or when the file has not changed
 	// since the executable was written.
-	verified := r.prog.goBuild || !r.prog.exeMtime.IsZero() && !fi.ModTime().After(r.prog.exeMtime)
+	verified := r.prog.built(fi.ModTime())
 	sourceRecord(r.run, file, sum, fi.Size(), fi.ModTime(), verified)
 }
 

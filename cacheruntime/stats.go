@@ -32,6 +32,11 @@ type Stats struct {
 	Sites        []SiteStats      // per call site
 	HashErrorLog []HashErrorCount // distinct hash errors, most frequent first
 	MutationLog  []MutationCount  // distinct mutations, most frequent first
+
+	// Tiers are the stores behind memory (Persist's disk): their hits are
+	// part of Hits.
+	Tiers         []TierStats
+	StoreErrorLog []StoreErrorCount // distinct store errors, most frequent first
 }
 
 // HitRate is hits / (hits + misses), or 0 before any call.
@@ -90,9 +95,10 @@ const (
 	MissCleared                      // the entry was removed by Clear or Forget
 	MissError                        // the previous call with these arguments returned an error
 	MissPanicked                     // the previous call with these arguments panicked
+	MissCodeChanged                  // Persist: the function's older code stored these arguments' result
 )
 
-var missKindNames = [...]string{"", "first call", "arguments changed", "expired", "evicted", "mutated", "cleared", "previous call failed", "previous call panicked"}
+var missKindNames = [...]string{"", "first call", "arguments changed", "expired", "evicted", "mutated", "cleared", "previous call failed", "previous call panicked", "code changed"}
 
 func (k MissKind) String() string {
 	if int(k) < len(missKindNames) {

@@ -60,15 +60,17 @@ type RecordKind uint8
 
 // The record kinds.
 const (
-	RecPad      RecordKind = 1 // the rest of the chunk is unused
-	RecProgram  RecordKind = 2 // who is running: one per file
-	RecDef      RecordKind = 3 // a cached function and its counters
-	RecSite     RecordKind = 4 // a call site and its striped counters
-	RecSource   RecordKind = 5 // a source file's content hash as the program saw it
-	RecReason   RecordKind = 6 // a distinct miss reason at a site, with its count
-	RecHashErr  RecordKind = 7 // a distinct hash error of a function, with its count
-	RecMutation RecordKind = 8 // a distinct mutation of a function's result, with its count
-	RecGap      RecordKind = 9 // unused bytes before an aligned record: skipped
+	RecPad      RecordKind = 1  // the rest of the chunk is unused
+	RecProgram  RecordKind = 2  // who is running: one per file
+	RecDef      RecordKind = 3  // a cached function and its counters
+	RecSite     RecordKind = 4  // a call site and its striped counters
+	RecSource   RecordKind = 5  // a source file's content hash as the program saw it
+	RecReason   RecordKind = 6  // a distinct miss reason at a site, with its count
+	RecHashErr  RecordKind = 7  // a distinct hash error of a function, with its count
+	RecMutation RecordKind = 8  // a distinct mutation of a function's result, with its count
+	RecGap      RecordKind = 9  // unused bytes before an aligned record: skipped
+	RecTier     RecordKind = 10 // a store behind a function's memory (disk...) and its counters
+	RecStoreErr RecordKind = 11 // a distinct error of a function's store, with its count
 )
 
 // Record layouts: an 8-byte record header (u32 kind | size<<8, u32 id),
@@ -130,6 +132,33 @@ const (
 	MutDetect = 16
 	MutCount  = 24
 	MutStr    = 32
+
+	// RecTier: u32 def, u32 tier (an index of TierNames), then
+	// TierNCounter i64 counters; strings: the tier's location (a
+	// directory), what its code fingerprint covers.
+	TierDef      = 8
+	TierKind     = 12
+	TierCounters = 16
+	TierNCounter = 6
+
+	// RecStoreErr: u32 def, u32 tier, i64 count; strings: the message.
+	StoreErrDef   = 8
+	StoreErrTier  = 12
+	StoreErrCount = 16
+	StoreErrStr   = 24
+)
+
+// TierNames name the tiers on the wire, by number.
+var TierNames = [...]string{"memory", "disk"}
+
+// Indexes of a tier's counters.
+const (
+	TierHits        = iota // calls its entries answered (also counted as hits at their sites)
+	TierMisses             // lookups that found nothing (or an expired entry)
+	TierWrites             // results stored
+	TierWriteBytes         // bytes stored
+	TierErrors             // reads, writes and encodings that failed (RecStoreErr says what)
+	TierCodeChanged        // misses whose key the function's older code had stored
 )
 
 // Def flags.
@@ -168,7 +197,7 @@ const (
 
 // Miss-reason kinds on the wire, by number (0: "other", reasons beyond the
 // per-site bound).
-var ReasonKinds = [...]string{"other", "first", "args", "expired", "evicted", "mutated", "cleared", "error", "panicked"}
+var ReasonKinds = [...]string{"other", "first", "args", "expired", "evicted", "mutated", "cleared", "error", "panicked", "codechanged"}
 
 // RecordWord is a record's first word: kind and size in bytes.
 func RecordWord(kind RecordKind, size int) uint32 { return uint32(kind) | uint32(size)<<8 }
@@ -191,19 +220,38 @@ func AppendString(dst []byte, s string) []byte {
 // Run is a parsed run file: everything one process reported, with its
 // counters summed.
 type Run struct {
-	PID      int
-	UID      int
-	Start    time.Time
-	ID       [16]byte
-	Full     bool  // records were dropped: the file reached its size bound
-	Dropped  int64 // events that found no room in the file
-	Program  *RunProgram
-	Defs     map[uint32]*RunDef
-	Sites    map[uint32]*RunSite
-	Sources  []RunSource
-	Reasons  []RunReason
-	HashErrs []RunHashErr
-	Muts     []RunMutation
+	PID       int
+	UID       int
+	Start     time.Time
+	ID        [16]byte
+	Full      bool  // records were dropped: the file reached its size bound
+	Dropped   int64 // events that found no room in the file
+	Program   *RunProgram
+	Defs      map[uint32]*RunDef
+	Sites     map[uint32]*RunSite
+	Sources   []RunSource
+	Reasons   []RunReason
+	HashErrs  []RunHashErr
+	Muts      []RunMutation
+	Tiers     []RunTier
+	StoreErrs []RunStoreErr
+}
+
+// RunTier is a store behind one cached function's memory.
+type RunTier struct {
+	Def      uint32
+	Tier     string // a TierNames entry
+	Location string
+	Basis    string // what the code fingerprint of its entries covers
+	Counters [TierNCounter]int64
+}
+
+// RunStoreErr is a distinct error of a function's store.
+type RunStoreErr struct {
+	Def     uint32
+	Tier    string
+	Message string
+	Count   int64
 }
 
 // RunProgram describes the process.
@@ -407,7 +455,7 @@ func (r *Run) parseChunk(chunk []byte, off int) (end bool, err error) {
 }
 
 func (k RecordKind) String() string {
-	names := [...]string{"", "pad", "program", "def", "site", "source", "reason", "hasherr", "mutation", "gap"}
+	names := [...]string{"", "pad", "program", "def", "site", "source", "reason", "hasherr", "mutation", "gap", "tier", "storeerr"}
 	if int(k) < len(names) && k > 0 {
 		return names[k]
 	}
@@ -435,6 +483,13 @@ func (s *strReader) next() string {
 	v := string(s.b[2 : 2+n])
 	s.b = s.b[2+n:]
 	return v
+}
+
+func tierName(k uint32) string {
+	if int(k) < len(TierNames) {
+		return TierNames[k]
+	}
+	return "other"
 }
 
 func i64(b []byte, off int) int64  { return int64(binary.LittleEndian.Uint64(b[off:])) }
@@ -539,6 +594,31 @@ func (r *Run) parseRecord(kind RecordKind, rec []byte) error {
 			return errShort
 		}
 		r.Muts = append(r.Muts, m)
+	case RecTier:
+		if len(rec) < TierCounters+8*TierNCounter {
+			return errShort
+		}
+		t := RunTier{Def: u32(rec, TierDef), Tier: tierName(u32(rec, TierKind))}
+		for i := range t.Counters {
+			t.Counters[i] = i64(rec, TierCounters+8*i)
+		}
+		s := strReader{b: rec[TierCounters+8*TierNCounter:]}
+		t.Location, t.Basis = s.next(), s.next()
+		if s.bad {
+			return errShort
+		}
+		r.Tiers = append(r.Tiers, t)
+	case RecStoreErr:
+		if len(rec) < StoreErrStr {
+			return errShort
+		}
+		e := RunStoreErr{Def: u32(rec, StoreErrDef), Tier: tierName(u32(rec, StoreErrTier)), Count: i64(rec, StoreErrCount)}
+		s := strReader{b: rec[StoreErrStr:]}
+		e.Message = s.next()
+		if s.bad {
+			return errShort
+		}
+		r.StoreErrs = append(r.StoreErrs, e)
 	}
 	// Unknown kinds are skipped: newer programs may add them.
 	return nil

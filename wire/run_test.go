@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"os"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -33,6 +34,12 @@ func realRun(t testing.TB) []byte {
 	items := cacheruntime.Func1(func(k int) []int { return []int{k} }, cacheruntime.WithReporter(rep))
 	items(1)[0] = 2
 	items(1)
+	// Two persisted caches: one stores its results, one cannot.
+	kept := cacheruntime.Func1(func(k int) string { return "v" }, cacheruntime.WithReporter(rep), cacheruntime.PersistDir(dir))
+	kept(1)
+	kept(2)
+	notKept := cacheruntime.Func1(func(k int) func() { return nil }, cacheruntime.WithReporter(rep), cacheruntime.PersistDir(dir))
+	notKept(1)
 	b, err := os.ReadFile(rep.RunFile())
 	if err != nil {
 		t.Fatal(err)
@@ -54,11 +61,24 @@ func TestParseRun(t *testing.T) {
 	for _, s := range r.Sites {
 		hits, misses, uncached = hits+s.Hits, misses+s.Misses, uncached+s.Uncached
 	}
-	// sq: 7 misses 93 hits; fn: 1 uncached; items: 2 misses.
-	if hits != 93 || misses != 9 || uncached != 1 {
+	// sq: 7 misses 93 hits; fn: 1 uncached; items: 2 misses; kept: 2
+	// misses; notKept: 1 miss.
+	if hits != 93 || misses != 12 || uncached != 1 {
 		t.Errorf("sites sum to %d hits, %d misses, %d uncached", hits, misses, uncached)
 	}
-	if len(r.Defs) != 3 || len(r.HashErrs) != 1 || len(r.Muts) != 1 || r.Muts[0].Path != "[0]" {
+	if len(r.Tiers) != 2 || len(r.StoreErrs) != 1 || r.StoreErrs[0].Tier != "disk" || !strings.Contains(r.StoreErrs[0].Message, "not persisted: func() cannot be encoded") || r.StoreErrs[0].Count != 1 {
+		t.Errorf("tiers %+v, store errors %+v", r.Tiers, r.StoreErrs)
+	}
+	for _, tr := range r.Tiers {
+		c := tr.Counters
+		if tr.Tier != "disk" || !strings.Contains(tr.Location, "clrun") || !strings.Contains(tr.Basis, "run_test.go") || r.Defs[tr.Def] == nil {
+			t.Errorf("tier %+v", tr)
+		}
+		if w := c[wire.TierWrites]; !(w == 2 && c[wire.TierErrors] == 0 && c[wire.TierMisses] == 2) && !(w == 0 && c[wire.TierErrors] == 1 && c[wire.TierMisses] == 1) {
+			t.Errorf("tier counters %v", c)
+		}
+	}
+	if len(r.Defs) != 5 || len(r.HashErrs) != 1 || len(r.Muts) != 1 || r.Muts[0].Path != "[0]" {
 		t.Errorf("defs %d, hash errors %+v, mutations %+v", len(r.Defs), r.HashErrs, r.Muts)
 	}
 	for _, d := range r.Defs {

@@ -83,6 +83,7 @@ func (e *CorruptError) Error() string { return fmt.Sprintf("corrupt entry %s: %s
 // the bucket is made.
 type Meta struct {
 	Name    string    `json:"name"`              // the cache's name (its function's, by default)
+	Binding string    `json:"binding"`           // what the cache is bound to: its variable, or its Func call's place
 	Sig     string    `json:"sig"`               // the function's type
 	File    string    `json:"file"`              // where the cache was defined
 	Line    int       `json:"line"`              //
@@ -197,7 +198,9 @@ func keyPath(key [2]uint64) string {
 // Path returns where the entry for key is.
 func (b *Bucket) Path(key [2]uint64) string { return filepath.Join(b.dir, keyPath(key)) }
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+// castagnoli is made on first use: a program that imports the package
+// and never persists does not pay for the table at start.
+var castagnoli = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
 
 // Get returns the payload stored for key and when it expires (zero:
 // never). Errors: ErrNotFound, ErrExpired, a *CorruptError, or what the
@@ -283,9 +286,9 @@ func check(buf []byte, key [2]uint64) string {
 // checksum is the CRC-32C of buf with the checksum field read as zero.
 func checksum(buf []byte) uint32 {
 	var zero [4]byte
-	c := crc32.Update(0, castagnoli, buf[:56])
-	c = crc32.Update(c, castagnoli, zero[:])
-	return crc32.Update(c, castagnoli, buf[60:])
+	c := crc32.Update(0, castagnoli(), buf[:56])
+	c = crc32.Update(c, castagnoli(), zero[:])
+	return crc32.Update(c, castagnoli(), buf[60:])
 }
 
 // Encode returns the entry file for key and payload.
@@ -324,11 +327,38 @@ func (b *Bucket) Put(key [2]uint64, payload []byte, expires time.Time) error {
 	return nil
 }
 
-// Remove deletes the entry for key, if there is one.
-func (b *Bucket) Remove(key [2]uint64) {
+// Remove deletes the entry for key, reporting whether there was one.
+func (b *Bucket) Remove(key [2]uint64) bool {
 	path := b.Path(key)
-	if st, err := os.Stat(path); err == nil {
-		b.drop(path, st.Size())
+	st, err := os.Stat(path)
+	if err != nil {
+		return false
+	}
+	b.drop(path, st.Size())
+	return true
+}
+
+// Clear removes the bucket's entries.
+func (b *Bucket) Clear() {
+	ents, err := os.ReadDir(b.dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			var n int64
+			filepath.WalkDir(filepath.Join(b.dir, e.Name()), func(_ string, f fs.DirEntry, err error) error {
+				if err == nil && !f.IsDir() {
+					if info, err := f.Info(); err == nil {
+						n += info.Size()
+					}
+				}
+				return nil
+			})
+			if os.RemoveAll(filepath.Join(b.dir, e.Name())) == nil {
+				b.d.used.Add(-n)
+			}
+		}
 	}
 }
 

@@ -21,8 +21,10 @@
 // Not covered: values that change while the program runs (a package
 // variable assigned elsewhere), files read at run time, and code reached
 // only through interfaces or function values. Where the source cannot be
-// read — a binary run away from its source tree — the fingerprint is of
-// the executable itself: any rebuild that changes the binary invalidates.
+// read or trusted — a binary run away from its source tree, built with
+// -trimpath, or older than a source file it would be fingerprinted by (an
+// edit not rebuilt yet) — the fingerprint is of the executable itself:
+// any rebuild that changes the binary invalidates.
 package codeprint
 
 import (
@@ -41,6 +43,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // A Print is a function's code fingerprint.
@@ -49,14 +52,17 @@ type Print struct {
 	Basis string // what Sum covers, for listings and messages
 }
 
-// Of fingerprints the function whose entry is pc.
-func Of(pc uintptr) Print {
+// Of fingerprints the function whose entry is pc. built reports whether
+// a source file with the given modification time is what the executable
+// was built from (go run and go test rebuild for each run; otherwise the
+// file must not be newer than the executable).
+func Of(pc uintptr, built func(mtime time.Time) bool) Print {
 	f := runtime.FuncForPC(pc)
 	if f == nil {
 		return executable("no function at the entry")
 	}
 	file, line := f.FileLine(f.Entry())
-	p, err := fromSource(f.Name(), file, line)
+	p, err := fromSource(f.Name(), file, line, built)
 	if err != nil {
 		return executable(err.Error())
 	}
@@ -111,14 +117,16 @@ type printer struct {
 	seen            map[ast.Node]bool
 	all, queue      []decl
 	imports         map[string]bool
+	built           func(time.Time) bool
+	newer           string // a file parsed that the executable was not built from
 }
 
-func fromSource(name, file string, line int) (Print, error) {
+func fromSource(name, file string, line int, built func(time.Time) bool) (Print, error) {
 	src, err := os.ReadFile(file)
 	if err != nil {
 		return Print{}, fmt.Errorf("source %s unreadable", file)
 	}
-	pr := &printer{pkgs: map[string]*pkg{}, seen: map[ast.Node]bool{}, imports: map[string]bool{}}
+	pr := &printer{pkgs: map[string]*pkg{}, seen: map[ast.Node]bool{}, imports: map[string]bool{}, built: built}
 	pr.modDir, pr.modPath = findModule(filepath.Dir(file))
 	fset := token.NewFileSet()
 	target, err := parser.ParseFile(fset, file, src, parser.SkipObjectResolution)
@@ -138,6 +146,9 @@ func fromSource(name, file string, line int) (Print, error) {
 		d := pr.queue[0]
 		pr.queue = pr.queue[1:]
 		pr.names(d)
+	}
+	if pr.newer != "" {
+		return Print{}, fmt.Errorf("source %s is newer than the executable", filepath.Base(pr.newer))
 	}
 
 	// The sum: the declarations' tokens in a fixed order, then the
@@ -207,6 +218,9 @@ func (pr *printer) load(dir, name string) *pkg {
 		src, err := os.ReadFile(path)
 		if err != nil {
 			continue
+		}
+		if info, err := e.Info(); err == nil && pr.built != nil && !pr.built(info.ModTime()) && pr.newer == "" {
+			pr.newer = path
 		}
 		f, err := parser.ParseFile(p.fset, path, src, parser.SkipObjectResolution)
 		if err != nil || (name != "" && f.Name.Name != name) {
@@ -415,4 +429,70 @@ func tokens(h io.Writer, d decl) {
 		io.WriteString(h, ",\x00")
 	}
 	io.WriteString(h, "\x01")
+}
+
+// Binding names what the cache defined by the call at file:line is bound
+// to, for an identity that survives edits elsewhere: the variable
+// ("loadUser"), a local variable with its function ("main: load"), or a
+// field ("s.users"). It returns "" when the call is not assigned (a
+// cache returned or passed on) or the source cannot be read.
+func Binding(file string, line int) string {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return ""
+	}
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, file, src, parser.SkipObjectResolution)
+	if err != nil {
+		return ""
+	}
+	at := func(n ast.Node) bool {
+		return fset.Position(n.Pos()).Line <= line && line <= fset.Position(n.End()).Line
+	}
+	name := ""
+	var fn string // the enclosing function, for local variables
+	ast.Inspect(f, func(n ast.Node) bool {
+		if name != "" || n == nil || !at(n) {
+			return false
+		}
+		switch n := n.(type) {
+		case *ast.FuncDecl:
+			fn = n.Name.Name
+			if n.Recv != nil && len(n.Recv.List) > 0 {
+				fn = exprString(src, fset, n.Recv.List[0].Type) + "." + fn
+			}
+		case *ast.ValueSpec:
+			for i, v := range n.Values {
+				if at(v) && isCall(v) && i < len(n.Names) {
+					name = n.Names[i].Name
+					if fn != "" {
+						name = fn + ": " + name
+					}
+					return false
+				}
+			}
+		case *ast.AssignStmt:
+			for i, v := range n.Rhs {
+				if at(v) && isCall(v) && i < len(n.Lhs) {
+					name = exprString(src, fset, n.Lhs[i])
+					if _, ok := n.Lhs[i].(*ast.Ident); ok && fn != "" {
+						name = fn + ": " + name
+					}
+					return false
+				}
+			}
+		}
+		return true
+	})
+	return name
+}
+
+func isCall(e ast.Expr) bool {
+	_, ok := ast.Unparen(e).(*ast.CallExpr)
+	return ok
+}
+
+func exprString(src []byte, fset *token.FileSet, e ast.Expr) string {
+	tf := fset.File(e.Pos())
+	return string(src[tf.Offset(e.Pos()):tf.Offset(e.End())])
 }

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 const base = `package main
@@ -67,7 +68,7 @@ func sum(t *testing.T, name string, line int, edits ...string) Print {
 	os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o600)
 	os.MkdirAll(filepath.Join(dir, "helper"), 0o700)
 	os.WriteFile(filepath.Join(dir, "helper", "helper.go"), []byte(helper), 0o600)
-	p, err := fromSource(name, filepath.Join(dir, "main.go"), line)
+	p, err := fromSource(name, filepath.Join(dir, "main.go"), line, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +130,7 @@ func TestClosure(t *testing.T) {
 
 // A function whose source is gone is fingerprinted by the executable.
 func TestNoSource(t *testing.T) {
-	if _, err := fromSource("main.x", filepath.Join(t.TempDir(), "gone.go"), 3); err == nil {
+	if _, err := fromSource("main.x", filepath.Join(t.TempDir(), "gone.go"), 3, nil); err == nil {
 		t.Fatal("no error for a missing file")
 	}
 	p := executable("source gone")
@@ -142,14 +143,64 @@ func helperForOf() int { return 42 }
 
 // Of reads the function's own source through the binary's line table.
 func TestOf(t *testing.T) {
-	p := Of(reflect.ValueOf(helperForOf).Pointer())
+	p := Of(reflect.ValueOf(helperForOf).Pointer(), nil)
 	if !strings.Contains(p.Basis, "codeprint_test.go") {
 		t.Fatalf("Of = %+v", p)
 	}
-	if q := Of(reflect.ValueOf(helperForOf).Pointer()); q != p {
+	if q := Of(reflect.ValueOf(helperForOf).Pointer(), nil); q != p {
 		t.Errorf("not deterministic: %+v, %+v", p, q)
 	}
-	if r := Of(reflect.ValueOf(TestOf).Pointer()); r.Sum == p.Sum {
+	if r := Of(reflect.ValueOf(TestOf).Pointer(), nil); r.Sum == p.Sum {
 		t.Error("two functions share a fingerprint")
+	}
+	// A source newer than the executable is not what it was built from.
+	old := Of(reflect.ValueOf(helperForOf).Pointer(), func(time.Time) bool { return false })
+	if !strings.Contains(old.Basis, "executable") || !strings.Contains(old.Basis, "newer than the executable") {
+		t.Errorf("with sources newer than the executable: %+v", old)
+	}
+}
+
+func TestBinding(t *testing.T) {
+	dir := t.TempDir()
+	src := `package main
+
+var loadUser = cacheruntime.Func(load,
+	cacheruntime.Persist())
+
+var (
+	a, b = 1, cacheruntime.Func(f)
+)
+
+type S struct{ users func() }
+
+func (s *S) init() {
+	s.users = cacheruntime.Func(g)
+}
+
+func main() {
+	load := cacheruntime.Func(h)
+	use(cacheruntime.Func(k))
+}
+`
+	path := filepath.Join(dir, "main.go")
+	os.WriteFile(path, []byte(src), 0o600)
+	line := func(s string) int { return strings.Count(src[:strings.Index(src, s)], "\n") + 1 }
+	for _, tc := range []struct {
+		at   int
+		want string
+	}{
+		{line("var loadUser"), "loadUser"},
+		{line("cacheruntime.Persist()"), "loadUser"},
+		{line("a, b ="), "b"},
+		{line("s.users ="), "s.users"},
+		{line("load := "), "main: load"},
+		{line("use("), ""},
+	} {
+		if got := Binding(path, tc.at); got != tc.want {
+			t.Errorf("Binding(line %d) = %q, want %q", tc.at, got, tc.want)
+		}
+	}
+	if got := Binding(filepath.Join(dir, "gone.go"), 1); got != "" {
+		t.Errorf("a missing file binds %q", got)
 	}
 }
