@@ -72,9 +72,9 @@ type cache struct {
 	tombQ  []uint64
 
 	logMu            sync.Mutex
-	errLog           []*hashErrRec // distinct hash errors, at most maxLog
-	mutLog           []*mutRec     // distinct mutations, at most maxLog
-	errMore, mutMore *atomic.Int64 // counts of those beyond maxLog
+	errLog           []*hashErrRec  // distinct hash errors, at most maxLog
+	mutLog           []*mutRec      // distinct mutations, at most maxLog
+	errMore, mutMore *atomic.Int64  // counts of those beyond maxLog
 	storeErrs        []*storeErrRec // distinct store errors, at most maxLog
 	storeMore        *atomic.Int64
 

@@ -182,9 +182,9 @@ func (c *cache) fromTier(st *site, sp uintptr, sh *shard, e *entry, p unsafe.Poi
 type diskTier struct {
 	c       *cache
 	codec   Codec
-	one     bool         // one result: the codec sees it, not the tuple
-	problem string       // why results cannot be encoded, found from the type
-	cycles  bool         // results may hold cycles: check values before gob
+	one     bool   // one result: the codec sees it, not the tuple
+	problem string // why results cannot be encoded, found from the type
+	cycles  bool   // results may hold cycles: check values before gob
 	bucket  func() (*diskstore.Bucket, error)
 	once    sync.Once
 	b       *diskstore.Bucket // nil: persisting failed (reported once)

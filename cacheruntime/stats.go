@@ -87,15 +87,15 @@ type MissKind uint8
 
 // The kinds of misses.
 const (
-	MissFirst    MissKind = iota + 1 // the first call with these arguments
-	MissArgs                         // the arguments differ from the previous call at this site
-	MissExpired                      // the entry outlived its TTL
-	MissEvicted                      // the entry was evicted by MaxEntries
-	MissMutated                      // a caller mutated the cached result
-	MissCleared                      // the entry was removed by Clear or Forget
-	MissError                        // the previous call with these arguments returned an error
-	MissPanicked                     // the previous call with these arguments panicked
-	MissCodeChanged                  // Persist: the function's older code stored these arguments' result
+	MissFirst       MissKind = iota + 1 // the first call with these arguments
+	MissArgs                            // the arguments differ from the previous call at this site
+	MissExpired                         // the entry outlived its TTL
+	MissEvicted                         // the entry was evicted by MaxEntries
+	MissMutated                         // a caller mutated the cached result
+	MissCleared                         // the entry was removed by Clear or Forget
+	MissError                           // the previous call with these arguments returned an error
+	MissPanicked                        // the previous call with these arguments panicked
+	MissCodeChanged                     // Persist: the function's older code stored these arguments' result
 )
 
 var missKindNames = [...]string{"", "first call", "arguments changed", "expired", "evicted", "mutated", "cleared", "previous call failed", "previous call panicked", "code changed"}
