@@ -256,7 +256,11 @@ func (pd *PlacedDef) ran() bool { return pd.Def.Hits+pd.Def.Misses+pd.Def.Uncach
 // "cache · 120 hits · 8 misses (94%) · saved 3.1s".
 func LensTitle(d *store.Def, stale bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "cache · %d %s · %d %s (%s)", d.Hits, plural(d.Hits, "hit", "hits"), d.Misses, plural(d.Misses, "miss", "misses"), percent.Format(d.Hits, d.Hits+d.Misses, 0))
+	fmt.Fprintf(&b, "cache · %d %s", d.Hits, plural(d.Hits, "hit", "hits"))
+	if tiers := tierHits(d); tiers != "" {
+		fmt.Fprintf(&b, " (%s)", tiers)
+	}
+	fmt.Fprintf(&b, " · %d %s (%s)", d.Misses, plural(d.Misses, "miss", "misses"), percent.Format(d.Hits, d.Hits+d.Misses, 0))
 	if d.Uncached > 0 {
 		fmt.Fprintf(&b, " · %d uncached", d.Uncached)
 	}
@@ -270,6 +274,18 @@ func LensTitle(d *store.Def, stale bool) string {
 		b.WriteString(" · older build")
 	}
 	return b.String()
+}
+
+// tierHits says which of d's hits its stores behind memory answered
+// ("3 disk"), or "" if none did.
+func tierHits(d *store.Def) string {
+	var parts []string
+	for _, t := range d.Tiers {
+		if t.Hits > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", t.Hits, t.Name))
+		}
+	}
+	return strings.Join(parts, " · ")
 }
 
 func plural(n int64, one, many string) string {

@@ -140,6 +140,41 @@ func TestNoHitsAndFormats(t *testing.T) {
 	}
 }
 
+// TestTiersShown: disk hits in the lens and hover, the store's counters
+// and location in the hover, store errors as diagnostics at the cache.
+func TestTiersShown(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "main.go")
+	os.WriteFile(path, []byte(v1), 0o644)
+	s := store.New()
+	r := storetest.New(8, time.Unix(8, 0), "/tmp/main")
+	d := r.Def(path, line(v1, "var load"), "main.init.func1", "func(string) int")
+	r.Site(d, path, line(v1, `load("a")`), "main.main", 12, 3, 0)
+	var c [wire.TierNCounter]int64
+	c[wire.TierHits], c[wire.TierMisses], c[wire.TierWrites], c[wire.TierWriteBytes], c[wire.TierCodeChanged] = 3, 3, 3, 1536, 2
+	r.Tier(d, "disk", "/home/ann/.cache/cachelens/k1-f1/ab/cd", c)
+	r.StoreErr(d, "disk", "corrupt entry /x: checksum 1, want 2", 1)
+	s.UpdateRun(r.R, true)
+	pl := New(nil).Place(s.Snapshot(), path)
+	if len(pl.Defs) != 1 {
+		t.Fatalf("defs %+v", pl.Defs)
+	}
+	if got := LensTitle(pl.Defs[0].Def, false); !strings.HasPrefix(got, "cache · 12 hits (3 disk) · 3 misses (80%)") {
+		t.Errorf("lens %q", got)
+	}
+	md, _, _, ok := pl.Hover(s.Snapshot(), pl.Defs[0].At.Call.Start)
+	for _, want := range []string{"| hits | 12 (9 memory · 3 disk) |", "| disk | 3 hits · 3 misses · 3 writes (1.5 KB) · 2 after a code change |",
+		"| disk entries | `/home/ann/.cache/cachelens/k1-f1/ab/cd` |", "| code fingerprint | the source of main.go |", "- disk: `corrupt entry /x: checksum 1, want 2` (×1)"} {
+		if !ok || !strings.Contains(md, want) {
+			t.Errorf("hover lacks %q:\n%s", want, md)
+		}
+	}
+	diags := pl.RuntimeDiagnostics()
+	if len(diags) != 1 || diags[0].Code != "runtime-storeerr" || !strings.Contains(diags[0].Message, "disk: corrupt entry /x") {
+		t.Errorf("diagnostics %+v", diags)
+	}
+}
+
 func TestSourceType(t *testing.T) {
 	src := "package main\n\nimport (\n\tdb \"database/sql\"\n\t\"net/http\"\n)\n"
 	f, err := parser.ParseFile(token.NewFileSet(), "m.go", src, 0)

@@ -39,7 +39,15 @@ func defHover(snap *store.Snapshot, d *store.Def, holder string, stale bool) str
 	b.WriteString("\n\n")
 	row := func(k, v string) { fmt.Fprintf(&b, "| %s | %s |\n", k, v) }
 	b.WriteString("| | |\n|---|---|\n")
-	row("hits", fmt.Sprint(d.Hits))
+	if tiers := tierHits(d); tiers != "" {
+		var fromTiers int64
+		for _, t := range d.Tiers {
+			fromTiers += t.Hits
+		}
+		row("hits", fmt.Sprintf("%d (%d memory · %s)", d.Hits, d.Hits-fromTiers, tiers))
+	} else {
+		row("hits", fmt.Sprint(d.Hits))
+	}
 	row("misses", fmt.Sprint(d.Misses))
 	row("hit rate", percent.Format(d.Hits, d.Hits+d.Misses, 1))
 	if d.Uncached > 0 {
@@ -66,6 +74,23 @@ func defHover(snap *store.Snapshot, d *store.Def, holder string, stale bool) str
 	}
 	if d.AllowMutation {
 		row("mutation check", "off (AllowOutputMutation)")
+	}
+	for _, t := range d.Tiers {
+		v := fmt.Sprintf("%d %s · %d %s · %d %s (%s)", t.Hits, plural(t.Hits, "hit", "hits"), t.Misses, plural(t.Misses, "miss", "misses"),
+			t.Writes, plural(t.Writes, "write", "writes"), formatBytes(t.WriteBytes))
+		if t.CodeChanged > 0 {
+			v += fmt.Sprintf(" · %d after a code change", t.CodeChanged)
+		}
+		if t.Errors > 0 {
+			v += fmt.Sprintf(" · %d %s", t.Errors, plural(t.Errors, "error", "errors"))
+		}
+		row(t.Name, v)
+		if t.Location != "" {
+			row(t.Name+" entries", "`"+t.Location+"`")
+		}
+		if t.Basis != "" {
+			row("code fingerprint", t.Basis)
+		}
 	}
 	reasons := 0
 	for _, s := range d.Sites {
@@ -110,6 +135,16 @@ func defHover(snap *store.Snapshot, d *store.Def, holder string, stale bool) str
 				path = "the result"
 			}
 			fmt.Fprintf(&b, "- `%s` changed after line %d received it; noticed at line %d (×%d)\n", path, m.Recv.Line, m.Detect.Line, m.Count)
+		}
+	}
+	if len(d.StoreErrs) > 0 {
+		b.WriteString("\n**Store errors** (the calls ran from memory or computed; none returned a wrong result)\n\n")
+		for i, e := range d.StoreErrs {
+			if i == maxListed {
+				more(&b, len(d.StoreErrs)-i, "store error", "store errors")
+				break
+			}
+			fmt.Fprintf(&b, "- %s: `%s` (×%d)\n", e.Tier, e.Message, e.Count)
 		}
 	}
 	b.WriteString("\n" + processesLine(snap, d))

@@ -44,8 +44,9 @@ const noHitsAfter = 5
 
 // RuntimeDiagnostics returns what the running programs found in the file:
 // arguments that could not be hashed (with the concrete type seen),
-// cached results a caller changed (at the site that received them), and
-// caches that never hit.
+// cached results a caller changed (at the site that received them),
+// errors of the stores behind memory (a result not persisted, a corrupt
+// entry), and caches that never hit.
 func (pl *Placement) RuntimeDiagnostics() []Diag {
 	var out []Diag
 	for _, pd := range pl.Defs {
@@ -57,6 +58,10 @@ func (pl *Placement) RuntimeDiagnostics() []Diag {
 				diag.Related = append(diag.Related, Related{Path: e.Site.File, Line: e.Site.Line, Message: "called here"})
 			}
 			out = append(out, diag)
+		}
+		for _, e := range d.StoreErrs {
+			msg := fmt.Sprintf("%s: %s: %s (×%d, seen at run time)", displayName(d.Name, pd.At.ID.Holder), e.Tier, e.Message, e.Count)
+			out = append(out, Diag{Start: pd.At.Call.Start, End: pd.At.Call.End, Severity: Warning, Code: "runtime-storeerr", Message: msg})
 		}
 		if d.Hits == 0 && d.Misses >= noHitsAfter {
 			msg := fmt.Sprintf("%s missed all %d calls: nothing was reused", displayName(d.Name, pd.At.ID.Holder), d.Misses)

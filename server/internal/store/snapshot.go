@@ -42,7 +42,9 @@ type Def struct {
 	Sites       []Site // sorted by file and line
 	HashErrs    []HashErr
 	MutationLog []Mutation
-	Processes   []ProcKey // the runs counted
+	Tiers       []Tier     // stores behind memory (Persist's disk), by tier and location
+	StoreErrs   []StoreErr // distinct errors of those stores, most frequent first
+	Processes   []ProcKey  // the runs counted
 	// Built holds, per source file of the definition and its call sites,
 	// what the newest run counted saw of it when it started.
 	Built map[string]Source
@@ -50,6 +52,24 @@ type Def struct {
 	sites     map[SiteKey]*Site // while the snapshot is built
 	hashErrs  distinct[hashErrKey, HashErr]
 	mutations distinct[mutationKey, Mutation]
+	tiers     map[tierKey]*Tier
+	storeErrs distinct[storeErrKey, StoreErr]
+}
+
+// Tier is a store behind a cached function's memory, its counters summed
+// over the runs shown. Its hits are part of the function's hits.
+type Tier struct {
+	Name                                                  string // "disk"
+	Location                                              string
+	Basis                                                 string // what the code fingerprint of its entries covers
+	Hits, Misses, Writes, WriteBytes, Errors, CodeChanged int64
+}
+
+// StoreErr is a distinct error of a store behind memory, with its count.
+type StoreErr struct {
+	Tier    string
+	Message string
+	Tally
 }
 
 // Site is what happened at one call site.

@@ -184,6 +184,13 @@ func (st *runState) noteGrowth(prev *wire.Run, now time.Time) int64 {
 	for id, x := range st.run.Sites {
 		sum += mix(int64(id)*13 + x.Hits*3 + x.Misses*5 + x.Uncached*11)
 	}
+	for _, t := range st.run.Tiers {
+		h := int64(t.Def)*17 + int64(len(t.Tier))
+		for _, c := range t.Counters {
+			h = h*7 + c
+		}
+		sum += mix(h)
+	}
 	return sum + int64(len(st.run.Defs))*1009 + int64(len(st.run.Sites))*2003 + int64(len(st.run.Sources))
 }
 
@@ -211,7 +218,14 @@ func events(r *wire.Run) map[eventKey]int64 {
 	for _, x := range r.Muts {
 		out[mutKey(x)] += x.Count
 	}
+	for _, x := range r.StoreErrs {
+		out[storeErrEvent(x)] += x.Count
+	}
 	return out
+}
+
+func storeErrEvent(x wire.RunStoreErr) eventKey {
+	return eventKey{kind: 4, a: x.Def, text: x.Message, sub: x.Tier}
 }
 
 func reasonKey(x wire.RunReason) eventKey {
@@ -354,7 +368,13 @@ func (s *Store) Snapshot() *Snapshot {
 		d.MutationLog, d.mutations = d.mutations.list, distinct[mutationKey, Mutation]{}
 		slices.SortFunc(d.HashErrs, func(a, b HashErr) int { return cmp.Compare(b.Count, a.Count) })
 		slices.SortFunc(d.MutationLog, func(a, b Mutation) int { return cmp.Compare(b.Count, a.Count) })
-		d.sites = nil
+		d.StoreErrs, d.storeErrs = d.storeErrs.list, distinct[storeErrKey, StoreErr]{}
+		slices.SortFunc(d.StoreErrs, func(a, b StoreErr) int { return cmp.Compare(b.Count, a.Count) })
+		for _, t := range d.tiers {
+			d.Tiers = append(d.Tiers, *t)
+		}
+		slices.SortFunc(d.Tiers, func(a, b Tier) int { return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Location, b.Location)) })
+		d.sites, d.tiers = nil, nil
 		snap.Defs = append(snap.Defs, d)
 	}
 	slices.SortFunc(snap.Defs, func(a, b *Def) int {
@@ -473,6 +493,58 @@ func (st *runState) addTo(snap *Snapshot) {
 			Tally: Tally{Count: n, Last: st.grew[mutKey(x)]}}
 		add(&agg.mutations, mutationKey{m.Path, m.Recv, m.Detect}, m, otherMutation)
 	}
+	baseTiers := map[tierBase][wire.TierNCounter]int64{}
+	for _, t := range base.Tiers {
+		baseTiers[tierBase{t.Def, t.Tier}] = t.Counters
+	}
+	for _, t := range r.Tiers {
+		agg := defOf[t.Def]
+		if agg == nil {
+			continue
+		}
+		if agg.tiers == nil {
+			agg.tiers = map[tierKey]*Tier{}
+		}
+		k := tierKey{t.Tier, t.Location}
+		at := agg.tiers[k]
+		if at == nil {
+			at = &Tier{Name: t.Tier, Location: t.Location, Basis: t.Basis}
+			agg.tiers[k] = at
+		}
+		c, b := t.Counters, baseTiers[tierBase{t.Def, t.Tier}]
+		at.Hits += c[wire.TierHits] - b[wire.TierHits]
+		at.Misses += c[wire.TierMisses] - b[wire.TierMisses]
+		at.Writes += c[wire.TierWrites] - b[wire.TierWrites]
+		at.WriteBytes += c[wire.TierWriteBytes] - b[wire.TierWriteBytes]
+		at.Errors += c[wire.TierErrors] - b[wire.TierErrors]
+		at.CodeChanged += c[wire.TierCodeChanged] - b[wire.TierCodeChanged]
+	}
+	for _, x := range r.StoreErrs {
+		agg := defOf[x.Def]
+		if agg == nil {
+			continue
+		}
+		n := x.Count - baseCounts[storeErrEvent(x)]
+		if n <= 0 {
+			continue
+		}
+		add(&agg.storeErrs, storeErrKey{x.Tier, x.Message}, StoreErr{Tier: x.Tier, Message: x.Message,
+			Tally: Tally{Count: n, Last: st.grew[storeErrEvent(x)]}}, otherStoreErr)
+	}
+}
+
+// tierBase finds a tier's counters in a run's baseline.
+type tierBase struct {
+	def  uint32
+	tier string
+}
+
+type tierKey struct{ name, location string }
+
+type storeErrKey struct{ tier, message string }
+
+func otherStoreErr(x StoreErr) (storeErrKey, StoreErr) {
+	return storeErrKey{x.Tier, otherStoreErrs}, StoreErr{Tier: x.Tier, Message: otherStoreErrs, Tally: x.Tally}
 }
 
 // MaxDistinct bounds the distinct miss reasons kept per call site, and the
@@ -516,6 +588,7 @@ const (
 	otherReasons   = "other reasons (more distinct reasons than are described)"
 	otherHashErrs  = "more distinct hash errors than are described"
 	otherMutations = "(more distinct mutations than are described)"
+	otherStoreErrs = "more distinct store errors than are described"
 )
 
 func otherReason(x Reason) (string, Reason) {

@@ -82,6 +82,44 @@ func TestAggregation(t *testing.T) {
 	}
 }
 
+// TestTiers: the counters of the stores behind memory and their errors
+// sum over runs and start again from zero after a Reset.
+func TestTiers(t *testing.T) {
+	run := func(pid int, hits, writes, errs int64) *wire.Run {
+		r := storetest.New(pid, t0, "/bin/prog")
+		d := r.Def("/w/main.go", 10, "main.load", "func(string) int")
+		r.Site(d, "/w/main.go", 20, "main.main", hits+1, 1, 0)
+		var c [wire.TierNCounter]int64
+		c[wire.TierHits], c[wire.TierWrites], c[wire.TierWriteBytes], c[wire.TierErrors], c[wire.TierCodeChanged] = hits, writes, writes*100, errs, 1
+		r.Tier(d, "disk", "/cache/k1-f1/a/b", c)
+		r.StoreErr(d, "disk", "not persisted: x", errs)
+		return r.R
+	}
+	s := store.New()
+	s.UpdateRun(run(1, 3, 1, 2), true)
+	s.UpdateRun(run(2, 4, 1, 1), true)
+	d := s.Snapshot().Def("/w/main.go", 10)
+	if len(d.Tiers) != 1 {
+		t.Fatalf("tiers %+v", d.Tiers)
+	}
+	tr := d.Tiers[0]
+	if tr.Name != "disk" || tr.Location != "/cache/k1-f1/a/b" || tr.Hits != 7 || tr.Writes != 2 || tr.WriteBytes != 200 || tr.Errors != 3 || tr.CodeChanged != 2 || tr.Basis == "" {
+		t.Errorf("tier %+v", tr)
+	}
+	if len(d.StoreErrs) != 1 || d.StoreErrs[0].Count != 3 || d.StoreErrs[0].Message != "not persisted: x" {
+		t.Errorf("store errors %+v", d.StoreErrs)
+	}
+	s.Reset()
+	s.UpdateRun(run(1, 5, 1, 2), true)
+	d = s.Snapshot().Def("/w/main.go", 10)
+	if tr := d.Tiers[0]; tr.Hits != 2 || tr.Writes != 0 || tr.Errors != 0 {
+		t.Errorf("after a reset and 2 more hits: %+v", tr)
+	}
+	if len(d.StoreErrs) != 0 {
+		t.Errorf("store errors after a reset: %+v", d.StoreErrs)
+	}
+}
+
 // TestWhichRunsCount: per program, the latest batch of runs and every run
 // still going; other programs separately.
 func TestWhichRunsCount(t *testing.T) {

@@ -64,6 +64,19 @@ func (r *Run) Mutation(def, recv, detect uint32, path string, count int64) *Run 
 	return r
 }
 
+// Tier adds def's store behind memory (a wire.TierNames entry) at loc
+// with its counters (indexed by the wire.Tier... constants).
+func (r *Run) Tier(def uint32, tier, loc string, counters [wire.TierNCounter]int64) *Run {
+	r.R.Tiers = append(r.R.Tiers, wire.RunTier{Def: def, Tier: tier, Location: loc, Basis: "the source of main.go", Counters: counters})
+	return r
+}
+
+// StoreErr adds a distinct error of def's store.
+func (r *Run) StoreErr(def uint32, tier, msg string, count int64) *Run {
+	r.R.StoreErrs = append(r.R.StoreErrs, wire.RunStoreErr{Def: def, Tier: tier, Message: msg, Count: count})
+	return r
+}
+
 // Source records that the program saw path with this content when it
 // started; verified: it was built from it.
 func (r *Run) Source(path string, content []byte, verified bool) *Run {
