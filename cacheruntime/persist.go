@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"os"
 	"path/filepath"
 	"reflect"
 	"runtime/debug"
@@ -200,20 +199,16 @@ type diskTier struct {
 var dirs sync.Map // root → *diskstore.Dir
 
 func persistRoot(cfg *config) (string, error) {
-	dir := cfg.persistDir
-	if dir == "" {
-		dir = os.Getenv("CACHELENS_CACHE_DIR")
-	}
-	if dir == "" {
-		ucd, err := os.UserCacheDir()
-		if err != nil {
-			return "", fmt.Errorf("no cache directory: %w (set CACHELENS_CACHE_DIR)", err)
+	base := cfg.persistDir
+	if base == "" {
+		var err error
+		if base, err = diskstore.Base(); err != nil {
+			return "", err
 		}
-		dir = filepath.Join(ucd, "cachelens")
 	}
 	// The rules keys and entries follow name the directory: entries made
 	// under other rules are never read.
-	return filepath.Join(dir, fmt.Sprintf("k%d-f%d", KeyVersion, diskstore.Format)), nil
+	return diskstore.Root(base, KeyVersion), nil
 }
 
 func newDiskTier(c *cache, fn reflect.Value) tier {

@@ -3,6 +3,7 @@
 //	cachelens [serve]                        the language server, on stdio
 //	cachelens check [-fix] [-json] [packages] the static checks, vet style
 //	cachelens demo [-fix]                    the example program, annotated
+//	cachelens cache [list|clear] [flags]     results persisted by cacheruntime.Persist
 //	cachelens version
 //
 // It also works as a vet tool: go vet -vettool=$(which cachelens) ./...
@@ -54,6 +55,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return check(args, stdout, stderr)
 	case "demo":
 		return demo(args, stdout, stderr)
+	case "cache":
+		return cacheCmd(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "cachelens", version)
 		return 0
@@ -81,6 +84,7 @@ func usage(w io.Writer) {
   cachelens [serve]                          run the language server on stdio
   cachelens check [-fix] [-json] [packages]  run the static checks (default ./...)
   cachelens demo [-fix]                      run the example program and show what cachelens sees
+  cachelens cache [list | clear [-stale]]    list or clear results persisted with cacheruntime.Persist
   cachelens version
   cachelens help                             this list
 

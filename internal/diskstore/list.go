@@ -8,8 +8,52 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 )
+
+// EnvDir names the environment variable that chooses the directory
+// persisted results live under, instead of the user's cache directory.
+const EnvDir = "CACHELENS_CACHE_DIR"
+
+// Base returns the directory persisted results live under:
+// $CACHELENS_CACHE_DIR, or "cachelens" in os.UserCacheDir().
+func Base() (string, error) {
+	if dir := os.Getenv(EnvDir); dir != "" {
+		return dir, nil
+	}
+	ucd, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no cache directory: %w (set %s)", err, EnvDir)
+	}
+	return filepath.Join(ucd, "cachelens"), nil
+}
+
+// Root returns the directory under base for entries made by the key rules
+// keyVersion (cacheruntime.KeyVersion) in this package's Format: entries
+// made under other rules are in other roots and never read.
+func Root(base string, keyVersion int) string {
+	return filepath.Join(base, fmt.Sprintf("k%d-f%d", keyVersion, Format))
+}
+
+// Roots lists the roots under base, of any key rules and format.
+func Roots(base string) ([]string, error) {
+	ents, err := os.ReadDir(base)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("listing cached results: %w", err)
+	}
+	var out []string
+	for _, e := range ents {
+		var k, f int
+		if n, _ := fmt.Sscanf(e.Name(), "k%d-f%d", &k, &f); e.IsDir() && n == 2 && strings.HasPrefix(e.Name(), "k") {
+			out = append(out, filepath.Join(base, e.Name()))
+		}
+	}
+	return out, nil
+}
 
 // BucketInfo describes one bucket, for listings.
 type BucketInfo struct {
