@@ -83,6 +83,16 @@
 // mutation is recorded with the path of the changed part. Results that
 // cannot change through a copy (structs of plain values) are not checked.
 //
+// # Persistence
+//
+// With [Persist], results also go to disk and outlive the process: a call
+// that misses in memory reads the disk before computing, and the editor
+// tells disk hits from memory hits. Entries are keyed by the key above
+// under the function's package, what its cache is bound to, and a
+// fingerprint of its code, so that editing the function makes them misses
+// (see [Persist] for what the fingerprint covers and what it does not).
+// `cachelens cache` lists and clears them.
+//
 // # Failure
 //
 // Nothing a value contains can make a call hang, crash the process, or
