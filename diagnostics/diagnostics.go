@@ -6,6 +6,8 @@
 //   - mutated: code changes a result returned by a cached function.
 //   - percall: a cache is built anew on every call of a function.
 //   - hiddeninput: a cached function reads inputs that are not in its key.
+//   - unencodable: a persisted cached function's results cannot be
+//     encoded by encoding/gob, so they would stay in memory only.
 //
 // Each lives in its own package; cachedfunc is the shared analysis that
 // finds cached functions by type information.
@@ -18,6 +20,7 @@ import (
 	"github.com/cachelens/cachelens/diagnostics/hiddeninput"
 	"github.com/cachelens/cachelens/diagnostics/mutated"
 	"github.com/cachelens/cachelens/diagnostics/percall"
+	"github.com/cachelens/cachelens/diagnostics/unencodable"
 	"github.com/cachelens/cachelens/diagnostics/unhashable"
 	"github.com/cachelens/cachelens/internal/runtimeapi"
 	"golang.org/x/tools/go/analysis"
@@ -25,7 +28,7 @@ import (
 
 // Analyzers returns the checks, in the order they are documented.
 func Analyzers() []*analysis.Analyzer {
-	return []*analysis.Analyzer{unhashable.Analyzer, mutated.Analyzer, percall.Analyzer, hiddeninput.Analyzer}
+	return []*analysis.Analyzer{unhashable.Analyzer, mutated.Analyzer, percall.Analyzer, hiddeninput.Analyzer, unencodable.Analyzer}
 }
 
 // Requires lists the packages the checks are about: code that imports

@@ -127,6 +127,9 @@ func TestFixesBuild(t *testing.T) {
 			}
 		}
 	}
+	// The checks that offer no fix: what is wrong there is for the
+	// programmer to decide.
+	noFixes := map[string]bool{"hiddeninput": true, "unencodable": true}
 	sem := make(chan struct{}, 4)
 	var wg sync.WaitGroup
 	for _, c := range cases {
@@ -138,7 +141,7 @@ func TestFixesBuild(t *testing.T) {
 		for _, d := range diags {
 			nfix += len(d.fixes)
 		}
-		if c.a.Name != "hiddeninput" && nfix == 0 {
+		if !noFixes[c.a.Name] && nfix == 0 {
 			t.Errorf("%s: no fixes to test (%d diagnostics)", c.pkg, len(diags))
 		}
 		t.Logf("%s: %d diagnostics, %d fixes", c.pkg, len(diags), nfix)

@@ -79,6 +79,10 @@ func (d *Def) Name() string {
 // read statically.
 type Options struct {
 	AllowMutation bool
+	// Persist is the Persist (or PersistDir, PersistMaxBytes, WithCodec)
+	// option, if given; Codec is set when WithCodec chooses the encoding.
+	Persist *ast.CallExpr
+	Codec   bool
 	HashFuncs     []HashFunc
 	Args          []ast.Expr // every option expression
 	// Dynamic is set when options are passed as a slice (opts...), so
@@ -378,6 +382,12 @@ func readOptions(info *types.Info, call *ast.CallExpr) Options {
 		switch {
 		case isRuntimeFunc(info, c, "AllowOutputMutation"):
 			o.AllowMutation = true
+		case isRuntimeFunc(info, c, "Persist"), isRuntimeFunc(info, c, "PersistDir"), isRuntimeFunc(info, c, "PersistMaxBytes"):
+			if o.Persist == nil {
+				o.Persist = c
+			}
+		case isRuntimeFunc(info, c, "WithCodec"):
+			o.Persist, o.Codec = c, true
 		case isRuntimeFunc(info, c, "HashFunc"):
 			if t := hashFuncType(info, c); t != nil {
 				o.HashFuncs = append(o.HashFuncs, HashFunc{Type: t, Call: c})

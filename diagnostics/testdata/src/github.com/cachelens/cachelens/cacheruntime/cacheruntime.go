@@ -42,3 +42,13 @@ func NoReport() Option                             { return Option{} }
 func Clone[T any](v T) T                           { return v }
 func Hash[T any](v T, opts ...Option) (Key, error) { return Key{}, nil }
 func Flush()                                       {}
+
+type Codec interface {
+	Marshal(v any) ([]byte, error)
+	Unmarshal(data []byte, v any) error
+}
+
+func Persist() Option                { return Option{} }
+func PersistDir(dir string) Option   { return Option{} }
+func PersistMaxBytes(n int64) Option { return Option{} }
+func WithCodec(c Codec) Option       { return Option{} }
