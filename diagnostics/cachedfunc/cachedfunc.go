@@ -81,10 +81,10 @@ type Options struct {
 	AllowMutation bool
 	// Persist is the Persist (or PersistDir, PersistMaxBytes, WithCodec)
 	// option, if given; Codec is set when WithCodec chooses the encoding.
-	Persist *ast.CallExpr
-	Codec   bool
-	HashFuncs     []HashFunc
-	Args          []ast.Expr // every option expression
+	Persist   *ast.CallExpr
+	Codec     bool
+	HashFuncs []HashFunc
+	Args      []ast.Expr // every option expression
 	// Dynamic is set when options are passed as a slice (opts...), so
 	// they cannot all be read.
 	Dynamic bool
