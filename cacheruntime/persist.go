@@ -243,7 +243,7 @@ func newDiskTier(c *cache, fn reflect.Value) tier {
 			return nil, rootErr
 		}
 		prog := currentProgram()
-		d.print = codeprint.Of(pc, prog.built)
+		d.print = codeprint.Of(pc, prog.built, filepath.Join(root, "prints"))
 		// The function's identity: its package and what it is bound to (a
 		// name the user gave, the variable its cache is assigned to, or
 		// the Func call's place), not the wrapped function's name — a

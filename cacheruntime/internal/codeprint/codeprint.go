@@ -25,11 +25,16 @@
 // -trimpath, or older than a source file it would be fingerprinted by (an
 // edit not rebuilt yet) — the fingerprint is of the executable itself:
 // any rebuild that changes the binary invalidates.
+//
+// Computing a fingerprint parses the function's package; Of keeps what it
+// computed (in the persist directory's "prints"), so that a later process
+// only checks that the files it read are unchanged.
 package codeprint
 
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -55,31 +60,47 @@ type Print struct {
 // Of fingerprints the function whose entry is pc. built reports whether
 // a source file with the given modification time is what the executable
 // was built from (go run and go test rebuild for each run; otherwise the
-// file must not be newer than the executable).
-func Of(pc uintptr, built func(mtime time.Time) bool) Print {
+// file must not be newer than the executable). cacheDir, if not empty,
+// keeps fingerprints across runs: one is computed again only when a file
+// it was computed from changed (parsing a large package takes tens of
+// milliseconds; checking its files' sizes and times, a fraction of one).
+func Of(pc uintptr, built func(mtime time.Time) bool, cacheDir string) Print {
 	f := runtime.FuncForPC(pc)
 	if f == nil {
-		return executable("no function at the entry")
+		return executable("no function at the entry", cacheDir)
 	}
 	file, line := f.FileLine(f.Entry())
-	p, err := fromSource(f.Name(), file, line, built)
-	if err != nil {
-		return executable(err.Error())
+	if src, ok := cached(cacheDir, f.Name(), file, line, built); ok {
+		return src.print()
 	}
-	return p
+	src, err := fromSource(f.Name(), file, line, built)
+	if err != nil {
+		return executable(err.Error(), cacheDir)
+	}
+	save(cacheDir, src)
+	return src.print()
 }
 
 // executable fingerprints the running binary, for functions whose source
 // cannot be read.
-func executable(why string) Print {
-	sum, err := exeSum()
+func executable(why, cacheDir string) Print {
+	sum, err := exeSum(cacheDir)
 	if err != nil {
 		return Print{Basis: fmt.Sprintf("nothing (%s; the executable: %v): entries are never reused", why, err)}
 	}
 	return Print{Sum: sum, Basis: fmt.Sprintf("the executable (%s)", why)}
 }
 
-var exeSum = sync.OnceValues(func() (uint64, error) {
+// exeSums are the executable's hash, once per process.
+var exeSums sync.Map // cache dir → uint64
+
+// exeSum hashes the running executable, keeping the hash in cacheDir by
+// the executable's path, size and modification time (hashing a large
+// binary takes a while).
+func exeSum(cacheDir string) (uint64, error) {
+	if v, ok := exeSums.Load(cacheDir); ok {
+		return v.(uint64), nil
+	}
 	path, err := os.Executable()
 	if err != nil {
 		return 0, err
@@ -89,12 +110,39 @@ var exeSum = sync.OnceValues(func() (uint64, error) {
 		return 0, err
 	}
 	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	stamp := fileStamp{path, info.Size(), info.ModTime().UnixNano()}
+	record := ""
+	if cacheDir != "" {
+		h := sha256.Sum256(fmt.Appendf(nil, "exe\x00%s", path))
+		record = filepath.Join(cacheDir, fmt.Sprintf("exe-%x.json", h[:12]))
+		var kept struct {
+			fileStamp
+			Sum uint64 `json:"sum"`
+		}
+		if b, err := os.ReadFile(record); err == nil && json.Unmarshal(b, &kept) == nil && kept.fileStamp == stamp {
+			exeSums.Store(cacheDir, kept.Sum)
+			return kept.Sum, nil
+		}
+	}
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
 		return 0, err
 	}
-	return binary.LittleEndian.Uint64(h.Sum(nil)), nil
-})
+	sum := binary.LittleEndian.Uint64(h.Sum(nil))
+	exeSums.Store(cacheDir, sum)
+	if record != "" {
+		b, _ := json.Marshal(struct {
+			fileStamp
+			Sum uint64 `json:"sum"`
+		}{stamp, sum})
+		writeWhole(cacheDir, record, b)
+	}
+	return sum, nil
+}
 
 // pkg is a parsed package directory.
 type pkg struct {
@@ -118,28 +166,64 @@ type printer struct {
 	all, queue      []decl
 	imports         map[string]bool
 	built           func(time.Time) bool
-	newer           string // a file parsed that the executable was not built from
+	newer           string      // a file parsed that the executable was not built from
+	files           []fileStamp // every file parsed
 }
 
-func fromSource(name, file string, line int, built func(time.Time) bool) (Print, error) {
+// source is what a fingerprint from source is made of: the files read,
+// the hash of the declarations' tokens, and the packages outside the
+// module whose versions count.
+type source struct {
+	Name    string      `json:"name"`
+	File    string      `json:"file"`
+	Line    int         `json:"line"`
+	Files   []fileStamp `json:"files"`
+	Tokens  string      `json:"tokens"` // hex SHA-256 of the declarations' tokens
+	Decls   int         `json:"decls"`
+	Imports []string    `json:"imports"`
+}
+
+// fileStamp is how a file was when it was read.
+type fileStamp struct {
+	Path  string `json:"path"`
+	Size  int64  `json:"size"`
+	Mtime int64  `json:"mtime"` // unix nanoseconds
+}
+
+// print combines the parts: the tokens, then the versions of the
+// packages outside the module as this binary has them.
+func (s source) print() Print {
+	h := sha256.New()
+	io.WriteString(h, s.Tokens)
+	for _, path := range s.Imports {
+		fmt.Fprintf(h, "\x00import %s %s", path, moduleVersion(path))
+	}
+	basis := fmt.Sprintf("the source of %s:%d and %d declarations it uses", filepath.Base(s.File), s.Line, s.Decls)
+	if len(s.Imports) > 0 {
+		basis += fmt.Sprintf(", versions of %d packages", len(s.Imports))
+	}
+	return Print{Sum: binary.LittleEndian.Uint64(h.Sum(nil)), Basis: basis}
+}
+
+func fromSource(name, file string, line int, built func(time.Time) bool) (source, error) {
 	src, err := os.ReadFile(file)
 	if err != nil {
-		return Print{}, fmt.Errorf("source %s unreadable", file)
+		return source{}, fmt.Errorf("source %s unreadable", file)
 	}
 	pr := &printer{pkgs: map[string]*pkg{}, seen: map[ast.Node]bool{}, imports: map[string]bool{}, built: built}
 	pr.modDir, pr.modPath = findModule(filepath.Dir(file))
 	fset := token.NewFileSet()
 	target, err := parser.ParseFile(fset, file, src, parser.SkipObjectResolution)
 	if err != nil {
-		return Print{}, fmt.Errorf("source %s does not parse", file)
+		return source{}, fmt.Errorf("source %s does not parse", file)
 	}
 	p := pr.load(filepath.Dir(file), target.Name.Name)
 	if p == nil {
-		return Print{}, fmt.Errorf("package of %s does not parse", file)
+		return source{}, fmt.Errorf("package of %s does not parse", file)
 	}
 	root := p.find(file, line, name)
 	if root.node == nil {
-		return Print{}, fmt.Errorf("no function at %s:%d", filepath.Base(file), line)
+		return source{}, fmt.Errorf("no function at %s:%d", filepath.Base(file), line)
 	}
 	pr.add(root)
 	for len(pr.queue) > 0 {
@@ -148,11 +232,10 @@ func fromSource(name, file string, line int, built func(time.Time) bool) (Print,
 		pr.names(d)
 	}
 	if pr.newer != "" {
-		return Print{}, fmt.Errorf("source %s is newer than the executable", filepath.Base(pr.newer))
+		return source{}, fmt.Errorf("source %s is newer than the executable", filepath.Base(pr.newer))
 	}
 
-	// The sum: the declarations' tokens in a fixed order, then the
-	// versions of the packages outside the module.
+	// The declarations' tokens in a fixed order.
 	all := pr.all
 	slices.SortFunc(all, func(a, b decl) int {
 		pa, pb := a.pkg.fset.Position(a.node.Pos()), b.pkg.fset.Position(b.node.Pos())
@@ -165,19 +248,68 @@ func fromSource(name, file string, line int, built func(time.Time) bool) (Print,
 	for _, d := range all {
 		tokens(h, d)
 	}
-	imports := make([]string, 0, len(pr.imports))
+	s := source{Name: name, File: file, Line: line, Files: pr.files, Tokens: fmt.Sprintf("%x", h.Sum(nil)), Decls: len(all) - 1}
 	for path := range pr.imports {
-		imports = append(imports, path)
+		s.Imports = append(s.Imports, path)
 	}
-	slices.Sort(imports)
-	for _, path := range imports {
-		fmt.Fprintf(h, "\x00import %s %s", path, moduleVersion(path))
+	slices.Sort(s.Imports)
+	return s, nil
+}
+
+// recordPath is where the fingerprint of the function name at file:line
+// is kept in dir.
+func recordPath(dir, name, file string, line int) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%d", name, file, line))
+	return filepath.Join(dir, fmt.Sprintf("%x.json", h[:12]))
+}
+
+// cached returns the fingerprint kept in dir, if every file it was made
+// from is as it was then (and is what the executable was built from).
+func cached(dir, name, file string, line int, built func(time.Time) bool) (source, bool) {
+	if dir == "" {
+		return source{}, false
 	}
-	basis := fmt.Sprintf("the source of %s:%d and %d declarations it uses", filepath.Base(file), line, len(all)-1)
-	if len(imports) > 0 {
-		basis += fmt.Sprintf(", versions of %d packages", len(imports))
+	b, err := os.ReadFile(recordPath(dir, name, file, line))
+	if err != nil {
+		return source{}, false
 	}
-	return Print{Sum: binary.LittleEndian.Uint64(h.Sum(nil)), Basis: basis}, nil
+	var s source
+	if json.Unmarshal(b, &s) != nil || s.Name != name || s.File != file || s.Line != line || len(s.Files) == 0 {
+		return source{}, false
+	}
+	for _, f := range s.Files {
+		info, err := os.Stat(f.Path)
+		if err != nil || info.Size() != f.Size || info.ModTime().UnixNano() != f.Mtime || built != nil && !built(info.ModTime()) {
+			return source{}, false
+		}
+	}
+	return s, true
+}
+
+// save keeps s in dir (a failure costs a parse at the next start,
+// nothing else).
+func save(dir string, s source) {
+	if dir == "" {
+		return
+	}
+	if b, err := json.Marshal(s); err == nil {
+		writeWhole(dir, recordPath(dir, s.Name, s.File, s.Line), b)
+	}
+}
+
+// writeWhole writes path in dir whole or not at all.
+func writeWhole(dir, path string, b []byte) {
+	if os.MkdirAll(dir, 0o700) != nil {
+		return
+	}
+	tmp, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return
+	}
+	_, err = tmp.Write(b)
+	if cerr := tmp.Close(); err != nil || cerr != nil || os.Rename(tmp.Name(), path) != nil {
+		os.Remove(tmp.Name())
+	}
 }
 
 // findModule returns the directory and path of the module holding dir.
@@ -219,9 +351,14 @@ func (pr *printer) load(dir, name string) *pkg {
 		if err != nil {
 			continue
 		}
-		if info, err := e.Info(); err == nil && pr.built != nil && !pr.built(info.ModTime()) && pr.newer == "" {
+		info, err := e.Info()
+		if err != nil {
+			continue
+		}
+		if pr.built != nil && !pr.built(info.ModTime()) && pr.newer == "" {
 			pr.newer = path
 		}
+		pr.files = append(pr.files, fileStamp{path, info.Size(), info.ModTime().UnixNano()})
 		f, err := parser.ParseFile(p.fset, path, src, parser.SkipObjectResolution)
 		if err != nil || (name != "" && f.Name.Name != name) {
 			continue

@@ -68,11 +68,11 @@ func sum(t *testing.T, name string, line int, edits ...string) Print {
 	os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o600)
 	os.MkdirAll(filepath.Join(dir, "helper"), 0o700)
 	os.WriteFile(filepath.Join(dir, "helper", "helper.go"), []byte(helper), 0o600)
-	p, err := fromSource(name, filepath.Join(dir, "main.go"), line, nil)
+	s, err := fromSource(name, filepath.Join(dir, "main.go"), line, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p
+	return s.print()
 }
 
 func lineOf(s string) int {
@@ -133,9 +133,18 @@ func TestNoSource(t *testing.T) {
 	if _, err := fromSource("main.x", filepath.Join(t.TempDir(), "gone.go"), 3, nil); err == nil {
 		t.Fatal("no error for a missing file")
 	}
-	p := executable("source gone")
+	keep := t.TempDir()
+	p := executable("source gone", keep)
 	if p.Sum == 0 || !strings.Contains(p.Basis, "executable") {
 		t.Errorf("executable() = %+v", p)
+	}
+	// Kept for the next process: a record beside the fingerprints.
+	exeSums.Delete(keep)
+	if ents, _ := os.ReadDir(keep); len(ents) != 1 || !strings.HasPrefix(ents[0].Name(), "exe-") {
+		t.Fatalf("kept: %v", ents)
+	}
+	if q := executable("source gone", keep); q != p {
+		t.Errorf("from the record: %+v, want %+v", q, p)
 	}
 }
 
@@ -143,18 +152,18 @@ func helperForOf() int { return 42 }
 
 // Of reads the function's own source through the binary's line table.
 func TestOf(t *testing.T) {
-	p := Of(reflect.ValueOf(helperForOf).Pointer(), nil)
+	p := Of(reflect.ValueOf(helperForOf).Pointer(), nil, "")
 	if !strings.Contains(p.Basis, "codeprint_test.go") {
 		t.Fatalf("Of = %+v", p)
 	}
-	if q := Of(reflect.ValueOf(helperForOf).Pointer(), nil); q != p {
+	if q := Of(reflect.ValueOf(helperForOf).Pointer(), nil, ""); q != p {
 		t.Errorf("not deterministic: %+v, %+v", p, q)
 	}
-	if r := Of(reflect.ValueOf(TestOf).Pointer(), nil); r.Sum == p.Sum {
+	if r := Of(reflect.ValueOf(TestOf).Pointer(), nil, ""); r.Sum == p.Sum {
 		t.Error("two functions share a fingerprint")
 	}
 	// A source newer than the executable is not what it was built from.
-	old := Of(reflect.ValueOf(helperForOf).Pointer(), func(time.Time) bool { return false })
+	old := Of(reflect.ValueOf(helperForOf).Pointer(), func(time.Time) bool { return false }, "")
 	if !strings.Contains(old.Basis, "executable") || !strings.Contains(old.Basis, "newer than the executable") {
 		t.Errorf("with sources newer than the executable: %+v", old)
 	}
@@ -202,5 +211,47 @@ func main() {
 	}
 	if got := Binding(filepath.Join(dir, "gone.go"), 1); got != "" {
 		t.Errorf("a missing file binds %q", got)
+	}
+}
+
+// A kept fingerprint is used while its files are unchanged and computed
+// again when one changes, is removed, or is newer than the executable.
+func TestKept(t *testing.T) {
+	dir := t.TempDir()
+	keep := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/m\n\ngo 1.26\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "main.go"), []byte(base), 0o600)
+	os.MkdirAll(filepath.Join(dir, "helper"), 0o700)
+	helper := filepath.Join(dir, "helper", "helper.go")
+	os.WriteFile(helper, []byte(helperSrc), 0o600)
+	file, line := filepath.Join(dir, "main.go"), lineOf("func load(")
+	src, err := fromSource("main.load", file, line, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(src.Files) != 2 {
+		t.Fatalf("files read: %+v", src.Files)
+	}
+	save(keep, src)
+	got, ok := cached(keep, "main.load", file, line, nil)
+	if !ok || got.print() != src.print() {
+		t.Fatalf("kept %v: %+v, want %+v", ok, got, src)
+	}
+	if _, ok := cached(keep, "main.other", file, line, nil); ok {
+		t.Error("another function's record was used")
+	}
+	if _, ok := cached(keep, "main.load", file, line, func(time.Time) bool { return false }); ok {
+		t.Error("a record of files newer than the executable was used")
+	}
+	// An edit to a file it read (here: another package of the module).
+	os.WriteFile(helper, []byte(strings.Replace(helperSrc, `"-h"`, `"-i"`, 1)), 0o600)
+	future := time.Now().Add(time.Minute)
+	os.Chtimes(helper, future, future)
+	if _, ok := cached(keep, "main.load", file, line, nil); ok {
+		t.Error("a record was used after a file it was made from changed")
+	}
+	os.Remove(helper)
+	if _, ok := cached(keep, "main.load", file, line, nil); ok {
+		t.Error("a record was used after a file it was made from was removed")
 	}
 }
