@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cachelens/cachelens/cacheruntime"
+	"github.com/cachelens/cachelens/internal/cputime"
 )
 
 // The figures of Persist (docs/benchmarks.md): a disk hit against the
@@ -37,11 +38,13 @@ func BenchmarkPersistDiskHit(b *testing.B) {
 			f(1)
 			b.SetBytes(int64(n))
 			b.ResetTimer()
+			ct := cputime.Start()
 			for i := range b.N {
 				if v := f(i & 1); v[0] != byte(i&1) {
 					b.Fatal("wrong result")
 				}
 			}
+			ct.Report(b)
 		})
 	}
 }
@@ -63,9 +66,11 @@ func BenchmarkPersistMiss(b *testing.B) {
 			f := cacheruntime.Func1(func(k int) []byte { return make([]byte, n) },
 				cacheruntime.PersistDir(dir), cacheruntime.MaxEntries(1), cacheruntime.NoReport(), cacheruntime.AllowOutputMutation())
 			b.SetBytes(int64(n))
+			ct := cputime.Start()
 			for i := range b.N {
 				f(i)
 			}
+			ct.Report(b)
 		})
 	}
 }
@@ -77,9 +82,11 @@ func BenchmarkPersistMiss(b *testing.B) {
 func BenchmarkPersistColdStart(b *testing.B) {
 	dir := coldDir(b)
 	b.ResetTimer()
+	ct := cputime.Start()
 	for i := range b.N {
 		coldCache(dir)(i % 10000)
 	}
+	ct.Report(b)
 }
 
 func coldCache(dir string) func(int) []byte {
