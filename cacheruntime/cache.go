@@ -78,8 +78,12 @@ type cache struct {
 	storeErrs        []*storeErrRec // distinct store errors, at most maxLog
 	storeMore        *atomic.Int64
 
-	// tier is the store behind memory (Persist), or nil.
-	tier tier
+	// tiers are the stores behind memory, in the order they are asked:
+	// Persist's disk, then shared Stores. enc encodes results for them;
+	// identity names the function's entries there.
+	tiers    []tier
+	enc      *encoder
+	identity func() identity
 
 	rep *Reporter
 }
@@ -286,8 +290,15 @@ func newCache(fn reflect.Value, argsT, resT reflect.Type, variadic bool, opts []
 		c.run = c.rep.run
 	}
 	c.ctr = defRecord(c.run, c)
-	if c.cfg.newTier != nil {
-		c.tier = c.cfg.newTier(c, fn)
+	if c.cfg.newDisk != nil || len(c.cfg.stores) > 0 {
+		c.enc = newEncoder(c)
+		c.identity = c.identify(fn)
+		if c.cfg.newDisk != nil {
+			c.tiers = append(c.tiers, c.cfg.newDisk(c, fn))
+		}
+		for _, s := range c.cfg.stores {
+			c.tiers = append(c.tiers, newStoreTier(c, s))
+		}
 	}
 	c.sites.cache = c
 	if c.cfg.handle != nil {
@@ -608,9 +619,16 @@ func (c *cache) miss(st *site, sp uintptr, sh *shard, h1, h2 uint64, p unsafe.Po
 		e = c.newEntry(h1, h2, p)
 		sh.insert(e)
 		sh.mu.Unlock()
-		if c.tier != nil {
-			if res := c.fromTier(st, sp, sh, e, p, &reason); res != nil {
+		if len(c.tiers) > 0 {
+			if res := c.fromTiers(st, sp, sh, e, p, &reason); res != nil {
 				return res
+			}
+			unlock, res := c.claim(st, sp, sh, e, p)
+			if res != nil {
+				return res
+			}
+			if unlock != nil {
+				defer unlock()
 			}
 		}
 		return c.compute(st, sp, sh, e, p, compute, reason, rec)
@@ -707,20 +725,10 @@ func (c *cache) compute(st *site, sp uintptr, sh *shard, e *entry, p unsafe.Poin
 		sh.settle(e, stFailed)
 		return res
 	}
-	var payload []byte
-	if c.tier != nil {
-		// Encoded before any other caller can see (and change) it.
-		payload = c.tier.encode(st, res)
-	}
+	payload := c.encodeForTiers(st, res)
 	c.keep(sh, e)
 	if payload != nil {
-		if key, ok := c.storeKey(p, e); ok {
-			var expires time.Time
-			if c.cfg.ttl > 0 {
-				expires = time.Now().Add(c.cfg.ttl)
-			}
-			c.tier.write(st, key, payload, expires)
-		}
+		c.writeTiers(st, p, e, payload)
 	}
 	return res
 }
@@ -1135,8 +1143,8 @@ func (c *cache) clear() {
 	for _, e := range all {
 		c.remove(e, MissCleared)
 	}
-	if c.tier != nil {
-		c.tier.clear()
+	for _, t := range c.tiers {
+		t.clear()
 	}
 }
 
@@ -1148,9 +1156,9 @@ func (c *cache) forget(p unsafe.Pointer) (bool, error) {
 		return false, &he
 	}
 	stored := false
-	if c.tier != nil {
-		if k, ok := c.storeKeyOf(p, h1, h2); ok {
-			stored = c.tier.forget(k)
+	if k, ok := c.storeKeyOf(p, h1, h2); ok && len(c.tiers) > 0 {
+		for _, t := range c.tiers {
+			stored = t.forget(k) || stored
 		}
 	}
 	e := c.find(&c.shards[h1&c.mask], h1, h2, p)

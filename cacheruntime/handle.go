@@ -121,8 +121,8 @@ func (c *cache) stats() Stats {
 		s.StoreErrorLog = append(s.StoreErrorLog, StoreErrorCount{Tier: wire.TierNames[r.tier], Message: r.msg, Count: r.count.Load()})
 	}
 	c.logMu.Unlock()
-	if c.tier != nil {
-		s.Tiers = append(s.Tiers, c.tier.stats())
+	for _, t := range c.tiers {
+		s.Tiers = append(s.Tiers, t.stats())
 	}
 	slices.SortStableFunc(s.StoreErrorLog, func(a, b StoreErrorCount) int { return int(b.Count - a.Count) })
 	slices.SortStableFunc(s.HashErrorLog, func(a, b HashErrorCount) int { return int(b.Count - a.Count) })

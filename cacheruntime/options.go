@@ -24,9 +24,10 @@ type config struct {
 	name          string
 	keyMask       uint64 // testing: mask applied to the primary key hash
 
-	// Persist and its refinements: newTier makes the tier (set only by
-	// them, so that a program that never persists links none of it).
-	newTier       func(c *cache, fn reflect.Value) tier
+	// Persist and its refinements: newDisk makes the disk tier (set only
+	// by them, so that a program that never persists links none of it).
+	newDisk       func(c *cache, fn reflect.Value) tier
+	stores        []Store
 	persistDir    string
 	persistMax    int64
 	persistMaxSet bool

@@ -3,6 +3,7 @@ package cacheruntime_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -316,5 +317,32 @@ func TestPersistSeveralResults(t *testing.T) {
 	l, parts, err := mk()("a,b")
 	if n.Load() != 1 || l != 3 || strings.Join(parts, "|") != "a|b" || err != nil {
 		t.Fatalf("computed %d times; got %d %v %v", n.Load(), l, parts, err)
+	}
+}
+
+// Persist without a directory uses $CACHELENS_CACHE_DIR, under the
+// rules' version.
+func TestPersistDefaultDir(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("CACHELENS_CACHE_DIR", dir)
+	var h cacheruntime.Handle
+	f := cacheruntime.Func1(func(i int) int { return i + 1 }, cacheruntime.Persist(), cacheruntime.NoReport(), cacheruntime.WithHandle(&h))
+	f(1)
+	want := filepath.Join(dir, fmt.Sprintf("k%d-f1", cacheruntime.KeyVersion))
+	if loc := h.Stats().Tiers[0].Location; !strings.HasPrefix(loc, want) {
+		t.Errorf("entries in %s, want under %s", loc, want)
+	}
+}
+
+// A result over a quarter of the directory's bound is not persisted.
+func TestPersistMaxBytes(t *testing.T) {
+	t.Setenv("CACHELENS_CACHE_DIR", t.TempDir())
+	var h cacheruntime.Handle
+	f := cacheruntime.Func1(func(n int) []byte { return make([]byte, n) }, cacheruntime.PersistMaxBytes(4000), cacheruntime.NoReport(), cacheruntime.WithHandle(&h))
+	f(10)
+	f(2000)
+	s := h.Stats()
+	if s.Tiers[0].Writes != 1 || len(s.StoreErrorLog) != 1 || !strings.Contains(s.StoreErrorLog[0].Message, "over a quarter of the directory's bound (1000 bytes") {
+		t.Errorf("tiers %+v, errors %+v", s.Tiers, s.StoreErrorLog)
 	}
 }

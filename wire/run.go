@@ -133,7 +133,8 @@ const (
 	MutCount  = 24
 	MutStr    = 32
 
-	// RecTier: u32 def, u32 tier (an index of TierNames), then
+	// RecTier: u32 def, u32 tier (an index of TierNames: 1 disk, 2 redis,
+	// 3 another shared store), then
 	// TierNCounter i64 counters; strings: the tier's location (a
 	// directory), what its code fingerprint covers.
 	TierDef      = 8
@@ -149,7 +150,7 @@ const (
 )
 
 // TierNames name the tiers on the wire, by number.
-var TierNames = [...]string{"memory", "disk"}
+var TierNames = [...]string{"memory", "disk", "redis", "store"}
 
 // Indexes of a tier's counters.
 const (
