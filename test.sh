@@ -59,6 +59,12 @@ fuzz FuzzCloneProperty ./cacheruntime 250000x
 fuzz FuzzSum128Paths ./cacheruntime/internal/bulk 1000000x
 fuzz FuzzCanonicalFloats ./cacheruntime/internal/bulk 1500000x
 
+step "the Redis store (stores/redis module): vet, staticcheck, tests against real redis-server (race)"
+# Its tests start Debian's redis-server on free ports (a three-node
+# cluster among them); without it they skip unless CACHELENS_REQUIRE_REDIS
+# is set (.ci/run sets it).
+(cd stores/redis && go vet ./... && go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./... && go test -race -count=1 ./...)
+
 step "fuzz seed corpora and benchmarks compile (bench module)"
 (cd bench && go vet ./... && go test -count=1 -run 'Test' -bench 'x^' ./...)
 

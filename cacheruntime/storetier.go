@@ -82,8 +82,6 @@ func newStoreTier(c *cache, s Store) tier {
 	return t
 }
 
-func (t *storeTier) kind() uint32 { return t.k }
-
 func (t *storeTier) open() {
 	t.once.Do(func() {
 		idn := t.c.identity()
@@ -97,10 +95,13 @@ func (t *storeTier) key(k Key) string {
 	return fmt.Sprintf("%s%016x%016x", t.pre, k[0], k[1])
 }
 
-// usable reports whether the breaker lets a call through.
-func (t *storeTier) usable() bool {
+// usable reports whether the breaker lets a call through; report counts
+// a call it stops (once per call: at its lookup).
+func (t *storeTier) usable(report bool) bool {
 	if time.Now().UnixNano() < t.openUntil.Load() {
-		t.c.tierFail(t.k, nil, fmt.Sprintf("%s left alone after repeated errors (calls computed locally)", t.name))
+		if report {
+			t.c.tierFail(t.k, nil, fmt.Sprintf("%s left alone after repeated errors (calls computed locally)", t.name))
+		}
 		return false
 	}
 	return true
@@ -125,7 +126,7 @@ func (t *storeTier) result(op string, err error) {
 
 func (t *storeTier) lookup(st *site, key Key) ([]byte, time.Time, bool, MissKind) {
 	k := t.key(key)
-	if !t.usable() {
+	if !t.usable(true) {
 		return nil, time.Time{}, false, 0
 	}
 	v, ok, err := t.s.Get(k)
@@ -143,7 +144,7 @@ func (t *storeTier) lookup(st *site, key Key) ([]byte, time.Time, bool, MissKind
 
 func (t *storeTier) write(st *site, key Key, payload []byte, expires time.Time) {
 	k := t.key(key)
-	if !t.usable() {
+	if !t.usable(false) {
 		return
 	}
 	var ttl time.Duration
@@ -194,7 +195,7 @@ func (c *cache) claim(st *site, sp uintptr, sh *shard, e *entry, p unsafe.Pointe
 	}
 	for _, tr := range c.tiers {
 		t, ok := tr.(*storeTier)
-		if !ok || !t.usable() {
+		if !ok || !t.usable(false) {
 			continue
 		}
 		k := t.key(key)

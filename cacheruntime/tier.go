@@ -15,8 +15,6 @@ import (
 // shared Store. On a miss in memory the engine asks the tiers in order
 // before computing; it hands each computed result to all of them.
 type tier interface {
-	// kind is the tier's index in wire.TierNames.
-	kind() uint32
 	// lookup returns the bytes kept for key. On a miss it returns ok
 	// false and, when it knows, why.
 	lookup(st *site, key Key) (payload []byte, expires time.Time, ok bool, why MissKind)
