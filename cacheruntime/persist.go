@@ -6,6 +6,7 @@ import (
 	"encoding/gob"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"path/filepath"
 	"reflect"
 	"runtime/debug"
@@ -98,6 +99,7 @@ type encoder struct {
 	one     bool   // one result: the codec sees it, not the tuple
 	problem string // why results cannot be encoded, found from the type
 	cycles  bool   // results may hold cycles: check values before gob
+	gd      gobDecoder
 }
 
 func newEncoder(c *cache) *encoder {
@@ -170,7 +172,121 @@ func (e *encoder) decode(data []byte, res unsafe.Pointer) (err error) {
 	if e.codec != nil {
 		return e.codec.Unmarshal(data, e.value(res))
 	}
-	return gob.NewDecoder(bytes.NewReader(data)).Decode(e.value(res))
+	return e.gd.decode(data, e.value(res))
+}
+
+// gobDecoder decodes the gob streams of one cache's entries. Each entry is
+// a stream of its own — the descriptions of its types, then its value —
+// and a new gob.Decoder compiles its decoding for those types, which costs
+// more than decoding a small value. Entries of one cache usually carry
+// the same descriptions byte for byte, so the decoder that read one keeps
+// reading the next entries' values alone while the descriptions match.
+type gobDecoder struct {
+	mu      sync.Mutex
+	prelude []byte // the type descriptions dec has read
+	r       sliceReader
+	dec     *gob.Decoder
+}
+
+// decode decodes the stream data into v, a pointer.
+func (g *gobDecoder) decode(data []byte, v any) error {
+	split := gobValueStart(data)
+	if split < 0 || !g.mu.TryLock() {
+		// Unusual streams, and decodes while another runs: on their own.
+		return gob.NewDecoder(bytes.NewReader(data)).Decode(v)
+	}
+	defer g.mu.Unlock()
+	if g.dec != nil && bytes.Equal(g.prelude, data[:split]) {
+		g.r.reset(data[split:])
+		if err := g.dec.Decode(v); err == nil && g.r.empty() {
+			return nil
+		}
+		// Whatever went wrong, decode this one afresh.
+		g.dec = nil
+		reflect.ValueOf(v).Elem().SetZero()
+	}
+	g.r.reset(data)
+	dec := gob.NewDecoder(&g.r)
+	err := dec.Decode(v)
+	if err == nil && g.r.empty() {
+		g.dec, g.prelude = dec, append(g.prelude[:0], data[:split]...)
+	} else {
+		g.dec = nil
+	}
+	return err
+}
+
+// gobValueStart returns where the value message of a gob stream of one
+// value starts (after the messages that describe types), or -1 if the
+// stream is not of that shape. A message is a length (gob's unsigned
+// encoding) and a body that starts with a type id: negative for a type's
+// description, positive for a value.
+func gobValueStart(b []byte) int {
+	for off := 0; off < len(b); {
+		n, w := gobUint(b[off:])
+		if w == 0 || n == 0 || n > uint64(len(b)-off-w) {
+			return -1
+		}
+		body := b[off+w : off+w+int(n)]
+		id, iw := gobUint(body)
+		if iw == 0 {
+			return -1
+		}
+		if id&1 == 0 { // a non-negative id: the value
+			if off+w+int(n) != len(b) {
+				return -1 // more than one value
+			}
+			return off
+		}
+		off += w + int(n)
+	}
+	return -1
+}
+
+// gobUint decodes gob's unsigned integer at the start of b: a byte below
+// 128 is the value; otherwise it is minus the count of big-endian bytes
+// that follow. It returns the value and the bytes read (0: malformed).
+func gobUint(b []byte) (uint64, int) {
+	if len(b) == 0 {
+		return 0, 0
+	}
+	if b[0] < 0x80 {
+		return uint64(b[0]), 1
+	}
+	n := -int(int8(b[0]))
+	if n > 8 || len(b) < 1+n {
+		return 0, 0
+	}
+	var x uint64
+	for _, c := range b[1 : 1+n] {
+		x = x<<8 | uint64(c)
+	}
+	return x, 1 + n
+}
+
+// sliceReader reads a byte slice; as an io.ByteReader it keeps gob from
+// buffering past the message it reads.
+type sliceReader struct{ b []byte }
+
+func (r *sliceReader) reset(b []byte) { r.b = b }
+func (r *sliceReader) empty() bool    { return len(r.b) == 0 }
+
+func (r *sliceReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b)
+	r.b = r.b[n:]
+	return n, nil
+}
+
+func (r *sliceReader) ReadByte() (byte, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c, nil
 }
 
 // identity is what names a cached function's entries outside the
