@@ -162,4 +162,3 @@ func BenchmarkHit(b *testing.B) {
 		})
 	})
 }
-
