@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -161,4 +162,50 @@ func BenchmarkHit(b *testing.B) {
 			}
 		})
 	})
+}
+
+// BenchmarkTwoProcesses: two processes share one Redis, each making b.N
+// calls over 1,000 arguments with room for 100 results in memory, so
+// most calls are answered by Redis (or computed once by one of them). It
+// reports the calls per second both processes make together.
+func BenchmarkTwoProcesses(b *testing.B) {
+	addr := startRedis(b)
+	start := time.Now()
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestReplicaProcess$")
+			cmd.Env = append(os.Environ(), "REDISBENCH_ADDR="+addr, "REDISBENCH_N="+strconv.Itoa(b.N))
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				err = fmt.Errorf("%v: %s", err, out)
+			}
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(2*b.N)/time.Since(start).Seconds(), "calls/s")
+}
+
+// TestReplicaProcess is one process of BenchmarkTwoProcesses (it does
+// nothing when run as a test).
+func TestReplicaProcess(t *testing.T) {
+	addr := os.Getenv("REDISBENCH_ADDR")
+	if addr == "" {
+		return
+	}
+	n, _ := strconv.Atoi(os.Getenv("REDISBENCH_N"))
+	c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
+	defer c.Close()
+	f := cacheruntime.Func1(compute, cacheruntime.WithStore(redisstore.New(c, redisstore.Options{})),
+		cacheruntime.MaxEntries(100), cacheruntime.NoReport(), cacheruntime.AllowOutputMutation())
+	for i := range n {
+		if r := f(i * 7919 % 1000); r.ID != i*7919%1000 {
+			t.Fatal("wrong result")
+		}
+	}
 }
