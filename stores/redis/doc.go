@@ -15,6 +15,11 @@
 // holding it blocks nobody for long), the others poll for its value
 // within a bounded wait and compute locally if it does not come.
 //
+// Keys read cachelens:k<rules>:<function>:<code version>:<arguments>#r1:
+// the key rules (cacheruntime.KeyVersion), the function's identity and
+// code fingerprint (as Persist keys them) and the stable hash of the
+// arguments, then this package's format; lock keys add ":lock".
+//
 // Redis down, slow or evicting never fails a call, nor holds it beyond a
 // bounded time (Options.Timeout, 50 ms by default, per operation): the
 // call computes locally, and the error is reported where the editor

@@ -134,6 +134,13 @@ func (s *Store) Name() string { return "redis" }
 // Location names the server or cluster.
 func (s *Store) Location() string { return s.loc }
 
+// format versions the store's keys and values: a store of another format
+// never reads them (a suffix, so that the engine's prefixes still select
+// a function's keys).
+const format = "#r1"
+
+func stored(k string) string { return k + format }
+
 // Values carry one byte before the data: how it is encoded.
 const (
 	plain   = 0
@@ -144,7 +151,7 @@ const (
 func (s *Store) Get(key string) ([]byte, bool, error) {
 	var b []byte
 	err := s.run(func(ctx context.Context) (err error) {
-		b, err = s.c.Get(ctx, key).Bytes()
+		b, err = s.c.Get(ctx, stored(key)).Bytes()
 		return err
 	})
 	if errors.Is(err, redis.Nil) {
@@ -194,14 +201,14 @@ func (s *Store) Set(key string, value []byte, ttl time.Duration) error {
 	if len(framed) > s.opts.MaxValueBytes {
 		return fmt.Errorf("not stored: a value of %d bytes is over the limit of %d (redisstore.Options.MaxValueBytes)", len(framed), s.opts.MaxValueBytes)
 	}
-	return s.run(func(ctx context.Context) error { return s.c.Set(ctx, key, framed, ttl).Err() })
+	return s.run(func(ctx context.Context) error { return s.c.Set(ctx, stored(key), framed, ttl).Err() })
 }
 
 // Delete removes key.
 func (s *Store) Delete(key string) (bool, error) {
 	var n int64
 	err := s.run(func(ctx context.Context) (err error) {
-		n, err = s.c.Del(ctx, key).Result()
+		n, err = s.c.Del(ctx, stored(key)).Result()
 		return err
 	})
 	return n > 0, err
@@ -257,7 +264,7 @@ func (s *Store) Lock(key string) (func(), bool, error) {
 	}, true, nil
 }
 
-func lockKey(key string) string { return key + ":lock" }
+func lockKey(key string) string { return stored(key) + ":lock" }
 
 // Wait polls for key's value while another replica holds its lock, for at
 // most MaxWait: it returns the value once stored, or not found when the
