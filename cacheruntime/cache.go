@@ -78,6 +78,9 @@ type cache struct {
 	storeErrs        []*storeErrRec // distinct store errors, at most maxLog
 	storeMore        *atomic.Int64
 
+	// computeHist counts computations by duration (ComputeBounds).
+	computeHist [len(ComputeBounds)]atomic.Int64
+
 	// tiers are the stores behind memory, in the order they are asked:
 	// Persist's disk, then shared Stores. enc encodes results for them;
 	// identity names the function's entries there.
@@ -308,6 +311,7 @@ func newCache(fn reflect.Value, argsT, resT reflect.Type, variadic bool, opts []
 		c.rep.noteFile(c.file)
 		c.rep.register(c)
 	}
+	register(c)
 	return c
 }
 
@@ -712,6 +716,7 @@ func (c *cache) compute(st *site, sp uintptr, sh *shard, e *entry, p unsafe.Poin
 	settled = true
 	c.ctr[wire.CtrComputeNs].Add(int64(d))
 	c.ctr[wire.CtrComputes].Add(1)
+	c.computeHist[computeBucket(d)].Add(1)
 	if !ok {
 		c.unlink(sh, e)
 		c.addTomb(e.h1, c.h2(e), MissError)
@@ -731,6 +736,16 @@ func (c *cache) compute(st *site, sp uintptr, sh *shard, e *entry, p unsafe.Poin
 		c.writeTiers(st, p, e, payload)
 	}
 	return res
+}
+
+// computeBucket returns the index of d's ComputeBounds bucket.
+func computeBucket(d time.Duration) int {
+	for i, b := range ComputeBounds {
+		if d <= b {
+			return i
+		}
+	}
+	return len(ComputeBounds) - 1
 }
 
 // keep makes the prepared entry e a cached result: counted, ready for

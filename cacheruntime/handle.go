@@ -87,6 +87,7 @@ func (c *cache) stats() Stats {
 	}
 	s := Stats{
 		Name:         c.name,
+		Package:      c.pkg,
 		File:         c.file,
 		Line:         c.line,
 		HashErrors:   c.ctr[wire.CtrHashErrors].Load(),
@@ -97,6 +98,12 @@ func (c *cache) stats() Stats {
 		Bytes:        c.ctr[wire.CtrBytes].Load(),
 		TotalCompute: time.Duration(c.ctr[wire.CtrComputeNs].Load()),
 		Computes:     c.ctr[wire.CtrComputes].Load(),
+	}
+	s.ComputeBuckets = make([]int64, len(ComputeBounds))
+	var cum int64
+	for i := range c.computeHist {
+		cum += c.computeHist[i].Load()
+		s.ComputeBuckets[i] = cum
 	}
 	if n := c.ctr[wire.CtrHashN].Load(); n > 0 {
 		s.AvgHash = time.Duration(c.ctr[wire.CtrHashNs].Load() / n)

@@ -13,6 +13,7 @@ import (
 // the hit ratio, latency and memory per function, and why calls missed.
 type Stats struct {
 	Name       string // the cache's name (the wrapped function by default)
+	Package    string // the wrapped function's package path
 	File       string // where the cache was created (the Func call)
 	Line       int
 	Hits       int64 // calls answered from the cache
@@ -27,7 +28,11 @@ type Stats struct {
 
 	TotalCompute time.Duration // total time spent in the wrapped function on misses
 	Computes     int64         // number of timed computations
-	AvgHash      time.Duration // average time to hash the arguments and check the result, per call
+	// ComputeBuckets counts computations by duration: ComputeBuckets[i]
+	// those that took at most ComputeBounds[i], cumulatively (the last
+	// counts all), as Prometheus histograms do.
+	ComputeBuckets []int64
+	AvgHash        time.Duration // average time to hash the arguments and check the result, per call
 
 	Sites        []SiteStats      // per call site
 	HashErrorLog []HashErrorCount // distinct hash errors, most frequent first
@@ -37,6 +42,13 @@ type Stats struct {
 	// part of Hits.
 	Tiers         []TierStats
 	StoreErrorLog []StoreErrorCount // distinct store errors, most frequent first
+}
+
+// ComputeBounds are the upper bounds of Stats.ComputeBuckets: 100 µs to
+// 10 s, then all.
+var ComputeBounds = [...]time.Duration{
+	100 * time.Microsecond, time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond, 50 * time.Millisecond,
+	100 * time.Millisecond, 500 * time.Millisecond, time.Second, 5 * time.Second, 10 * time.Second, 1<<63 - 1,
 }
 
 // HitRate is hits / (hits + misses), or 0 before any call.
