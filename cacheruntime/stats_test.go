@@ -28,7 +28,9 @@ func TestStatsFigures(t *testing.T) {
 	if s.Computes != 2 || s.AvgCompute() < 2*time.Millisecond {
 		t.Errorf("computes %d avg %v", s.Computes, s.AvgCompute())
 	}
-	if s.AvgHash <= 0 || s.AvgHash > time.Millisecond {
+	// Sampled on one hit in 64 (three samples here): one preempted sample
+	// on a loaded machine (-race, CI) moves the average by milliseconds.
+	if s.AvgHash <= 0 || s.AvgHash > 50*time.Millisecond {
 		t.Errorf("hash time %v", s.AvgHash)
 	}
 	if s.Saved() < 199*2*time.Millisecond {

@@ -52,3 +52,19 @@ func Persist() Option                { return Option{} }
 func PersistDir(dir string) Option   { return Option{} }
 func PersistMaxBytes(n int64) Option { return Option{} }
 func WithCodec(c Codec) Option       { return Option{} }
+
+type Store interface {
+	Name() string
+	Location() string
+	Get(key string) (value []byte, ok bool, err error)
+	Set(key string, value []byte, ttl time.Duration) error
+	Delete(key string) (bool, error)
+	Clear(prefix string) error
+	Lock(key string) (unlock func(), ok bool, err error)
+	Wait(key string) (value []byte, ok bool, err error)
+}
+
+type Stats struct{}
+
+func WithStore(s Store) Option { return Option{} }
+func AllStats() []Stats        { return nil }
