@@ -65,6 +65,11 @@ step "the Redis store (stores/redis module): vet, staticcheck, tests against rea
 # is set (.ci/run sets it).
 (cd stores/redis && go vet ./... && go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./... && go test -race -count=1 ./...)
 
+step "the Prometheus exporter (exporters/prometheus module): vet, staticcheck, tests with a real Prometheus scraping two replicas (race)"
+# Without Debian's prometheus the scrape test skips, unless
+# CACHELENS_REQUIRE_PROMETHEUS is set (.ci/run sets it).
+(cd exporters/prometheus && go vet ./... && go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./... && go test -race -count=1 ./...)
+
 step "fuzz seed corpora and benchmarks compile (bench module)"
 (cd bench && go vet ./... && go test -count=1 -run 'Test' -bench 'x^' ./...)
 

@@ -1,0 +1,46 @@
+// Command replica is one replica of a service whose cached function the
+// exporter's tests watch through a real Prometheus: it serves /metrics
+// (the cachelens collector), /work?n=N (N calls of the cached function
+// over ten arguments) and /stats (its own counts, to check the scraped
+// ones against).
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"log"
+	"net/http"
+	"strconv"
+
+	"github.com/cachelens/cachelens/cacheruntime"
+	promexport "github.com/cachelens/cachelens/exporters/prometheus"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+type price struct{ Cents int }
+
+func priceUncached(sku int) price { return price{Cents: sku * 100} }
+
+var stats cacheruntime.Handle
+
+var lookupPrice = cacheruntime.Func1(priceUncached, cacheruntime.WithHandle(&stats), cacheruntime.NoReport())
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:0", "listen address")
+	flag.Parse()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(promexport.New(promexport.Options{Sites: 2}))
+	http.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	http.HandleFunc("/work", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		for i := range n {
+			lookupPrice(i % 10)
+		}
+	})
+	http.HandleFunc("/stats", func(w http.ResponseWriter, r *http.Request) {
+		s := stats.Stats()
+		json.NewEncoder(w).Encode(map[string]int64{"hits": s.Hits, "misses": s.Misses})
+	})
+	log.Fatal(http.ListenAndServe(*addr, nil))
+}
