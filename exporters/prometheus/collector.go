@@ -54,7 +54,7 @@ type Collector struct {
 	build buildInfo
 
 	calls, misses, hashErrs, muts, evictions, expirations, storeErrs *prometheus.Desc
-	entries, bytes, compute, sites, info                              *prometheus.Desc
+	entries, bytes, compute, sites, info                             *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
