@@ -2,6 +2,7 @@ package lsp
 
 import (
 	"context"
+	"slices"
 
 	"github.com/cachelens/cachelens/server/internal/annotate"
 	"github.com/cachelens/cachelens/server/internal/document"
@@ -23,6 +24,19 @@ func (s *Server) codeLens(ctx context.Context, p *protocol.CodeLensParams) ([]co
 	if err != nil {
 		return nil, err
 	}
+	local, err := s.localLenses(p, d)
+	if err != nil {
+		return nil, err
+	}
+	if prod := s.prodLenses(d); len(prod) > 0 {
+		return append(slices.Clone(local), prod...), nil
+	}
+	return local, nil
+}
+
+// localLenses are the lenses of the runs on this machine.
+func (s *Server) localLenses(p *protocol.CodeLensParams, d *document.Document) ([]codeLens, error) {
+	out := []codeLens{}
 	pl := s.ann.Place(s.store.Snapshot(), d.Path)
 	enc := s.encoding()
 	// The encoded answer is kept with the placement it came from (which

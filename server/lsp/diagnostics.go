@@ -68,6 +68,11 @@ func (s *Server) republishAll() {
 		files[f] = true
 	}
 	s.pubMu.Unlock()
+	if len(s.prod.Snapshot().Series) > 0 {
+		for _, f := range s.openPaths() {
+			files[f] = true // production data may concern them
+		}
+	}
 	s.mu.Lock()
 	if s.findings != nil {
 		for f := range s.findings.ByFile {
@@ -118,6 +123,7 @@ func (s *Server) publish(paths []string) {
 				}
 			}
 		}
+		diags = append(diags, s.prodDiagnostics(path)...)
 		if len(diags) == 0 && !s.published[path] {
 			continue // nothing to say, nothing to clear
 		}

@@ -79,6 +79,7 @@ func (s *Server) initialized(ctx context.Context) error {
 	settings := s.settings
 	s.mu.Unlock()
 	s.startCollector(settings.Socket, roots)
+	s.configureProduction(settings.Prometheus)
 	ws := workspace.New(workspace.Config{
 		Analyzers:  diagnostics.Analyzers(),
 		Requires:   diagnostics.Requires(),
@@ -159,12 +160,15 @@ type Settings struct {
 	InlayHints bool   `json:"inlayHints"`
 	Socket     string `json:"socket"`
 	// Diagnostics from running programs (hash errors, mutations, caches
-	// that never hit).
+	// that never hit), and from production (with Prometheus).
 	RuntimeDiagnostics bool `json:"runtimeDiagnostics"`
+	// Prometheus holds production metrics; ProductionLine shows them.
+	Prometheus     PrometheusSettings `json:"prometheus"`
+	ProductionLine bool               `json:"productionLine"`
 }
 
 func defaultSettings() Settings {
-	return Settings{CodeLenses: true, InlayHints: true, RuntimeDiagnostics: true}
+	return Settings{CodeLenses: true, InlayHints: true, RuntimeDiagnostics: true, ProductionLine: true}
 }
 
 // applySettings reads settings given flat or under a "cachelens" key.

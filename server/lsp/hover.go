@@ -20,6 +20,15 @@ func (s *Server) hover(ctx context.Context, p *protocol.HoverParams) (*hoverResu
 	pl := s.ann.Place(snap, d.Path)
 	cur := s.placementDoc(pl, d)
 	md, start, end, ok := pl.Hover(snap, off)
+	// The production section follows what this machine's runs saw, or
+	// stands alone.
+	if pmd, ps, pe, pok := s.prodHover(d, off); pok {
+		if ok && cur == d {
+			md += "\n\n---\n\n" + pmd
+		} else if !ok {
+			md, start, end, ok, cur = pmd, ps, pe, true, d
+		}
+	}
 	if !ok {
 		return nil, nil
 	}

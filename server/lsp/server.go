@@ -31,6 +31,7 @@ import (
 	"github.com/cachelens/cachelens/server/internal/annotate"
 	"github.com/cachelens/cachelens/server/internal/collector"
 	"github.com/cachelens/cachelens/server/internal/document"
+	"github.com/cachelens/cachelens/server/internal/prod"
 	"github.com/cachelens/cachelens/server/internal/store"
 	"github.com/cachelens/cachelens/server/internal/workspace"
 	"go.lsp.dev/jsonrpc2"
@@ -130,6 +131,11 @@ type Server struct {
 	lensIDs   map[store.DefKey]int
 	lensDefs  []store.DefKey
 	lensCache map[string]lensAnswer // by document URI
+
+	prod       *prod.Poller // production metrics from Prometheus
+	prodStatus string       // the last status logged
+	rev        string       // the workspace's git revision, as of revAt
+	revAt      time.Time
 }
 
 // doc is an open buffer.
@@ -160,6 +166,7 @@ func newServer(opts Options) *Server {
 		lensCache: map[string]lensAnswer{},
 	}
 	s.ann = annotate.New(s)
+	s.prod = prod.NewPoller(s.productionChanged)
 	return s
 }
 
@@ -405,6 +412,7 @@ func (s *Server) stopBackground() {
 	if coll != nil {
 		coll.Close()
 	}
+	s.prod.Close()
 	s.bg.Wait() // nothing is sent on the connection after this
 	if ws != nil {
 		ws.Close()

@@ -1,6 +1,10 @@
 package lsp
 
-import "time"
+import (
+	"time"
+
+	"github.com/cachelens/cachelens/server/internal/prod"
+)
 
 // Status is the cachelens/status notification: whether the server
 // receives reports and from how many programs. Editors show it in a status
@@ -18,6 +22,12 @@ type Status struct {
 	// way (a directory someone else took, so a private one is used), or
 	// is empty.
 	Problem string `json:"problem,omitempty"`
+	// Production says whether production metrics are read: "" (off),
+	// "pending", "ok" (Caches: how many caches Prometheus reports),
+	// "no data", or "unreachable" (ProductionError: why).
+	Production      string `json:"production,omitempty"`
+	ProductionError string `json:"productionError,omitempty"`
+	ProductionCount int    `json:"productionCaches,omitempty"`
 }
 
 func (s *Server) sendStatus() {
@@ -47,6 +57,9 @@ func (s *Server) sendStatus() {
 		st.LastRun = last.UTC().Format(time.RFC3339Nano)
 	}
 	st.Functions = len(snap.Defs)
+	if ps := s.prod.Snapshot(); ps.Status != prod.StatusOff {
+		st.Production, st.ProductionError, st.ProductionCount = ps.Status, ps.Err, len(ps.Series)
+	}
 	s.notify("cachelens/status", st)
 }
 

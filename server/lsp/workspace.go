@@ -31,6 +31,7 @@ func (s *Server) didChangeConfiguration(ctx context.Context, p *didChangeConfigu
 		s.startCollector(settings.Socket, roots)
 		s.sendStatus()
 	}
+	s.configureProduction(settings.Prometheus)
 	s.refresh()
 	s.republishAll()
 	return nil

@@ -1,8 +1,8 @@
 // Command replica is one replica of a service whose cached function the
 // exporter's tests watch through a real Prometheus: it serves /metrics
 // (the cachelens collector), /work?n=N (N calls of the cached function
-// over ten arguments) and /stats (its own counts, to check the scraped
-// ones against).
+// over ten arguments), /mutate (a caller changes a cached result) and
+// /stats (its own counts, to check the scraped ones against).
 package main
 
 import (
@@ -26,6 +26,11 @@ var stats cacheruntime.Handle
 
 var lookupPrice = cacheruntime.Func1(priceUncached, cacheruntime.WithHandle(&stats), cacheruntime.NoReport())
 
+func tagsUncached(sku int) []string { return []string{"new", "sale"} }
+
+// lookupTags's callers change its result (/mutate): a mutation.
+var lookupTags = cacheruntime.Func1(tagsUncached, cacheruntime.NoReport())
+
 func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
 	flag.Parse()
@@ -37,6 +42,11 @@ func main() {
 		for i := range n {
 			lookupPrice(i % 10)
 		}
+	})
+	http.HandleFunc("/mutate", func(w http.ResponseWriter, r *http.Request) {
+		tags := lookupTags(1)
+		tags[0] = "changed"
+		lookupTags(1)
 	})
 	http.HandleFunc("/stats", func(w http.ResponseWriter, r *http.Request) {
 		s := stats.Stats()
