@@ -50,6 +50,22 @@
   "Receive reports on this socket instead of the runtime directory (empty: automatic)."
   :type 'string)
 
+(defcustom cachelens-prometheus-url ""
+  "The HTTP API of the Prometheus that scrapes the cachelens exporter (empty: no production line)."
+  :type 'string)
+
+(defcustom cachelens-prometheus-matchers ""
+  "Label matchers added to every production query, e.g. job=\"shop\"."
+  :type 'string)
+
+(defcustom cachelens-prometheus-window "24h"
+  "The production line's window, a duration such as 24h."
+  :type 'string)
+
+(defcustom cachelens-production-line t
+  "Show the production line and hover section (with `cachelens-prometheus-url' set)."
+  :type 'boolean)
+
 (defvar cachelens-status nil
   "The server's last cachelens/status notification, or nil before the first.")
 
@@ -62,7 +78,11 @@
   (list :codeLenses (cachelens--bool cachelens-code-lenses)
         :inlayHints (cachelens--bool cachelens-inlay-hints)
         :runtimeDiagnostics (cachelens--bool cachelens-runtime-diagnostics)
-        :socket cachelens-socket))
+        :socket cachelens-socket
+        :prometheus (list :url cachelens-prometheus-url
+                          :matchers cachelens-prometheus-matchers
+                          :window cachelens-prometheus-window)
+        :productionLine (cachelens--bool cachelens-production-line)))
 
 (defun cachelens--on-status (_workspace params)
   "Remember the server's status PARAMS for `cachelens-status-string'."

@@ -13,6 +13,8 @@ export interface Settings {
   inlayHints: boolean;
   runtimeDiagnostics: boolean;
   socket: string;
+  prometheus: { url: string; matchers: string; window: string };
+  productionLine: boolean;
 }
 
 export interface OutputChannel extends Disposable {

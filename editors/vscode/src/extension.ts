@@ -43,6 +43,12 @@ function settings(): Settings {
     inlayHints: c.get<boolean>("inlayHints", true),
     runtimeDiagnostics: c.get<boolean>("runtimeDiagnostics", true),
     socket: c.get<string>("socket", ""),
+    prometheus: {
+      url: c.get<string>("prometheus.url", ""),
+      matchers: c.get<string>("prometheus.matchers", ""),
+      window: c.get<string>("prometheus.window", "24h"),
+    },
+    productionLine: c.get<boolean>("productionLine", true),
   };
 }
 

@@ -9,6 +9,27 @@ export interface Status {
   functions: number;
   lastRun?: string; // RFC 3339: when the latest run was last seen
   problem?: string;
+  // Production metrics: "" (off), "pending", "ok", "no data", "unreachable".
+  production?: string;
+  productionError?: string;
+  productionCaches?: number;
+}
+
+// productionText is the status's production part for the tooltip, and
+// whether it is a problem to show in the item.
+function productionText(s: Status): { line: string; problem: boolean } {
+  switch (s.production) {
+    case undefined:
+    case "":
+      return { line: "", problem: false };
+    case "ok":
+      return { line: `Production: ${count(s.productionCaches ?? 0, "cache", "caches")} in Prometheus.`, problem: false };
+    case "pending":
+      return { line: "Production: reading Prometheus…", problem: false };
+    case "no data":
+      return { line: "Production: Prometheus has no cachelens series for these matchers.", problem: false };
+  }
+  return { line: `Production: Prometheus is unreachable (${s.productionError ?? "no reason given"}); the production line is hidden.`, problem: true };
 }
 
 export type State = "starting" | "running" | "stopped" | "missing" | "failed";
@@ -71,8 +92,15 @@ export function statusText(state: State, s?: Status, now: Date = new Date()): { 
   if (s.socket) {
     tooltip += `\nListening on ${s.socket}`;
   }
+  const prod = productionText(s);
+  if (prod.line) {
+    tooltip += `\n${prod.line}`;
+  }
   if (s.problem) {
     return { text: `$(warning) cachelens: ${text}`, tooltip: `${tooltip}\n${s.problem}` };
+  }
+  if (prod.problem) {
+    return { text: `$(warning) cachelens: ${text}`, tooltip };
   }
   return { text: `$(pulse) cachelens: ${text}`, tooltip };
 }

@@ -31,7 +31,10 @@ function fakeHost(over: Partial<Settings> = {}, executables = ["/usr/local/bin/c
   const errors: string[] = [];
   const markdown: string[] = [];
   let settingsChanged: () => void = () => {};
-  const settings: Settings = { serverPath: "", codeLenses: true, inlayHints: false, runtimeDiagnostics: true, socket: "", ...over };
+  const settings: Settings = {
+    serverPath: "", codeLenses: true, inlayHints: false, runtimeDiagnostics: true, socket: "",
+    prometheus: { url: "http://prom:9090", matchers: 'job="shop"', window: "24h" }, productionLine: true, ...over,
+  };
   const item = { text: "", tooltip: "", command: "", shown: false, show() { this.shown = true; }, dispose() {} };
   const host: Host = {
     settings: () => settings,
@@ -58,7 +61,10 @@ test("activation starts the server for Go files with the settings", async () => 
   const c = clients[0];
   assert.deepEqual(c.server, { command: "/usr/local/bin/cachelens", args: ["serve"] });
   assert.deepEqual(c.options.documentSelector, [{ scheme: "file", language: "go" }]);
-  assert.deepEqual(c.options.initializationOptions, { codeLenses: true, inlayHints: false, runtimeDiagnostics: true, socket: "" });
+  assert.deepEqual(c.options.initializationOptions, {
+    codeLenses: true, inlayHints: false, runtimeDiagnostics: true, socket: "",
+    prometheus: { url: "http://prom:9090", matchers: 'job="shop"', window: "24h" }, productionLine: true,
+  });
   assert.equal(c.options.configurationSection, "cachelens");
   assert.equal(c.started, 1);
   assert.equal(ext.state, "running");

@@ -35,3 +35,14 @@ test("states", () => {
   assert.match(statusText("running", { listening: false, running: 0, processes: 0, functions: 0 }).tooltip, /cannot receive reports/);
   assert.match(statusText("running", { listening: true, running: 0, processes: 0, functions: 0, problem: "the runs directory is taken" }).text, /warning/);
 });
+
+test("production: its state in the tooltip, a warning when Prometheus is unreachable", () => {
+  const base = { listening: true, running: 1, processes: 1, functions: 2 };
+  assert.doesNotMatch(statusText("running", base).tooltip, /Production/);
+  const ok = statusText("running", { ...base, production: "ok", productionCaches: 3 });
+  assert.match(ok.tooltip, /Production: 3 caches in Prometheus\./);
+  assert.match(ok.text, /^\$\(pulse\)/);
+  const down = statusText("running", { ...base, production: "unreachable", productionError: "prometheus at 10.0.0.9:9090: connection refused" });
+  assert.match(down.text, /^\$\(warning\) cachelens: 1 program running/);
+  assert.match(down.tooltip, /Prometheus is unreachable \(prometheus at 10\.0\.0\.9:9090: connection refused\); the production line is hidden\./);
+});

@@ -8,7 +8,9 @@
 -- Options (all optional):
 --   cmd           the server command; default: cachelens (or $GOPATH/bin/cachelens) serve
 --   filetypes     default { "go" }
---   settings      { codeLenses = true, inlayHints = true, runtimeDiagnostics = true, socket = nil }
+--   settings      { codeLenses = true, inlayHints = true, runtimeDiagnostics = true, socket = nil,
+--                   prometheus = { url = "http://prometheus:9090", matchers = 'job="shop"', window = "24h" },
+--                   productionLine = true }
 --   keymap        key for code actions in Go buffers; default "<leader>ca"; false for none
 --   on_attach     function(client, bufnr) called after cachelens's own setup
 local M = {}
