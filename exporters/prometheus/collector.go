@@ -14,7 +14,7 @@
 //	cachelens_cache_hash_errors_total, cachelens_cache_mutations_total,
 //	cachelens_cache_evictions_total, cachelens_cache_expirations_total,
 //	cachelens_cache_store_errors_total
-//	cachelens_cache_entries, cachelens_cache_bytes
+//	cachelens_cache_entries, cachelens_cache_memory_bytes
 //	cachelens_cache_compute_duration_seconds (a histogram)
 //	cachelens_cache_site_calls_total{site_file, site_line, result} (Options.Sites > 0)
 //	cachelens_build_info{module, version, revision, go_version} = 1
@@ -26,17 +26,11 @@
 package promexport
 
 import (
-	"cmp"
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"slices"
-	"strconv"
-	"strings"
 
-	"github.com/cachelens/cachelens/cacheruntime"
+	"github.com/cachelens/cachelens/internal/cachemetrics"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -51,7 +45,7 @@ type Options struct {
 // Collector is a prometheus.Collector of every cacheruntime cache.
 type Collector struct {
 	opts  Options
-	build buildInfo
+	build cachemetrics.Build
 
 	calls, misses, hashErrs, muts, evictions, expirations, storeErrs *prometheus.Desc
 	entries, bytes, compute, sites, info                             *prometheus.Desc
@@ -59,14 +53,11 @@ type Collector struct {
 
 var _ prometheus.Collector = (*Collector)(nil)
 
-// cacheLabels map a series back to its source.
-var cacheLabels = []string{"module", "package", "cache", "file", "line", "revision"}
-
 // New returns a collector of the process's caches.
 func New(opts Options) *Collector {
-	c := &Collector{opts: opts, build: readBuild()}
+	c := &Collector{opts: opts, build: cachemetrics.ReadBuild()}
 	d := func(name, help string, extra ...string) *prometheus.Desc {
-		return prometheus.NewDesc(name, help, append(slices.Clone(cacheLabels), extra...), nil)
+		return prometheus.NewDesc(name, help, append(slices.Clone(cachemetrics.LabelNames), extra...), nil)
 	}
 	c.calls = d("cachelens_cache_calls_total", "Calls of a cached function by result (hit, miss, uncached) and, for hits, the tier that answered (memory, disk, redis).", "result", "tier")
 	c.misses = d("cachelens_cache_misses_total", "Misses of a cached function by reason.", "reason")
@@ -76,7 +67,7 @@ func New(opts Options) *Collector {
 	c.expirations = d("cachelens_cache_expirations_total", "Entries removed because their TTL passed.")
 	c.storeErrs = d("cachelens_cache_store_errors_total", "Errors of the stores behind memory (disk, Redis) by tier.", "tier")
 	c.entries = d("cachelens_cache_entries", "Entries held in memory.")
-	c.bytes = d("cachelens_cache_bytes", "Approximate bytes the entries' results hold in memory.")
+	c.bytes = d("cachelens_cache_memory_bytes", "Approximate bytes the entries' results hold in memory.")
 	c.compute = d("cachelens_cache_compute_duration_seconds", "Time spent computing on misses.")
 	c.sites = d("cachelens_cache_site_calls_total", "Calls at a call site (the busiest Options.Sites per cache) by result.", "site_file", "site_line", "result")
 	c.info = prometheus.NewDesc("cachelens_build_info", "The build the caches' series come from.", []string{"module", "version", "revision", "go_version"}, nil)
@@ -93,170 +84,41 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 // Collect reads every cache's statistics.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	b := c.build
-	ch <- prometheus.MustNewConstMetric(c.info, prometheus.GaugeValue, 1, b.module, b.version, b.revision, runtime.Version())
-	for _, s := range cacheruntime.AllStats() {
-		lv := []string{b.module, s.Package, s.Name, b.relative(s.File), strconv.Itoa(s.Line), b.rev()}
+	ch <- prometheus.MustNewConstMetric(c.info, prometheus.GaugeValue, 1, b.Module, b.Version, b.Revision, runtime.Version())
+	for _, m := range cachemetrics.Read(b, c.opts.Sites) {
+		lv := m.Labels
 		counter := func(d *prometheus.Desc, v int64, extra ...string) {
 			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), append(slices.Clone(lv), extra...)...)
 		}
-		gauge := func(d *prometheus.Desc, v int64) {
-			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v), lv...)
+		for _, x := range m.Calls {
+			counter(c.calls, x.N, x.Result, x.Tier)
 		}
-		memory := s.Hits
-		for _, t := range s.Tiers {
-			counter(c.calls, t.Hits, "hit", t.Tier)
-			memory -= t.Hits
+		for reason, n := range m.Misses {
+			counter(c.misses, n, reason)
 		}
-		counter(c.calls, memory, "hit", "memory")
-		counter(c.calls, s.Misses, "miss", "")
-		counter(c.calls, s.Uncached, "uncached", "")
-		reasons := map[string]int64{}
-		var explained int64
-		for _, site := range s.Sites {
-			for _, r := range site.Reasons {
-				reasons[reasonLabel(r.Reason.Kind)] += r.Count
-				explained += r.Count
-			}
-		}
-		if other := s.Misses - explained; other > 0 {
-			reasons["other"] += other
-		}
-		for k, v := range reasons {
-			counter(c.misses, v, k)
-		}
-		counter(c.hashErrs, s.HashErrors)
-		counter(c.muts, s.Mutations)
-		counter(c.evictions, s.Evictions)
-		counter(c.expirations, s.Expired)
-		storeErrs := map[string]int64{}
-		for _, e := range s.StoreErrorLog {
-			storeErrs[e.Tier] += e.Count
-		}
-		for tier, n := range storeErrs {
+		counter(c.hashErrs, m.HashErrors)
+		counter(c.muts, m.Mutations)
+		counter(c.evictions, m.Evictions)
+		counter(c.expirations, m.Expirations)
+		for tier, n := range m.StoreErrors {
 			counter(c.storeErrs, n, tier)
 		}
-		gauge(c.entries, s.Entries)
-		gauge(c.bytes, s.Bytes)
-		buckets := map[float64]uint64{}
-		for i, bound := range cacheruntime.ComputeBounds[:len(cacheruntime.ComputeBounds)-1] {
-			buckets[bound.Seconds()] = uint64(s.ComputeBuckets[i])
+		ch <- prometheus.MustNewConstMetric(c.entries, prometheus.GaugeValue, float64(m.Entries), lv...)
+		ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.GaugeValue, float64(m.Bytes), lv...)
+		buckets := make(map[float64]uint64, len(m.Bounds))
+		for i, bound := range m.Bounds {
+			buckets[bound] = m.Buckets[i]
 		}
-		ch <- prometheus.MustNewConstHistogram(c.compute, uint64(s.Computes), s.TotalCompute.Seconds(), buckets, lv...)
-		if c.opts.Sites > 0 {
-			sites := slices.Clone(s.Sites)
-			slices.SortStableFunc(sites, func(a, b cacheruntime.SiteStats) int {
-				return cmp.Compare(b.Hits+b.Misses+b.Uncached, a.Hits+a.Misses+a.Uncached)
-			})
-			for _, site := range sites[:min(len(sites), c.opts.Sites)] {
-				f, l := b.relative(site.File), strconv.Itoa(site.Line)
-				counter(c.sites, site.Hits, f, l, "hit")
-				counter(c.sites, site.Misses, f, l, "miss")
-				counter(c.sites, site.Uncached, f, l, "uncached")
-			}
+		ch <- prometheus.MustNewConstHistogram(c.compute, uint64(m.Computes), m.ComputeSum, buckets, lv...)
+		for _, site := range m.Sites {
+			counter(c.sites, site.Hits, site.File, site.Line, "hit")
+			counter(c.sites, site.Misses, site.File, site.Line, "miss")
+			counter(c.sites, site.Uncached, site.File, site.Line, "uncached")
 		}
 	}
-}
-
-func reasonLabel(k cacheruntime.MissKind) string {
-	switch k {
-	case cacheruntime.MissFirst:
-		return "first"
-	case cacheruntime.MissArgs:
-		return "args"
-	case cacheruntime.MissExpired:
-		return "expired"
-	case cacheruntime.MissEvicted:
-		return "evicted"
-	case cacheruntime.MissMutated:
-		return "mutated"
-	case cacheruntime.MissCleared:
-		return "cleared"
-	case cacheruntime.MissError:
-		return "error"
-	case cacheruntime.MissPanicked:
-		return "panicked"
-	case cacheruntime.MissCodeChanged:
-		return "codechanged"
-	}
-	return "other"
-}
-
-// buildInfo is what the binary says of its build.
-type buildInfo struct {
-	module, version, revision string
-	trimpath                  bool
-	root                      string // the module's directory at build time, if found
-}
-
-func (b buildInfo) rev() string {
-	if b.revision != "" {
-		return b.revision
-	}
-	return b.version
-}
-
-func readBuild() buildInfo {
-	var b buildInfo
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return b
-	}
-	b.module, b.version = bi.Main.Path, bi.Main.Version
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			b.revision = s.Value
-		case "-trimpath":
-			b.trimpath = s.Value == "true"
-		}
-	}
-	if !b.trimpath {
-		if wd, err := os.Getwd(); err == nil {
-			b.root = findModule(wd, b.module)
-		}
-	}
-	return b
-}
-
-// findModule looks for the directory of module mod at or above dir.
-func findModule(dir, mod string) string {
-	for d := dir; ; {
-		if m, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil && strings.Contains(string(m), "module "+mod) {
-			return d
-		}
-		up := filepath.Dir(d)
-		if up == d {
-			return ""
-		}
-		d = up
-	}
-}
-
-// relative returns file relative to the main module when it is in it:
-// from a -trimpath build's module path, from the module's directory where
-// it is found, else from the last occurrence of the module path's last
-// element in the path. Other files stay as they are.
-func (b buildInfo) relative(file string) string {
-	file = filepath.ToSlash(file)
-	if b.module == "" {
-		return file
-	}
-	if rest, ok := strings.CutPrefix(file, b.module+"/"); ok {
-		return rest
-	}
-	if b.root != "" {
-		if rest, ok := strings.CutPrefix(file, filepath.ToSlash(b.root)+"/"); ok {
-			return rest
-		}
-	}
-	last := "/" + b.module[strings.LastIndex(b.module, "/")+1:] + "/"
-	if i := strings.LastIndex(file, last); i >= 0 {
-		return file[i+len(last):]
-	}
-	return file
 }
 
 // String describes the collector, for logs.
 func (c *Collector) String() string {
-	return fmt.Sprintf("cachelens collector (module %s, revision %s)", c.build.module, c.build.rev())
+	return fmt.Sprintf("cachelens collector (module %s, revision %s)", c.build.Module, c.build.Rev())
 }
