@@ -70,6 +70,9 @@ step "the Prometheus exporter (exporters/prometheus module): vet, staticcheck, t
 # CACHELENS_REQUIRE_PROMETHEUS is set (.ci/run sets it).
 (cd exporters/prometheus && go vet ./... && go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./... && go test -race -count=1 ./...)
 
+step "the OpenTelemetry adapter (exporters/otel module): vet, staticcheck, tests (one through OpenTelemetry's Prometheus exporter and a real Prometheus)"
+(cd exporters/otel && go vet ./... && go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./... && go test -race -count=1 ./...)
+
 step "fuzz seed corpora and benchmarks compile (bench module)"
 (cd bench && go vet ./... && go test -count=1 -run 'Test' -bench 'x^' ./...)
 

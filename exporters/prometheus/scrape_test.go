@@ -15,8 +15,8 @@ import (
 // replicas' own counts and carry the labels that map them to the source.
 func TestScrapedByPrometheus(t *testing.T) {
 	promtest.Require(t)
-	repo, _ := filepath.Abs("../..")
-	replicas := promtest.Replicas(t, repo, 2)
+	dir, _ := filepath.Abs(".")
+	replicas := promtest.Replicas(t, dir, 2)
 	// Load: 25 and 40 calls over ten arguments.
 	for i, n := range []int{25, 40} {
 		promtest.Get(t, fmt.Sprintf("http://%s/work?n=%d", replicas[i], n))

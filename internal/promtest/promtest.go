@@ -169,15 +169,16 @@ func WaitHTTP(t testing.TB, u string) {
 	}
 }
 
-// Replicas builds the exporter's test program (exporters/prometheus/
-// testdata/replica: a cached function behind /work?n=N, a mutated one
-// behind /mutate, its counts at /stats, the exporter at /metrics) and
-// runs n of it, returning their host:port addresses.
-func Replicas(t testing.TB, repo string, n int) []string {
+// Replicas builds an exporter's test program (./testdata/replica in the
+// module at dir: exporters/prometheus or exporters/otel — a cached
+// function behind /work?n=N, a mutated one behind /mutate, its counts at
+// /stats, the exporter at /metrics) and runs n of it, returning their
+// host:port addresses.
+func Replicas(t testing.TB, dir string, n int) []string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "replica")
 	build := exec.Command("go", "build", "-o", bin, "./testdata/replica")
-	build.Dir = filepath.Join(repo, "exporters", "prometheus")
+	build.Dir = dir
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

@@ -27,7 +27,7 @@ import (
 func TestProductionLine(t *testing.T) {
 	promtest.Require(t)
 	repo := testmodule.Root(t)
-	replicas := promtest.Replicas(t, repo, 2)
+	replicas := promtest.Replicas(t, filepath.Join(repo, "exporters", "prometheus"), 2)
 	prom := promtest.Start(t, "shop", replicas...)
 	// The first scrapes see the caches before any call, so the window's
 	// increase covers all of the load.
