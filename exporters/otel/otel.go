@@ -11,10 +11,10 @@
 // Prometheus collector's series (docs/metrics.md), so an OpenTelemetry
 // pipeline into Prometheus (its exporter turns cachelens.cache.calls into
 // cachelens_cache_calls_total) serves the language server's production
-// line alike. OpenTelemetry's API has no asynchronous histogram: compute
-// time is the counter cachelens.cache.compute.time (seconds) beside
-// cachelens.cache.computes, from which a mean is computed; the Prometheus
-// collector exports the full histogram.
+// line alike. OpenTelemetry's API has no asynchronous histogram: Register
+// observes compute time as the counters cachelens.cache.compute.time
+// (seconds) and cachelens.cache.computes, and Producer gives SDK readers
+// the histogram itself (cachelens.cache.compute.duration).
 package cacheotel
 
 import (

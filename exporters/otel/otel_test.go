@@ -24,6 +24,34 @@ func square(n int) int {
 	return n * n
 }
 
+// The producer's histogram: per-bucket counts that add up to the
+// computations, cacheruntime's bounds.
+func TestProducer(t *testing.T) {
+	f := cacheruntime.Func1(square, cacheruntime.Name("otel-producer"), cacheruntime.NoReport())
+	for i := range 5 {
+		f(i)
+	}
+	sms, err := cacheotel.Producer().Produce(context.Background())
+	if err != nil || len(sms) != 1 || len(sms[0].Metrics) != 1 {
+		t.Fatalf("%v %v", sms, err)
+	}
+	h := sms[0].Metrics[0].Data.(metricdata.Histogram[float64])
+	for _, p := range h.DataPoints {
+		if v, _ := p.Attributes.Value("cache"); v.AsString() != "otel-producer" {
+			continue
+		}
+		var n uint64
+		for _, c := range p.BucketCounts {
+			n += c
+		}
+		if p.Count != 5 || n != 5 || len(p.BucketCounts) != len(p.Bounds)+1 || p.Sum < 0.005 {
+			t.Errorf("data point %+v", p)
+		}
+		return
+	}
+	t.Error("no data point for the cache")
+}
+
 // The instruments observe every cache with the attributes that map it to
 // its source.
 func TestObserve(t *testing.T) {
@@ -126,6 +154,13 @@ func TestScrapedThroughOTel(t *testing.T) {
 	}
 	if r := prom.Query(`cachelens_cache_memory_bytes{job="otel"}`); len(r) == 0 {
 		t.Error("no cachelens_cache_memory_bytes")
+	}
+	// The histogram, through the producer: the Prometheus collector's name.
+	if r := prom.Query(`sum(cachelens_cache_compute_duration_seconds_count{job="otel",cache=~".*priceUncached"})`); len(r) != 1 || r[0].Float() != float64(s["misses"]) {
+		t.Errorf("computations %v, the replica counts %d misses", r, s["misses"])
+	}
+	if r := prom.Query(`cachelens_cache_compute_duration_seconds_bucket{job="otel",cache=~".*priceUncached",le="+Inf"}`); len(r) != 1 {
+		t.Errorf("buckets %v", r)
 	}
 }
 
