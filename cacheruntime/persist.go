@@ -14,6 +14,7 @@ import (
 	"unsafe"
 
 	"github.com/cachelens/cachelens/cacheruntime/internal/codeprint"
+	"github.com/cachelens/cachelens/internal/binding"
 	"github.com/cachelens/cachelens/internal/diskstore"
 )
 
@@ -310,7 +311,7 @@ func (c *cache) identify(fn reflect.Value) func() identity {
 		// edits around it and with inlining.
 		idn.binding = c.cfg.name
 		if idn.binding == "" {
-			idn.binding = codeprint.Binding(c.file, c.line)
+			idn.binding = binding.Of(c.file, c.line)
 		}
 		if idn.binding == "" {
 			idn.binding = fmt.Sprintf("%s:%d", filepath.Base(c.file), c.line)

@@ -20,9 +20,10 @@
 //	cachelens_build_info{module, version, revision, go_version} = 1
 //
 // Every cache series carries what maps it back to its source: module,
-// package, cache (its name), file (module-relative where it can be
-// found) and line of its Func call, and revision (the build's VCS
-// revision, else its module version).
+// package, cache (its name), binding (its variable, where the source can
+// be read), file (module-relative where it can be found) and line of its
+// Func call, and revision (the build's VCS revision, else its module
+// version).
 package promexport
 
 import (

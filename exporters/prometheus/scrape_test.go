@@ -47,7 +47,7 @@ func TestScrapedByPrometheus(t *testing.T) {
 	}
 	for _, x := range s {
 		m := x.Metric
-		if m["file"] != "testdata/replica/main.go" || m["line"] == "" || m["module"] != "github.com/cachelens/cachelens/exporters/prometheus" || x.Float() != 10 {
+		if m["file"] != "testdata/replica/main.go" || m["line"] == "" || m["binding"] != "lookupPrice" || m["module"] != "github.com/cachelens/cachelens/exporters/prometheus" || x.Float() != 10 {
 			t.Errorf("series %v = %v", m, x.Float())
 		}
 	}

@@ -12,13 +12,15 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/cachelens/cachelens/cacheruntime"
+	"github.com/cachelens/cachelens/internal/binding"
 )
 
 // LabelNames are the labels that map a cache's series back to its source,
 // in the order Cache.Labels holds their values.
-var LabelNames = []string{"module", "package", "cache", "file", "line", "revision"}
+var LabelNames = []string{"module", "package", "cache", "binding", "file", "line", "revision"}
 
 // Cache is one cache's metric values.
 type Cache struct {
@@ -154,6 +156,21 @@ func Reason(k cacheruntime.MissKind) string {
 	return "other"
 }
 
+// bindings remember what each cache is bound to: its source is parsed once.
+var bindings sync.Map // "file:line" → string
+
+// bindingOf is what the cache defined at file:line is bound to (its
+// variable), where the source can be read ("" in a deployment without it).
+func bindingOf(file string, line int) string {
+	k := file + ":" + strconv.Itoa(line)
+	if v, ok := bindings.Load(k); ok {
+		return v.(string)
+	}
+	v := binding.Of(file, line)
+	bindings.Store(k, v)
+	return v
+}
+
 // Read returns the metric values of every cache of the process, with each
 // cache's `sites` busiest call sites (0: none).
 func Read(b Build, sites int) []Cache {
@@ -165,7 +182,7 @@ func Read(b Build, sites int) []Cache {
 	}
 	for _, s := range all {
 		c := Cache{
-			Labels:     []string{b.Module, s.Package, s.Name, b.Relative(s.File), strconv.Itoa(s.Line), b.Rev()},
+			Labels:     []string{b.Module, s.Package, s.Name, bindingOf(s.File, s.Line), b.Relative(s.File), strconv.Itoa(s.Line), b.Rev()},
 			Misses:     map[string]int64{},
 			HashErrors: s.HashErrors, Mutations: s.Mutations, Evictions: s.Evictions, Expirations: s.Expired,
 			StoreErrors: map[string]int64{},

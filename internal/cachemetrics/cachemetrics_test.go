@@ -40,7 +40,7 @@ func TestRead(t *testing.T) {
 		if calls["hit/memory"] != 1 || calls["miss/"] != 2 || c.Misses["first"] != 1 || c.Misses["args"] != 1 {
 			t.Errorf("calls %v misses %v", calls, c.Misses)
 		}
-		if c.Labels[3] != "internal/cachemetrics/cachemetrics_test.go" || len(c.Labels) != len(LabelNames) {
+		if c.Labels[3] != "TestRead: f" || c.Labels[4] != "internal/cachemetrics/cachemetrics_test.go" || len(c.Labels) != len(LabelNames) {
 			t.Errorf("labels %v", c.Labels)
 		}
 		if c.Computes != 2 || c.Buckets[1] != 0 || c.Buckets[len(c.Buckets)-1] != 2 || len(c.Bounds) != len(c.Buckets) {
