@@ -89,6 +89,11 @@ func (s *Server) initialized(ctx context.Context) error {
 		Debounce:   s.opts.Debounce,
 	})
 	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		ws.Close()
+		return nil
+	}
 	s.ws = ws
 	for path, d := range s.docs {
 		ws.Change(path, d.Text)
@@ -97,9 +102,16 @@ func (s *Server) initialized(ctx context.Context) error {
 	ws.SetRoots(roots)
 	changes, unsub := s.store.Subscribe(s.opts.RefreshEvery)
 	s.mu.Lock()
+	if s.stopped {
+		// The connection ended (exit) while initialized ran: start
+		// nothing that stopBackground would not stop.
+		s.mu.Unlock()
+		unsub()
+		return nil
+	}
 	s.unsub = unsub
+	s.bg.Add(1) // under s.mu: stopBackground sees unsub, or this sees stopped
 	s.mu.Unlock()
-	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()
 		for range changes {
@@ -149,6 +161,12 @@ func (s *Server) startCollector(socket string, roots []string) {
 		s.logMessage(2, "cachelens: %s", n)
 	}
 	s.mu.Lock()
+	if s.stopped {
+		// The connection ended while the collector started.
+		s.mu.Unlock()
+		c.Close()
+		return
+	}
 	s.coll = c
 	s.mu.Unlock()
 }

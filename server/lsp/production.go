@@ -25,6 +25,12 @@ type PrometheusSettings struct {
 
 // configureProduction (re)starts reading Prometheus for the settings.
 func (s *Server) configureProduction(ps PrometheusSettings) {
+	s.mu.Lock()
+	stopped := s.stopped
+	s.mu.Unlock()
+	if stopped {
+		return
+	}
 	window, err := time.ParseDuration(ps.Window)
 	if ps.Window != "" && (err != nil || window <= 0) {
 		s.logf("prometheus.window %q is not a duration such as 24h: using 24h", ps.Window)

@@ -132,6 +132,7 @@ type Server struct {
 	lensDefs  []store.DefKey
 	lensCache map[string]lensAnswer // by document URI
 
+	stopped    bool         // stopBackground ran: start nothing more
 	prod       *prod.Poller // production metrics from Prometheus
 	prodStatus string       // the last status logged
 	rev        string       // the workspace's git revision, as of revAt
@@ -403,6 +404,7 @@ func decode(params json.RawMessage, v any) error {
 // stopBackground stops the collector and the workspace.
 func (s *Server) stopBackground() {
 	s.mu.Lock()
+	s.stopped = true
 	coll, ws, unsub := s.coll, s.ws, s.unsub
 	s.coll, s.ws, s.unsub = nil, nil, nil
 	s.mu.Unlock()

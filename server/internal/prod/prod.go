@@ -146,7 +146,8 @@ func (p *Poller) Configure(cfg Config) {
 		p.mu.Unlock()
 		return
 	}
-	if p.cancel != nil {
+	wasOn := p.cancel != nil
+	if wasOn {
 		p.cancel()
 	}
 	p.cfg = cfg
@@ -154,8 +155,10 @@ func (p *Poller) Configure(cfg Config) {
 	if cfg.URL == "" {
 		p.mu.Unlock()
 		p.wg.Wait()
-		p.snap.Store(&Snapshot{Status: StatusOff})
-		p.notify()
+		if wasOn {
+			p.snap.Store(&Snapshot{Status: StatusOff})
+			p.notify()
+		}
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
