@@ -39,8 +39,10 @@ func (s *Server) configureProduction(ps PrometheusSettings) {
 	s.prod.Configure(prod.Config{URL: ps.URL, Matchers: ps.Matchers, Window: window})
 }
 
-// productionChanged runs after each refresh of the production data.
+// productionChanged runs after each refresh of the production data, on
+// the poller's goroutine.
 func (s *Server) productionChanged() {
+	s.readRevision()
 	snap := s.prod.Snapshot()
 	s.mu.Lock()
 	last := s.prodStatus
@@ -179,17 +181,26 @@ func (s *Server) openPaths() []string {
 	return out
 }
 
-// workspaceRevision is the git revision of the first workspace root,
-// read at most once a minute ("" when it is not a git checkout).
+// workspaceRevision is the git revision of the first workspace root as
+// last read by readRevision ("" when it is not a git checkout): handlers
+// never run git themselves.
 func (s *Server) workspaceRevision() string {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rev
+}
+
+// readRevision reads the workspace's git revision, at most once a minute;
+// it runs with each refresh of the production data, off the request path.
+func (s *Server) readRevision() {
+	s.mu.Lock()
 	roots := slices.Clone(s.roots)
-	rev, at := s.rev, s.revAt
+	at := s.revAt
 	s.mu.Unlock()
 	if len(roots) == 0 || time.Since(at) < time.Minute {
-		return rev
+		return
 	}
-	rev = ""
+	rev := ""
 	cmd := exec.Command("git", "rev-parse", "HEAD")
 	cmd.Dir = filepath.Clean(roots[0])
 	if out, err := cmd.Output(); err == nil {
@@ -198,5 +209,4 @@ func (s *Server) workspaceRevision() string {
 	s.mu.Lock()
 	s.rev, s.revAt = rev, time.Now()
 	s.mu.Unlock()
-	return rev
 }
