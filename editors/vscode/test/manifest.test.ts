@@ -12,9 +12,9 @@ test("every command has a category, and titles do not repeat it", () => {
   }
 });
 
-test("an untrusted workspace cannot choose the binary the extension runs", () => {
+test("an untrusted workspace cannot choose the binary the extension runs, nor where it sends queries", () => {
   const u = manifest.capabilities.untrustedWorkspaces;
   assert.equal(u.supported, "limited");
-  assert.deepEqual(u.restrictedConfigurations, ["cachelens.server.path"]);
+  assert.deepEqual(u.restrictedConfigurations, ["cachelens.server.path", "cachelens.prometheus.url"]);
   assert.ok(u.description.length > 0);
 });
