@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -47,8 +48,10 @@ func TestProducer(t *testing.T) {
 		if p.Count != 5 || n != 5 || len(p.BucketCounts) != len(p.Bounds)+1 || p.Sum < 0.005 {
 			t.Errorf("data point %+v", p)
 		}
+		runtime.KeepAlive(f)
 		return
 	}
+	runtime.KeepAlive(f) // caches are listed weakly
 	t.Error("no data point for the cache")
 }
 
@@ -121,6 +124,7 @@ func TestObserve(t *testing.T) {
 	if file != "otel_test.go" {
 		t.Errorf("file attribute %q", file)
 	}
+	runtime.KeepAlive(f) // caches are listed weakly
 }
 
 func attrMap(kvs []attribute.KeyValue) map[string]string {

@@ -1,7 +1,11 @@
 package promexport_test
 
 import (
+	"fmt"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,7 +25,8 @@ func square(n int) int {
 // the labels that map them back to the source.
 func TestCollect(t *testing.T) {
 	var h cacheruntime.Handle
-	f := cacheruntime.Func1(square, cacheruntime.Name("collector-square"), cacheruntime.NoReport(), cacheruntime.WithHandle(&h))
+	name := fmt.Sprint("collector-square-", runs.Add(1))
+	f := cacheruntime.Func1(square, cacheruntime.Name(name), cacheruntime.NoReport(), cacheruntime.WithHandle(&h))
 	for i := range 10 {
 		f(i % 4)
 	}
@@ -43,7 +48,7 @@ func TestCollect(t *testing.T) {
 			for _, p := range m.Label {
 				l[p.GetName()] = p.GetValue()
 			}
-			if mf.GetName() != "cachelens_build_info" && l["cache"] != "collector-square" {
+			if mf.GetName() != "cachelens_build_info" && l["cache"] != name {
 				continue
 			}
 			key := mf.GetName()
@@ -93,3 +98,64 @@ func TestCollect(t *testing.T) {
 		t.Error("String")
 	}
 }
+
+// Scrapes one after another and at once write the same series: the label
+// pairs the collector keeps between scrapes change nothing but the
+// garbage.
+func TestScrapesAgree(t *testing.T) {
+	// A name of this run's own: with -count, an earlier run's cache of the
+	// same Func call would be summed into this one's series.
+	f := cacheruntime.Func1(square, cacheruntime.Name(fmt.Sprint("collector-agree-", runs.Add(1))), cacheruntime.NoReport())
+	for i := range 6 {
+		f(i % 3)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(promexport.New(promexport.Options{Sites: 2}))
+	name := fmt.Sprint("collector-agree-", runs.Load())
+	// text is the scrape's series of this test's cache (the caches of
+	// other tests are listed weakly and may go between scrapes).
+	text := func() string {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Error(err)
+			return ""
+		}
+		var b strings.Builder
+		for _, mf := range mfs {
+			for _, m := range mf.Metric {
+				for _, l := range m.Label {
+					if l.GetName() == "cache" && l.GetValue() == name {
+						b.WriteString(mf.GetName() + m.String() + "\n")
+					}
+				}
+			}
+		}
+		return b.String()
+	}
+	first := text()
+	if !strings.Contains(first, "collector-agree-") {
+		t.Fatal("the cache is not in the scrape")
+	}
+	if second := text(); second != first {
+		t.Errorf("a second scrape differs")
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if got := text(); got != first {
+				i := 0
+				for i < len(got) && i < len(first) && got[i] == first[i] {
+					i++
+				}
+				t.Errorf("a concurrent scrape differs at %d: %q vs %q", i, got[max(0, i-80):min(len(got), i+80)], first[max(0, i-80):min(len(first), i+80)])
+			}
+		}()
+	}
+	wg.Wait()
+	// Caches are listed weakly: one nobody holds may go between scrapes.
+	runtime.KeepAlive(f)
+}
+
+var runs atomic.Int64

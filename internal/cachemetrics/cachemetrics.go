@@ -172,8 +172,66 @@ func bindingOf(file string, line int) string {
 }
 
 // Read returns the metric values of every cache of the process, with each
-// cache's `sites` busiest call sites (0: none).
+// cache's `sites` busiest call sites (0: none). Caches with the same
+// labels — the same Func call made again (a cache built per call, a test
+// that builds its cache twice) — are summed into one: a metrics system
+// refuses two series with the same labels.
 func Read(b Build, sites int) []Cache {
+	var out []Cache
+	at := map[string]int{}
+	for _, c := range read(b, sites) {
+		k := strings.Join(c.Labels, "\xff")
+		i, ok := at[k]
+		if !ok {
+			at[k] = len(out)
+			out = append(out, c)
+			continue
+		}
+		out[i].add(c)
+	}
+	return out
+}
+
+// add sums o into c (the same labels).
+func (c *Cache) add(o Cache) {
+	for _, x := range o.Calls {
+		j := slices.IndexFunc(c.Calls, func(y Calls) bool { return y.Result == x.Result && y.Tier == x.Tier })
+		if j < 0 {
+			c.Calls = append(c.Calls, x)
+		} else {
+			c.Calls[j].N += x.N
+		}
+	}
+	for k, v := range o.Misses {
+		c.Misses[k] += v
+	}
+	for k, v := range o.StoreErrors {
+		c.StoreErrors[k] += v
+	}
+	c.HashErrors += o.HashErrors
+	c.Mutations += o.Mutations
+	c.Evictions += o.Evictions
+	c.Expirations += o.Expirations
+	c.Entries += o.Entries
+	c.Bytes += o.Bytes
+	c.Computes += o.Computes
+	c.ComputeSum += o.ComputeSum
+	for i := range c.Buckets {
+		c.Buckets[i] += o.Buckets[i]
+	}
+	for _, s := range o.Sites {
+		j := slices.IndexFunc(c.Sites, func(x Site) bool { return x.File == s.File && x.Line == s.Line })
+		if j < 0 {
+			c.Sites = append(c.Sites, s)
+		} else {
+			c.Sites[j].Hits += s.Hits
+			c.Sites[j].Misses += s.Misses
+			c.Sites[j].Uncached += s.Uncached
+		}
+	}
+}
+
+func read(b Build, sites int) []Cache {
 	all := cacheruntime.AllStats()
 	out := make([]Cache, 0, len(all))
 	bounds := make([]float64, len(cacheruntime.ComputeBounds)-1)

@@ -1,6 +1,9 @@
 package cachemetrics
 
 import (
+	"fmt"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,12 +28,13 @@ func TestRelative(t *testing.T) {
 }
 
 func TestRead(t *testing.T) {
-	f := cacheruntime.Func1(func(i int) int { time.Sleep(2 * time.Millisecond); return i }, cacheruntime.Name("cachemetrics-read"), cacheruntime.NoReport())
+	name := fmt.Sprint("cachemetrics-read-", runs.Add(1)) // of this run's own (go test -count)
+	f := cacheruntime.Func1(func(i int) int { time.Sleep(2 * time.Millisecond); return i }, cacheruntime.Name(name), cacheruntime.NoReport())
 	for _, i := range []int{1, 1, 2} { // one call site
 		f(i)
 	}
 	for _, c := range Read(ReadBuild(), 1) {
-		if c.Labels[2] != "cachemetrics-read" {
+		if c.Labels[2] != name {
 			continue
 		}
 		calls := map[string]int64{}
@@ -52,7 +56,42 @@ func TestRead(t *testing.T) {
 		if Reason(cacheruntime.MissCodeChanged) != "codechanged" || Reason(0) != "other" {
 			t.Error("Reason")
 		}
+		runtime.KeepAlive(f)
 		return
 	}
+	runtime.KeepAlive(f) // caches are listed weakly
 	t.Fatal("the cache is not read")
 }
+
+// Two caches made by the same Func call (one per call of a function)
+// are one series: their counts add up.
+func TestSameLabelsSummed(t *testing.T) {
+	var keep []func(int) int
+	name := fmt.Sprint("cachemetrics-twice-", runs.Add(1))
+	for range 2 {
+		f := cacheruntime.Func1(func(i int) int { return i }, cacheruntime.Name(name), cacheruntime.NoReport())
+		f(1)
+		f(1)
+		keep = append(keep, f)
+	}
+	n := 0
+	for _, c := range Read(ReadBuild(), 0) {
+		if c.Labels[2] != name {
+			continue
+		}
+		n++
+		calls := map[string]int64{}
+		for _, x := range c.Calls {
+			calls[x.Result+"/"+x.Tier] = x.N
+		}
+		if calls["hit/memory"] != 2 || calls["miss/"] != 2 || c.Entries != 2 || c.Computes != 2 {
+			t.Errorf("summed: calls %v entries %d computes %d", calls, c.Entries, c.Computes)
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d series for one Func call", n)
+	}
+	runtime.KeepAlive(keep) // caches are listed weakly
+}
+
+var runs atomic.Int64
