@@ -17,6 +17,7 @@ import (
 	"weak"
 
 	"github.com/cachelens/cachelens/cacheruntime/internal/runfile"
+	"github.com/cachelens/cachelens/internal/modroot"
 	"github.com/cachelens/cachelens/wire"
 )
 
@@ -341,7 +342,7 @@ func currentProgram() programInfo {
 	// sources on disk now are what it was built from.
 	p.goBuild = strings.Contains(filepath.ToSlash(p.exe), "/go-build")
 	if p.trimpath && p.module != "" {
-		p.modRoot = findModuleRoot(p.dir, p.module)
+		p.modRoot = modroot.Of(p.dir, p.module)
 	}
 	return p
 }
@@ -351,25 +352,6 @@ func currentProgram() programInfo {
 // otherwise the file must not be newer than the executable.
 func (p programInfo) built(mtime time.Time) bool {
 	return p.goBuild || !p.exeMtime.IsZero() && !mtime.After(p.exeMtime)
-}
-
-// findModuleRoot looks for the directory of module mod at or above dir.
-func findModuleRoot(dir, mod string) string {
-	for d := dir; ; {
-		if data, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil {
-			for _, line := range strings.Split(string(data), "\n") {
-				if f := strings.Fields(line); len(f) == 2 && f[0] == "module" && strings.Trim(f[1], `"`) == mod {
-					return d
-				}
-			}
-			return ""
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return ""
-		}
-		d = parent
-	}
 }
 
 // sourcePath returns where a file named in the binary is on disk: itself,

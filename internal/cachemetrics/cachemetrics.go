@@ -16,6 +16,7 @@ import (
 
 	"github.com/cachelens/cachelens/cacheruntime"
 	"github.com/cachelens/cachelens/internal/binding"
+	"github.com/cachelens/cachelens/internal/modroot"
 )
 
 // LabelNames are the labels that map a cache's series back to its source,
@@ -79,7 +80,7 @@ func ReadBuild() Build {
 	}
 	if !b.trimpath {
 		if wd, err := os.Getwd(); err == nil {
-			b.root = findModule(wd, b.Module)
+			b.root = modroot.Of(wd, b.Module)
 		}
 	}
 	return b
@@ -91,20 +92,6 @@ func (b Build) Rev() string {
 		return b.Revision
 	}
 	return b.Version
-}
-
-// findModule looks for the directory of module mod at or above dir.
-func findModule(dir, mod string) string {
-	for d := dir; ; {
-		if m, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil && strings.Contains(string(m), "module "+mod) {
-			return d
-		}
-		up := filepath.Dir(d)
-		if up == d {
-			return ""
-		}
-		d = up
-	}
 }
 
 // Relative returns file relative to the main module when it is in it:

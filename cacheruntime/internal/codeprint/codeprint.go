@@ -49,6 +49,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cachelens/cachelens/internal/modroot"
 )
 
 // A Print is a function's code fingerprint.
@@ -211,7 +213,7 @@ func fromSource(name, file string, line int, built func(time.Time) bool) (source
 		return source{}, fmt.Errorf("source %s unreadable", file)
 	}
 	pr := &printer{pkgs: map[string]*pkg{}, seen: map[ast.Node]bool{}, imports: map[string]bool{}, built: built}
-	pr.modDir, pr.modPath = findModule(filepath.Dir(file))
+	pr.modDir, pr.modPath = modroot.Find(filepath.Dir(file))
 	fset := token.NewFileSet()
 	target, err := parser.ParseFile(fset, file, src, parser.SkipObjectResolution)
 	if err != nil {
@@ -309,25 +311,6 @@ func writeWhole(dir, path string, b []byte) {
 	_, err = tmp.Write(b)
 	if cerr := tmp.Close(); err != nil || cerr != nil || os.Rename(tmp.Name(), path) != nil {
 		os.Remove(tmp.Name())
-	}
-}
-
-// findModule returns the directory and path of the module holding dir.
-func findModule(dir string) (string, string) {
-	for d := dir; ; {
-		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil {
-			for _, l := range strings.Split(string(b), "\n") {
-				if f := strings.Fields(l); len(f) >= 2 && f[0] == "module" {
-					return d, strings.Trim(f[1], `"`)
-				}
-			}
-			return d, ""
-		}
-		up := filepath.Dir(d)
-		if up == d {
-			return "", ""
-		}
-		d = up
 	}
 }
 
