@@ -293,6 +293,11 @@ func newCache(fn reflect.Value, argsT, resT reflect.Type, variadic bool, opts []
 		c.run = c.rep.run
 	}
 	c.ctr = defRecord(c.run, c)
+	if c.cfg.newDisk == nil && len(c.cfg.stores) == 0 {
+		// WithCodec alone persists to disk, whatever order the options
+		// come in.
+		c.cfg.newDisk = c.cfg.codecDisk
+	}
 	if c.cfg.newDisk != nil || len(c.cfg.stores) > 0 {
 		c.enc = newEncoder(c)
 		c.identity = c.identify(fn)

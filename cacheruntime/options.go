@@ -27,6 +27,7 @@ type config struct {
 	// Persist and its refinements: newDisk makes the disk tier (set only
 	// by them, so that a program that never persists links none of it).
 	newDisk       func(c *cache, fn reflect.Value) tier
+	codecDisk     func(c *cache, fn reflect.Value) tier // WithCodec's disk tier, used when no other option chose the tiers
 	stores        []Store
 	persistDir    string
 	persistMax    int64

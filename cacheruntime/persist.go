@@ -79,12 +79,7 @@ type Codec interface {
 // protobuf, or a format of the program's own. Alone, it persists results
 // as Persist does.
 func WithCodec(c Codec) Option {
-	return Option{func(cfg *config) {
-		cfg.codec = c
-		if len(cfg.stores) == 0 && cfg.newDisk == nil {
-			cfg.newDisk = newDiskTier
-		}
-	}}
+	return Option{func(cfg *config) { cfg.codec, cfg.codecDisk = c, newDiskTier }}
 }
 
 // DefaultPersistMaxBytes bounds a persist directory unless

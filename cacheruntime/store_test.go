@@ -175,3 +175,21 @@ func TestStoreOneComputation(t *testing.T) {
 		t.Errorf("computed %d times across 4 replicas, want 1", n.Load())
 	}
 }
+
+// WithCodec names the encoding; it persists to disk only when no other
+// option chose where results go — in whichever order the options come.
+func TestCodecWithStoreIsNoDisk(t *testing.T) {
+	for _, order := range []string{"codec first", "store first"} {
+		s := newMapStore()
+		opts := []cacheruntime.Option{cacheruntime.WithCodec(jsonCodec{}), cacheruntime.WithStore(s)}
+		if order == "store first" {
+			opts[0], opts[1] = opts[1], opts[0]
+		}
+		var h cacheruntime.Handle
+		f := cacheruntime.Func1(func(i int) int { return i }, append(opts, cacheruntime.NoReport(), cacheruntime.WithHandle(&h))...)
+		f(1)
+		if tiers := h.Stats().Tiers; len(tiers) != 1 || tiers[0].Tier != "redis" {
+			t.Errorf("%s: tiers %+v, want the store alone", order, tiers)
+		}
+	}
+}
