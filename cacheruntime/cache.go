@@ -628,11 +628,19 @@ func (c *cache) miss(st *site, sp uintptr, sh *shard, h1, h2 uint64, p unsafe.Po
 		e = c.newEntry(h1, h2, p)
 		sh.insert(e)
 		sh.mu.Unlock()
+		// The key outside the process, hashed once for the tiers' lookup,
+		// the claim and the write (nil: no tiers, or it cannot be had).
+		var key *Key
 		if len(c.tiers) > 0 {
-			if res := c.fromTiers(st, sp, sh, e, p, &reason); res != nil {
+			if k, ok := c.storeKey(p, e); ok {
+				key = &k
+			}
+		}
+		if key != nil {
+			if res := c.fromTiers(st, sp, sh, e, *key, &reason); res != nil {
 				return res
 			}
-			unlock, res := c.claim(st, sp, sh, e, p)
+			unlock, res := c.claim(st, sp, sh, e, *key)
 			if res != nil {
 				return res
 			}
@@ -640,7 +648,7 @@ func (c *cache) miss(st *site, sp uintptr, sh *shard, h1, h2 uint64, p unsafe.Po
 				defer unlock()
 			}
 		}
-		return c.compute(st, sp, sh, e, p, compute, reason, rec)
+		return c.compute(st, sp, sh, e, p, compute, reason, rec, key)
 	}
 }
 
@@ -700,7 +708,7 @@ func (c *cache) newEntry(h1, h2 uint64, p unsafe.Pointer) *entry {
 // a step of cacheruntime's own fails — e leaves the computing state, so no
 // later caller waits on it forever. Only the function's own panic
 // propagates.
-func (c *cache) compute(st *site, sp uintptr, sh *shard, e *entry, p unsafe.Pointer, compute func(unsafe.Pointer) bool, reason MissReason, rec *userRecord) unsafe.Pointer {
+func (c *cache) compute(st *site, sp uintptr, sh *shard, e *entry, p unsafe.Pointer, compute func(unsafe.Pointer) bool, reason MissReason, rec *userRecord, key *Key) unsafe.Pointer {
 	st.counters(sp).misses.Add(1)
 	c.explainMiss(st, sp, e, p, reason, rec)
 
@@ -735,10 +743,13 @@ func (c *cache) compute(st *site, sp uintptr, sh *shard, e *entry, p unsafe.Poin
 		sh.settle(e, stFailed)
 		return res
 	}
-	payload := c.encodeForTiers(st, res)
+	var payload []byte
+	if key != nil {
+		payload = c.encodeForTiers(res)
+	}
 	c.keep(sh, e)
 	if payload != nil {
-		c.writeTiers(st, p, e, payload)
+		c.writeTiers(*key, payload)
 	}
 	return res
 }

@@ -77,7 +77,7 @@ func (d *diskTier) open() *diskstore.Bucket {
 	return d.b
 }
 
-func (d *diskTier) lookup(st *site, key Key) ([]byte, time.Time, bool, MissKind) {
+func (d *diskTier) lookup(key Key) ([]byte, time.Time, bool, MissKind) {
 	b := d.open()
 	if b == nil {
 		return nil, time.Time{}, false, 0
@@ -102,7 +102,7 @@ func (d *diskTier) lookup(st *site, key Key) ([]byte, time.Time, bool, MissKind)
 	return nil, time.Time{}, false, 0
 }
 
-func (d *diskTier) write(st *site, key Key, payload []byte, expires time.Time) {
+func (d *diskTier) write(key Key, payload []byte, expires time.Time) {
 	b := d.open()
 	if b == nil {
 		return
@@ -117,12 +117,6 @@ func (d *diskTier) write(st *site, key Key, payload []byte, expires time.Time) {
 	}
 	d.ctr[wire.TierWrites].Add(1)
 	d.ctr[wire.TierWriteBytes].Add(int64(len(payload)))
-}
-
-func (d *diskTier) drop(key Key) {
-	if b := d.open(); b != nil {
-		b.Remove(key)
-	}
 }
 
 func (d *diskTier) forget(key Key) bool {

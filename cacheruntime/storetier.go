@@ -124,7 +124,7 @@ func (t *storeTier) result(op string, err error) {
 	}
 }
 
-func (t *storeTier) lookup(st *site, key Key) ([]byte, time.Time, bool, MissKind) {
+func (t *storeTier) lookup(key Key) ([]byte, time.Time, bool, MissKind) {
 	k := t.key(key)
 	if !t.usable(true) {
 		return nil, time.Time{}, false, 0
@@ -142,7 +142,7 @@ func (t *storeTier) lookup(st *site, key Key) ([]byte, time.Time, bool, MissKind
 	return nil, time.Time{}, false, 0
 }
 
-func (t *storeTier) write(st *site, key Key, payload []byte, expires time.Time) {
+func (t *storeTier) write(key Key, payload []byte, expires time.Time) {
 	k := t.key(key)
 	if !t.usable(false) {
 		return
@@ -160,8 +160,6 @@ func (t *storeTier) write(st *site, key Key, payload []byte, expires time.Time) 
 		t.ctr[wire.TierWriteBytes].Add(int64(len(payload)))
 	}
 }
-
-func (t *storeTier) drop(key Key) { t.forget(key) }
 
 func (t *storeTier) forget(key Key) bool {
 	ok, err := t.s.Delete(t.key(key))
@@ -188,11 +186,7 @@ func (t *storeTier) stats() TierStats {
 // stores: the first to miss a key computes it (unlock gives the claim up
 // afterwards); the others wait for its value and return it as a hit of
 // the store (res), or compute themselves if it does not come in time.
-func (c *cache) claim(st *site, sp uintptr, sh *shard, e *entry, p unsafe.Pointer) (unlock func(), res unsafe.Pointer) {
-	key, ok := c.storeKey(p, e)
-	if !ok {
-		return nil, nil
-	}
+func (c *cache) claim(st *site, sp uintptr, sh *shard, e *entry, key Key) (unlock func(), res unsafe.Pointer) {
 	for _, tr := range c.tiers {
 		t, ok := tr.(*storeTier)
 		if !ok || !t.usable(false) {

@@ -17,14 +17,12 @@ import (
 type tier interface {
 	// lookup returns the bytes kept for key. On a miss it returns ok
 	// false and, when it knows, why.
-	lookup(st *site, key Key) (payload []byte, expires time.Time, ok bool, why MissKind)
+	lookup(key Key) (payload []byte, expires time.Time, ok bool, why MissKind)
 	// write keeps payload for key.
-	write(st *site, key Key, payload []byte, expires time.Time)
+	write(key Key, payload []byte, expires time.Time)
 	forget(key Key) bool // reports whether there was an entry
 	clear()
 	stats() TierStats
-	// drop removes an entry whose bytes did not decode.
-	drop(key Key)
 	// fail counts and reports an error of the tier.
 	fail(msg string)
 }
@@ -86,7 +84,7 @@ func (c *cache) storeKeyOf(p unsafe.Pointer, h1, h2 uint64) (Key, bool) {
 // fromTiers answers the miss for the in-flight entry e from the cache's
 // tiers, or returns nil (with reason set when a tier knows why). A tier's
 // hit is written to the tiers before it (a Redis hit warms the disk).
-func (c *cache) fromTiers(st *site, sp uintptr, sh *shard, e *entry, p unsafe.Pointer, reason *MissReason) (res unsafe.Pointer) {
+func (c *cache) fromTiers(st *site, sp uintptr, sh *shard, e *entry, key Key, reason *MissReason) (res unsafe.Pointer) {
 	res = c.res(e)
 	defer func() {
 		if r := recover(); r != nil {
@@ -95,12 +93,8 @@ func (c *cache) fromTiers(st *site, sp uintptr, sh *shard, e *entry, p unsafe.Po
 			res = nil
 		}
 	}()
-	key, ok := c.storeKey(p, e)
-	if !ok {
-		return nil
-	}
 	for i, t := range c.tiers {
-		payload, expires, ok, why := t.lookup(st, key)
+		payload, expires, ok, why := t.lookup(key)
 		if !ok {
 			if why != 0 && reason.Kind == 0 {
 				reason.Kind = why
@@ -109,7 +103,7 @@ func (c *cache) fromTiers(st *site, sp uintptr, sh *shard, e *entry, p unsafe.Po
 		}
 		if r := c.fromPayload(st, sp, sh, e, t, key, payload, expires); r != nil {
 			for _, before := range c.tiers[:i] {
-				before.write(st, key, payload, expires)
+				before.write(key, payload, expires)
 			}
 			return r
 		}
@@ -125,7 +119,7 @@ func (c *cache) fromPayload(st *site, sp uintptr, sh *shard, e *entry, t tier, k
 	if err := c.enc.decode(payload, res); err != nil {
 		reflect.NewAt(c.resT, res).Elem().SetZero()
 		t.fail(fmt.Sprintf("decoding a stored result: %v (the entry is removed)", err))
-		t.drop(key)
+		t.forget(key)
 		return nil
 	}
 	if !c.prepare(st, e, res) {
@@ -144,12 +138,10 @@ func (c *cache) fromPayload(st *site, sp uintptr, sh *shard, e *entry, t tier, k
 	return res
 }
 
-// encodeForTiers prepares a computed result for the tiers: encoded before any other
-// caller can see (and change) it, written after.
-func (c *cache) encodeForTiers(st *site, res unsafe.Pointer) []byte {
-	if len(c.tiers) == 0 {
-		return nil
-	}
+// encodeForTiers prepares a computed result for the tiers: encoded before
+// any other caller can see (and change) it, written after (writeTiers).
+// Why it cannot be is the first tier's error.
+func (c *cache) encodeForTiers(res unsafe.Pointer) []byte {
 	b, why := c.enc.encode(res)
 	if why != "" {
 		c.tiers[0].fail("not persisted: " + why)
@@ -159,17 +151,13 @@ func (c *cache) encodeForTiers(st *site, res unsafe.Pointer) []byte {
 }
 
 // writeTiers writes an encoded result to every tier.
-func (c *cache) writeTiers(st *site, p unsafe.Pointer, e *entry, payload []byte) {
-	key, ok := c.storeKey(p, e)
-	if !ok {
-		return
-	}
+func (c *cache) writeTiers(key Key, payload []byte) {
 	var expires time.Time
 	if c.cfg.ttl > 0 {
 		expires = time.Now().Add(c.cfg.ttl)
 	}
 	for _, t := range c.tiers {
-		t.write(st, key, payload, expires)
+		t.write(key, payload, expires)
 	}
 }
 
