@@ -11,7 +11,6 @@ import (
 	"github.com/cachelens/cachelens/server/internal/anchor"
 	"github.com/cachelens/cachelens/server/internal/document"
 	"github.com/cachelens/cachelens/server/internal/prod"
-	"github.com/cachelens/cachelens/server/internal/srcfile"
 	"go.lsp.dev/protocol"
 )
 
@@ -70,7 +69,7 @@ func (s *Server) prodDefs(path string, text []byte) []prodDef {
 			continue
 		}
 		if ix == nil {
-			ix = anchor.Parse(path, text, nil)
+			ix = s.ann.Files.Defs(path, text)
 		}
 		if def, ok := ix.DefAt(x.Line); ok {
 			out = append(out, prodDef{def, x})
@@ -128,12 +127,9 @@ func (s *Server) prodDiagnostics(path string) []lspDiagnostic {
 	if snap.Status != prod.StatusOK {
 		return nil
 	}
-	text, ok := s.openText(path)
+	text, _, ok := s.ann.Files.Current(path)
 	if !ok {
-		var err error
-		if text, err = srcfile.Read(path); err != nil {
-			return nil
-		}
+		return nil
 	}
 	d := document.New(string(fileURI(path)), path, 0, text)
 	enc := s.encoding()
@@ -157,16 +153,6 @@ func pluralf(n int64, one, many string, args ...any) string {
 		return fmt.Sprintf(one, args...)
 	}
 	return fmt.Sprintf(many, args...)
-}
-
-// openText returns the text of the open document at path.
-func (s *Server) openText(path string) ([]byte, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if d, ok := s.docs[path]; ok {
-		return d.Text, true
-	}
-	return nil, false
 }
 
 // openPaths lists the open documents.

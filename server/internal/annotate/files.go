@@ -113,6 +113,12 @@ type holderSet struct {
 
 func newHolderSet(names map[string]bool) holderSet { return holderSet{names, holderKey(names)} }
 
+// Defs returns the (cached) index of text for where its caches are
+// defined (calls through holders of other files are not looked for).
+func (f *Files) Defs(path string, text []byte) *anchor.Index {
+	return f.index(path, text, holderSet{})
+}
+
 // index returns the (cached) index of text.
 func (f *Files) index(path string, text []byte, holders holderSet) *anchor.Index {
 	k := indexKey{unsafe.SliceData(text), len(text), holders.key}
