@@ -144,7 +144,7 @@ func (d *Dir) Bucket(id, code uint64, meta Meta) (*Bucket, error) {
 		if err != nil {
 			return nil, fmt.Errorf("describing the bucket: %w", err)
 		}
-		if err := writeFile(dir, metaName, b); err != nil {
+		if err := WriteFile(dir, metaName, b); err != nil {
 			return nil, fmt.Errorf("describing the bucket: %w", err)
 		}
 	}
@@ -312,10 +312,10 @@ func Encode(key [2]uint64, payload []byte, created, expires time.Time) []byte {
 func (b *Bucket) Put(key [2]uint64, payload []byte, expires time.Time) error {
 	buf := Encode(key, payload, b.d.now(), expires)
 	path := b.Path(key)
-	err := writeFile(filepath.Dir(path), filepath.Base(path), buf)
+	err := WriteFile(filepath.Dir(path), filepath.Base(path), buf)
 	if errors.Is(err, fs.ErrNotExist) {
 		if err = os.MkdirAll(filepath.Dir(path), 0o700); err == nil {
-			err = writeFile(filepath.Dir(path), filepath.Base(path), buf)
+			err = WriteFile(filepath.Dir(path), filepath.Base(path), buf)
 		}
 	}
 	if err != nil {
@@ -368,9 +368,9 @@ func (b *Bucket) drop(path string, size int64) {
 	}
 }
 
-// writeFile writes dir/name whole or not at all: a temporary file in dir,
-// fsynced, renamed over name.
-func writeFile(dir, name string, data []byte) (err error) {
+// WriteFile writes dir/name whole or not at all: a temporary file in dir,
+// fsynced, renamed over name. Readers see the old file or the new one.
+func WriteFile(dir, name string, data []byte) (err error) {
 	f, err := os.CreateTemp(dir, tmpPrefix+"*")
 	if err != nil {
 		return err

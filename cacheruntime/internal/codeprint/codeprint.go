@@ -50,6 +50,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cachelens/cachelens/internal/diskstore"
 	"github.com/cachelens/cachelens/internal/modroot"
 )
 
@@ -299,18 +300,11 @@ func save(dir string, s source) {
 	}
 }
 
-// writeWhole writes path in dir whole or not at all.
+// writeWhole writes path (in dir) whole or not at all; a failure costs a
+// computation at the next start, nothing else.
 func writeWhole(dir, path string, b []byte) {
-	if os.MkdirAll(dir, 0o700) != nil {
-		return
-	}
-	tmp, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return
-	}
-	_, err = tmp.Write(b)
-	if cerr := tmp.Close(); err != nil || cerr != nil || os.Rename(tmp.Name(), path) != nil {
-		os.Remove(tmp.Name())
+	if os.MkdirAll(dir, 0o700) == nil {
+		diskstore.WriteFile(dir, filepath.Base(path), b)
 	}
 }
 
