@@ -2,7 +2,6 @@ package cacheotel_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -143,14 +142,11 @@ func TestScrapedThroughOTel(t *testing.T) {
 	dir, _ := filepath.Abs(".")
 	replicas := promtest.Replicas(t, dir, 1)
 	promtest.Get(t, fmt.Sprintf("http://%s/work?n=%d", replicas[0], 30))
-	var s map[string]int64
-	if err := json.Unmarshal([]byte(promtest.Get(t, "http://"+replicas[0]+"/stats")), &s); err != nil {
-		t.Fatal(err)
-	}
+	hits, misses := promtest.Counts(t, replicas)
 	prom := promtest.Start(t, "otel", replicas...)
 	prom.WaitScrapes("otel", 1, 2)
-	if r := prom.Query(`sum(cachelens_cache_calls_total{job="otel",result="hit",cache=~".*priceUncached"})`); len(r) != 1 || r[0].Float() != float64(s["hits"]) {
-		t.Errorf("hits %v, the replica counts %d", r, s["hits"])
+	if r := prom.Query(`sum(cachelens_cache_calls_total{job="otel",result="hit",cache=~".*priceUncached"})`); len(r) != 1 || r[0].Float() != float64(hits) {
+		t.Errorf("hits %v, the replica counts %d", r, hits)
 	}
 	r := prom.Query(`cachelens_cache_entries{job="otel",cache=~".*priceUncached"}`)
 	if len(r) != 1 || r[0].Metric["file"] != "testdata/replica/main.go" || r[0].Metric["line"] == "" || !strings.HasSuffix(r[0].Metric["module"], "exporters/otel") {
@@ -160,8 +156,8 @@ func TestScrapedThroughOTel(t *testing.T) {
 		t.Error("no cachelens_cache_memory_bytes")
 	}
 	// The histogram, through the producer: the Prometheus collector's name.
-	if r := prom.Query(`sum(cachelens_cache_compute_duration_seconds_count{job="otel",cache=~".*priceUncached"})`); len(r) != 1 || r[0].Float() != float64(s["misses"]) {
-		t.Errorf("computations %v, the replica counts %d misses", r, s["misses"])
+	if r := prom.Query(`sum(cachelens_cache_compute_duration_seconds_count{job="otel",cache=~".*priceUncached"})`); len(r) != 1 || r[0].Float() != float64(misses) {
+		t.Errorf("computations %v, the replica counts %d misses", r, misses)
 	}
 	if r := prom.Query(`cachelens_cache_compute_duration_seconds_bucket{job="otel",cache=~".*priceUncached",le="+Inf"}`); len(r) != 1 {
 		t.Errorf("buckets %v", r)

@@ -1,7 +1,6 @@
 package promexport_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -21,14 +20,7 @@ func TestScrapedByPrometheus(t *testing.T) {
 	for i, n := range []int{25, 40} {
 		promtest.Get(t, fmt.Sprintf("http://%s/work?n=%d", replicas[i], n))
 	}
-	var hits, misses int64
-	for _, r := range replicas {
-		var s map[string]int64
-		if err := json.Unmarshal([]byte(promtest.Get(t, "http://"+r+"/stats")), &s); err != nil {
-			t.Fatal(err)
-		}
-		hits, misses = hits+s["hits"], misses+s["misses"]
-	}
+	hits, misses := promtest.Counts(t, replicas)
 	if hits != 45 || misses != 20 {
 		t.Fatalf("the replicas count %d hits and %d misses", hits, misses)
 	}

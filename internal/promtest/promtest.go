@@ -195,3 +195,17 @@ func Replicas(t testing.TB, dir string, n int) []string {
 	}
 	return addrs
 }
+
+// Counts returns the replicas' own hits and misses (their /stats), summed:
+// what the scraped series must add up to.
+func Counts(t testing.TB, replicas []string) (hits, misses int64) {
+	t.Helper()
+	for _, r := range replicas {
+		var s map[string]int64
+		if err := json.Unmarshal([]byte(Get(t, "http://"+r+"/stats")), &s); err != nil {
+			t.Fatal(err)
+		}
+		hits, misses = hits+s["hits"], misses+s["misses"]
+	}
+	return hits, misses
+}

@@ -36,14 +36,7 @@ func TestProductionLine(t *testing.T) {
 		promtest.Get(t, fmt.Sprintf("http://%s/work?n=%d", replicas[i], n))
 	}
 	promtest.Get(t, "http://"+replicas[0]+"/mutate")
-	var hits, misses int64
-	for _, r := range replicas {
-		var s map[string]int64
-		if err := json.Unmarshal([]byte(promtest.Get(t, "http://"+r+"/stats")), &s); err != nil {
-			t.Fatal(err)
-		}
-		hits, misses = hits+s["hits"], misses+s["misses"]
-	}
+	hits, misses := promtest.Counts(t, replicas)
 	prom.WaitScrapes("shop", 2, 5)
 
 	src, err := os.ReadFile(filepath.Join(repo, "exporters", "prometheus", "testdata", "replica", "main.go"))
