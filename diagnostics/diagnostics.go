@@ -8,6 +8,8 @@
 //   - hiddeninput: a cached function reads inputs that are not in its key.
 //   - unencodable: a persisted cached function's results cannot be
 //     encoded by encoding/gob, so they would stay in memory only.
+//   - typedfunc: cacheruntime.Func (reflection) caches a function a typed
+//     variant such as Func2 caches several times faster.
 //
 // Each lives in its own package; cachedfunc is the shared analysis that
 // finds cached functions by type information.
@@ -20,6 +22,7 @@ import (
 	"github.com/cachelens/cachelens/diagnostics/hiddeninput"
 	"github.com/cachelens/cachelens/diagnostics/mutated"
 	"github.com/cachelens/cachelens/diagnostics/percall"
+	"github.com/cachelens/cachelens/diagnostics/typedfunc"
 	"github.com/cachelens/cachelens/diagnostics/unencodable"
 	"github.com/cachelens/cachelens/diagnostics/unhashable"
 	"github.com/cachelens/cachelens/internal/runtimeapi"
@@ -28,7 +31,7 @@ import (
 
 // Analyzers returns the checks, in the order they are documented.
 func Analyzers() []*analysis.Analyzer {
-	return []*analysis.Analyzer{unhashable.Analyzer, mutated.Analyzer, percall.Analyzer, hiddeninput.Analyzer, unencodable.Analyzer}
+	return []*analysis.Analyzer{unhashable.Analyzer, mutated.Analyzer, percall.Analyzer, hiddeninput.Analyzer, unencodable.Analyzer, typedfunc.Analyzer}
 }
 
 // Requires lists the packages the checks are about: code that imports
