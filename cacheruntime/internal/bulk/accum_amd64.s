@@ -65,6 +65,104 @@
 	VMOVDQU Y0, (AX) \
 	VMOVDQU Y1, 32(AX)
 
+// The AVX-512 block loop, unrolled: the eight accumulators in two ZMM
+// registers, Z0 for even stripes and Z1 for odd ones (sums are the same
+// in any order, and two chains of additions run in parallel), added
+// together before each scramble; the sixteen stripes' keys stay in
+// Z16-Z31 for the whole call; Z13 holds PRIME32_1. For floats,
+// VFPCLASSPD classifies each stripe's eight words into K1 (0x85: quiet
+// NaN, -0, signalling NaN), ORed into K2.
+
+// ACCUM_LOAD512 loads the arguments, the accumulators, PRIME32_1 and the
+// stripes' keys.
+#define ACCUM_LOAD512 \
+	MOVQ         acc+0(FP), AX \
+	MOVQ         p+8(FP), SI \
+	MOVQ         blocks+16(FP), CX \
+	MOVQ         secret+24(FP), DX \
+	VMOVDQU64    (AX), Z0 \
+	VPXORQ       Z1, Z1, Z1 \
+	VPXORQ       Z5, Z5, Z5 \
+	VPXORQ       Z6, Z6, Z6 \
+	MOVQ         $0x9E3779B1, BX \
+	VPBROADCASTQ BX, Z13 \
+	VMOVDQU64    0(DX), Z16 \
+	VMOVDQU64    8(DX), Z17 \
+	VMOVDQU64    16(DX), Z18 \
+	VMOVDQU64    24(DX), Z19 \
+	VMOVDQU64    32(DX), Z20 \
+	VMOVDQU64    40(DX), Z21 \
+	VMOVDQU64    48(DX), Z22 \
+	VMOVDQU64    56(DX), Z23 \
+	VMOVDQU64    64(DX), Z24 \
+	VMOVDQU64    72(DX), Z25 \
+	VMOVDQU64    80(DX), Z26 \
+	VMOVDQU64    88(DX), Z27 \
+	VMOVDQU64    96(DX), Z28 \
+	VMOVDQU64    104(DX), Z29 \
+	VMOVDQU64    112(DX), Z30 \
+	VMOVDQU64    120(DX), Z31
+
+// STRIPE512 accumulates the stripe at off(SI) with key into acc:
+// dk = data ^ key; acc += swap64(data) + lo32(dk)*hi32(dk).
+#define STRIPE512(off, key, acc) \
+	VMOVDQU64 off(SI), Z2 \
+	VPXORQ    key, Z2, Z3 \
+	VPSRLQ    $32, Z3, Z4 \
+	VPMULUDQ  Z4, Z3, Z3 \
+	VPSHUFD   $0x4e, Z2, Z2 \
+	VPADDQ    Z2, acc, acc \
+	VPADDQ    Z3, acc, acc
+
+// FSTRIPE512 is STRIPE512 that also classifies the stripe's words.
+#define FSTRIPE512(off, key, acc) \
+	VMOVDQU64   off(SI), Z2 \
+	VFPCLASSPDZ $0x85, Z2, K1 \
+	KORB        K1, K2, K2 \
+	VPXORQ      key, Z2, Z3 \
+	VPSRLQ      $32, Z3, Z4 \
+	VPMULUDQ    Z4, Z3, Z3 \
+	VPSHUFD     $0x4e, Z2, Z2 \
+	VPADDQ      Z2, acc, acc \
+	VPADDQ      Z3, acc, acc
+
+// BLOCK512 runs the sixteen stripes of a block with S, one of the
+// stripe macros.
+#define BLOCK512(S) \
+	S(0, Z16, Z0) \
+	S(64, Z17, Z1) \
+	S(128, Z18, Z5) \
+	S(192, Z19, Z6) \
+	S(256, Z20, Z0) \
+	S(320, Z21, Z1) \
+	S(384, Z22, Z5) \
+	S(448, Z23, Z6) \
+	S(512, Z24, Z0) \
+	S(576, Z25, Z1) \
+	S(640, Z26, Z5) \
+	S(704, Z27, Z6) \
+	S(768, Z28, Z0) \
+	S(832, Z29, Z1) \
+	S(896, Z30, Z5) \
+	S(960, Z31, Z6)
+
+// SCRAMBLE512 ends a block: acc = Z0 + Z1; acc ^= acc>>47;
+// acc ^= secret[128:192]; acc *= PRIME32_1; Z1 = 0.
+#define SCRAMBLE512 \
+	VPADDQ     Z1, Z0, Z0 \
+	VPADDQ     Z6, Z5, Z5 \
+	VPADDQ     Z5, Z0, Z0 \
+	VPXORQ     Z1, Z1, Z1 \
+	VPXORQ     Z5, Z5, Z5 \
+	VPXORQ     Z6, Z6, Z6 \
+	VPSRLQ     $47, Z0, Z2 \
+	VPTERNLOGQ $0x96, 128(DX), Z2, Z0 \
+	VPSRLQ     $32, Z0, Z2 \
+	VPMULUDQ   Z13, Z0, Z0 \
+	VPMULUDQ   Z13, Z2, Z2 \
+	VPSLLQ     $32, Z2, Z2 \
+	VPADDQ     Z2, Z0, Z0
+
 // func hasAVX2() bool
 TEXT ·hasAVX2(SB), NOSPLIT, $0-1
 	MOVL $1, AX
@@ -238,5 +336,74 @@ done:
 	ACCUM_STORE
 	VPTEST Y8, Y8
 	SETEQ  ret+32(FP)
+	VZEROUPPER
+	RET
+
+// func hasAVX512DQ() bool
+//
+// AVX512F and AVX512DQ, with the OS saving the opmask and ZMM state
+// (XCR0 bits 1, 2, 5, 6, 7).
+TEXT ·hasAVX512DQ(SB), NOSPLIT, $0-1
+	MOVL $1, AX
+	XORL CX, CX
+	CPUID
+	ANDL $0x08000000, CX // OSXSAVE
+	JZ   no512
+	XORL CX, CX
+	XGETBV
+	ANDL $0xe6, AX
+	CMPL AX, $0xe6
+	JNE  no512
+	MOVL $7, AX
+	XORL CX, CX
+	CPUID
+	ANDL $0x30000, BX    // AVX512F, AVX512DQ
+	CMPL BX, $0x30000
+	JNE  no512
+	MOVB $1, ret+0(FP)
+	RET
+no512:
+	MOVB $0, ret+0(FP)
+	RET
+
+// func accumBlocksAVX512(acc *[8]uint64, p *byte, blocks int, secret *[192]byte)
+TEXT ·accumBlocksAVX512(SB), NOSPLIT, $0-32
+	ACCUM_LOAD512
+
+block512:
+	TESTQ CX, CX
+	JZ    done512
+	BLOCK512(STRIPE512)
+	SCRAMBLE512
+	ADDQ  $1024, SI
+	DECQ  CX
+	JMP   block512
+
+done512:
+	VMOVDQU64 Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func accumBlocksFloatsAVX512(acc *[8]uint64, p *byte, blocks int, secret *[192]byte) bool
+//
+// accumBlocksAVX512 that also reports whether no word it read is -0 or a
+// NaN (CanonNaN included — the caller checks precisely then).
+TEXT ·accumBlocksFloatsAVX512(SB), NOSPLIT, $0-33
+	ACCUM_LOAD512
+	KXORB K2, K2, K2
+
+fblock512:
+	TESTQ CX, CX
+	JZ    fdone512
+	BLOCK512(FSTRIPE512)
+	SCRAMBLE512
+	ADDQ  $1024, SI
+	DECQ  CX
+	JMP   fblock512
+
+fdone512:
+	VMOVDQU64 Z0, (AX)
+	KORTESTB  K2, K2
+	SETEQ     ret+32(FP)
 	VZEROUPPER
 	RET

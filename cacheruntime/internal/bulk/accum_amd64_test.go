@@ -5,9 +5,9 @@ import (
 	"testing"
 )
 
-// TestAVX2MatchesGeneric: the assembly block loop and the Go one agree on
-// random data and random accumulators, for 1 to 9 blocks; and the vectors
-// hold on the Go path alone too.
+// TestAVX2MatchesGeneric: the assembly block loops (AVX2, and AVX-512
+// where the CPU has it) and the Go one agree on random data and random
+// accumulators, for 1 to 9 blocks; and the vectors hold on every path.
 func TestAVX2MatchesGeneric(t *testing.T) {
 	if !useAVX2 {
 		t.Log("this CPU has no AVX2: only the generic path runs")
@@ -22,15 +22,23 @@ func TestAVX2MatchesGeneric(t *testing.T) {
 		for i := range a1 {
 			a1[i] = r.Uint64()
 		}
-		a2 := a1
+		a2, a3 := a1, a1
 		accumBlocksGeneric(&a1, b)
 		accumBlocksAVX2(&a2, &b[0], blocks, &secret)
 		if a1 != a2 {
 			t.Errorf("%d blocks: generic %x, AVX2 %x", blocks, a1, a2)
 		}
+		if useAVX512 {
+			accumBlocksAVX512(&a3, &b[0], blocks, &secret)
+			if a1 != a3 {
+				t.Errorf("%d blocks: generic %x, AVX-512 %x", blocks, a1, a3)
+			}
+		}
 	}
-	saved := useAVX2
-	setAVX2(false)
-	defer setAVX2(saved)
-	TestVectors(t)
+	for _, p := range floatPaths() {
+		t.Run(p.name, func(t *testing.T) {
+			defer p.use()()
+			TestVectors(t)
+		})
+	}
 }

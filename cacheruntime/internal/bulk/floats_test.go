@@ -52,13 +52,16 @@ func FuzzSum128Paths(f *testing.F) {
 	f.Add([]byte("hello"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		b = append(b, b...) // reach the long path more often
-		saved := useAVX2
-		defer setAVX2(saved)
-		h1, l1 := Sum128(b)
-		setAVX2(false)
-		h2, l2 := Sum128(b)
-		if h1 != h2 || l1 != l2 {
-			t.Fatalf("%d bytes: %x %x (avx2 %v) vs %x %x (Go)", len(b), h1, l1, saved, h2, l2)
+		var want [2]uint64
+		for i, p := range floatPaths() {
+			restore := p.use()
+			h, l := Sum128(b)
+			restore()
+			if i == 0 {
+				want = [2]uint64{h, l}
+			} else if [2]uint64{h, l} != want {
+				t.Fatalf("%d bytes: %x %x (%s) vs %x (Go)", len(b), h, l, p.name, want)
+			}
 		}
 	})
 }
@@ -91,8 +94,13 @@ func FuzzCanonicalFloats(f *testing.F) {
 			binary.LittleEndian.PutUint64(mem[8*i:], math.Float64bits(x))
 		}
 		wantH, wantL := Sum128(mem)
-		if h, l, ok := Sum128Floats(fl); ok != want || h != wantH || l != wantL {
-			t.Fatalf("fused pass: %x %x %v, want %x %x %v", h, l, ok, wantH, wantL, want)
+		for _, p := range floatPaths() {
+			restore := p.use()
+			h, l, ok := Sum128Floats(fl)
+			restore()
+			if ok != want || h != wantH || l != wantL {
+				t.Fatalf("fused pass (%s): %x %x %v, want %x %x %v", p.name, h, l, ok, wantH, wantL, want)
+			}
 		}
 	})
 }
@@ -117,14 +125,76 @@ func TestSum128Floats(t *testing.T) {
 					binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(x))
 				}
 				wantH, wantL := Sum128(b)
-				for _, avx := range []bool{false, true} {
-					saved := useAVX2
-					setAVX2(avx && saved)
+				for _, p := range floatPaths() {
+					restore := p.use()
 					h, l, ok := Sum128Floats(f)
-					setAVX2(saved)
+					restore()
 					if h != wantH || l != wantL || ok != CanonicalFloats(f) {
-						t.Fatalf("n %d, %#x at %d (avx2 %v): %x %x %v; want %x %x %v", n, bits, pos, avx, h, l, ok, wantH, wantL, CanonicalFloats(f))
+						t.Fatalf("n %d, %#x at %d (%s): %x %x %v; want %x %x %v", n, bits, pos, p.name, h, l, ok, wantH, wantL, CanonicalFloats(f))
 					}
+				}
+			}
+		}
+	}
+}
+
+// floatPath is one way Sum128 and Sum128Floats can run on this machine.
+type floatPath struct {
+	name         string
+	avx2, avx512 bool
+}
+
+// floatPaths lists the paths this CPU has: Go, AVX2, AVX2 with the
+// AVX-512 scan.
+func floatPaths() []floatPath {
+	ps := []floatPath{{name: "Go"}}
+	if useAVX2 {
+		ps = append(ps, floatPath{name: "AVX2", avx2: true})
+	}
+	if useAVX512 {
+		ps = append(ps, floatPath{name: "AVX-512", avx2: true, avx512: true})
+	}
+	return ps
+}
+
+// use switches to the path and returns what switches back.
+func (p floatPath) use() (restore func()) {
+	a2, a5 := useAVX2, useAVX512
+	setAVX2(p.avx2)
+	setAVX512(p.avx512)
+	return func() { setAVX2(a2); setAVX512(a5) }
+}
+
+// TestFloatScanEveryLane: each special value in each of a block's 128
+// words, with every path this CPU has; the scan's verdict and the hash
+// match the Go path's.
+func TestFloatScanEveryLane(t *testing.T) {
+	paths := floatPaths()
+	t.Logf("paths: %v", paths)
+	for _, bits := range []uint64{1 << 63, 0x7ff8000000000000, 0x7ff0000000000001, 0xfff8000000000001, CanonNaN, 0x7ff0000000000000} {
+		for pos := range blockLen / 8 {
+			f := make([]float64, 2*blockLen/8+3)
+			for i := range f {
+				f[i] = float64(i) - 100.5
+			}
+			f[blockLen/8+pos] = math.Float64frombits(bits)
+			var want [3]uint64
+			for i, p := range paths {
+				restore := p.use()
+				h, l, ok := Sum128Floats(f)
+				restore()
+				okBit := uint64(0)
+				if ok {
+					okBit = 1
+				}
+				got := [3]uint64{h, l, okBit}
+				if i == 0 {
+					want = got
+					if wantOK := bits == CanonNaN || bits == 0x7ff0000000000000; ok != wantOK {
+						t.Fatalf("%#x in word %d: canonical %v on the Go path", bits, pos, ok)
+					}
+				} else if got != want {
+					t.Fatalf("%#x in word %d: %s gives %x, Go %x", bits, pos, p.name, got, want)
 				}
 			}
 		}
