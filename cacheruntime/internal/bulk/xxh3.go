@@ -10,8 +10,8 @@
 // compared across processes (persisted and shared results need that).
 // XXH3 is written here from the specification; the tests check it against
 // the reference's values. On amd64 the block loop and the float scan use
-// AVX2 when the CPU has it, with a pure-Go path everywhere else that the
-// tests and fuzzers hold to the same results.
+// AVX-512 or AVX2 when the CPU has them, with a pure-Go path everywhere
+// else that the tests and fuzzers hold to the same results.
 package bulk
 
 import (
