@@ -95,5 +95,14 @@ func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// programs do not try a server that is gone.
 	ctx, stopSignals := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stopSignals()
-	return lsp.Serve(ctx, stdin, stdout, opts)
+	in, out := stdin, stdout
+	if f, ok := pollable(stdin); ok {
+		defer f.Close()
+		in = f
+	}
+	if f, ok := pollable(stdout); ok {
+		defer f.Close()
+		out = f
+	}
+	return lsp.Serve(ctx, in, out, opts)
 }

@@ -2,6 +2,8 @@ package lsp
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
 
 	"github.com/cachelens/cachelens/server/internal/annotate"
@@ -14,11 +16,12 @@ import (
 // codeLens returns a lens for each cached function that has been called,
 // without its title: editors resolve the lenses they show
 // (codeLens/resolve), so a file with hundreds of cached functions costs
-// little to annotate.
-func (s *Server) codeLens(ctx context.Context, p *protocol.CodeLensParams) ([]codeLens, error) {
-	out := []codeLens{}
+// little to annotate. The answer is kept encoded per document and
+// placement, so asking again (editors ask on every scroll and refresh)
+// writes the same bytes without encoding or allocating them again.
+func (s *Server) codeLens(ctx context.Context, p *protocol.CodeLensParams) (encodedReply, error) {
 	if !s.currentSettings().CodeLenses {
-		return out, nil
+		return encodedReply("[]"), nil
 	}
 	d, err := s.current(string(p.TextDocument.URI))
 	if err != nil {
@@ -29,48 +32,66 @@ func (s *Server) codeLens(ctx context.Context, p *protocol.CodeLensParams) ([]co
 		return nil, err
 	}
 	if prod := s.prodLenses(d); len(prod) > 0 {
-		return append(slices.Clone(local), prod...), nil
+		return encodeLenses(append(slices.Clone(local.lenses), prod...))
 	}
-	return local, nil
+	return local.encoded, nil
+}
+
+func encodeLenses(ls []codeLens) (encodedReply, error) {
+	if ls == nil {
+		ls = []codeLens{}
+	}
+	data, err := json.Marshal(ls)
+	if err != nil {
+		return nil, fmt.Errorf("encoding code lenses: %w", err)
+	}
+	return data, nil
 }
 
 // localLenses are the lenses of the runs on this machine.
-func (s *Server) localLenses(p *protocol.CodeLensParams, d *document.Document) ([]codeLens, error) {
-	out := []codeLens{}
+func (s *Server) localLenses(p *protocol.CodeLensParams, d *document.Document) (lensAnswer, error) {
 	pl := s.ann.Place(s.store.Snapshot(), d.Path)
 	enc := s.encoding()
-	// The encoded answer is kept with the placement it came from (which
-	// changes whenever the buffer or the reports do).
+	// The answer is kept with the placement it came from (which changes
+	// whenever the buffer or the reports do).
 	s.mu.Lock()
 	cached, ok := s.lensCache[string(p.TextDocument.URI)]
 	s.mu.Unlock()
 	if ok && cached.pl == pl && cached.enc == enc {
-		return cached.lenses, nil
+		return cached, nil
 	}
 	cur := s.placementDoc(pl, d)
 	lenses := pl.Lenses()
+	out := make([]codeLens, 0, len(lenses))
 	s.mu.Lock()
 	for _, l := range lenses {
 		pos := cur.Position(l.Offset, enc)
 		r := lspRange{position{pos.Line, 0}, position{pos.Line, 0}}
 		out = append(out, codeLens{Range: r, Data: &lensData{ID: s.lensIDLocked(l.Def)}})
 	}
+	s.mu.Unlock()
+	encoded, err := encodeLenses(out)
+	if err != nil {
+		return lensAnswer{}, err
+	}
+	ans := lensAnswer{pl: pl, enc: enc, lenses: out, encoded: encoded}
+	s.mu.Lock()
 	if len(s.lensCache) >= 64 {
 		clear(s.lensCache)
 	}
-	s.lensCache[string(p.TextDocument.URI)] = lensAnswer{pl: pl, enc: enc, lenses: out}
+	s.lensCache[string(p.TextDocument.URI)] = ans
 	s.mu.Unlock()
-	return out, nil
+	return ans, nil
 }
 
 // lensAnswer is a codeLens reply kept, per document (only the last: a
-// placement holds its text), for the placement it came from. It
-// is kept as values, not as encoded JSON: jsonrpc2 would re-validate and
-// copy a json.RawMessage, which costs more than encoding the values.
+// placement holds its text), for the placement it came from: the lenses,
+// and their encoding, which dispatch writes into the reply as it is.
 type lensAnswer struct {
-	pl     *annotate.Placement
-	enc    document.Encoding
-	lenses []codeLens
+	pl      *annotate.Placement
+	enc     document.Encoding
+	lenses  []codeLens
+	encoded encodedReply
 }
 
 // lensIDLocked returns the id of a definition for lens data; s.mu is held.

@@ -74,6 +74,7 @@ func Serve(ctx context.Context, in io.Reader, out io.Writer, opts Options) int {
 func (s *Server) run(ctx context.Context, in io.Reader, out io.Writer) int {
 	opts := s.opts
 	st := newStream(in, out, nil, opts.Logf)
+	s.st = st
 	s.conn = jsonrpc2.NewConn(st)
 	s.conn.Go(ctx, s.receive)
 	go s.work(ctx)
@@ -103,6 +104,7 @@ const (
 type Server struct {
 	opts Options
 	conn jsonrpc2.Conn
+	st   *stream // the connection's stream, for replies already encoded (encodedReply)
 	exit chan int
 
 	qmu    sync.Mutex
@@ -293,10 +295,22 @@ func (s *Server) dispatch(q queued) {
 		err = jsonrpc2.NewError(requestCancelled, "request cancelled")
 		result = nil
 	}
-	if rerr := q.reply(context.Background(), result, err); rerr != nil {
+	var rerr error
+	if enc, ok := result.(encodedReply); ok && err == nil {
+		_, rerr = s.st.writeResult(q.key, enc)
+	} else {
+		rerr = q.reply(context.Background(), result, err)
+	}
+	if rerr != nil {
 		s.logf("replying to %s: %v", method, rerr)
 	}
 }
+
+// encodedReply is a handler's result already encoded as JSON: dispatch
+// writes it into the reply as it is. Handlers that answer the same large
+// result again and again (codeLens on a big file) keep it encoded, so a
+// repeated request allocates nothing for its answer.
+type encodedReply []byte
 
 // call runs one handler, turning a panic into an error reply.
 func (s *Server) call(ctx context.Context, method string, params json.RawMessage, isCall bool) (result any, err error) {

@@ -25,6 +25,7 @@ type stream struct {
 	in   *bufio.Reader
 	out  io.Writer
 	wmu  sync.Mutex
+	wbuf []byte // the message being written, under wmu
 	logf func(format string, args ...any)
 	c    io.Closer
 }
@@ -168,13 +169,49 @@ func encodeResponse(r *jsonrpc2.Response) ([]byte, error) {
 func (s *stream) write(data []byte) (int64, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	n, err := fmt.Fprintf(s.out, "Content-Length: %d\r\n\r\n", len(data))
-	if err != nil {
-		return int64(n), err
-	}
-	m, err := s.out.Write(data)
-	return int64(n + m), err
+	s.frameBuf(len(data))
+	s.wbuf = append(s.wbuf, data...)
+	return s.flush()
 }
+
+// writeResult sends a successful reply whose result is already encoded
+// (encodedReply): framed in the stream's buffer and written at once, with
+// no copy of the result through jsonrpc2 and encoding/json. id is the
+// call's id as JSON.
+func (s *stream) writeResult(id string, result []byte) (int64, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	const head, tail = `{"jsonrpc":"2.0","id":`, `,"result":`
+	s.frameBuf(len(head) + len(id) + len(tail) + len(result) + 1)
+	s.wbuf = append(s.wbuf, head...)
+	s.wbuf = append(s.wbuf, id...)
+	s.wbuf = append(s.wbuf, tail...)
+	s.wbuf = append(s.wbuf, result...)
+	s.wbuf = append(s.wbuf, '}')
+	return s.flush()
+}
+
+// frameBuf starts a message of n bytes in s.wbuf with its header; s.wmu
+// is held.
+func (s *stream) frameBuf(n int) {
+	s.wbuf = append(s.wbuf[:0], "Content-Length: "...)
+	s.wbuf = strconv.AppendInt(s.wbuf, int64(n), 10)
+	s.wbuf = append(s.wbuf, "\r\n\r\n"...)
+}
+
+// flush writes s.wbuf in one write — header and body together, so the
+// client wakes once — and keeps the buffer for the next message unless it
+// grew past maxKeptBuf; s.wmu is held.
+func (s *stream) flush() (int64, error) {
+	n, err := s.out.Write(s.wbuf)
+	if cap(s.wbuf) > maxKeptBuf {
+		s.wbuf = nil
+	}
+	return int64(n), err
+}
+
+// maxKeptBuf bounds the write buffer kept between messages.
+const maxKeptBuf = 1 << 20
 
 // Close closes the transport.
 func (s *stream) Close() error {

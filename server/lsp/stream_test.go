@@ -1,8 +1,12 @@
 package lsp
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"io"
 	"reflect"
+	"strings"
 	"testing"
 
 	"go.lsp.dev/jsonrpc2"
@@ -42,6 +46,72 @@ func TestEncodeResponseMatchesJSONRPC2(t *testing.T) {
 			if back, ok := m.(*jsonrpc2.Response); !ok || back.ID() != id {
 				t.Errorf("decoded %#v", m)
 			}
+		}
+	}
+}
+
+// countingWriter records each Write call.
+type countingWriter struct {
+	writes [][]byte
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.writes = append(w.writes, bytes.Clone(p))
+	return len(p), nil
+}
+
+// Every message goes out in one write, header and body together (two
+// writes woke the client twice), and a reply already encoded
+// (encodedReply, written by writeResult) reads back as the JSON-RPC
+// response jsonrpc2 would have made, with its result's bytes unchanged.
+func TestStreamWritesEachMessageOnce(t *testing.T) {
+	w := &countingWriter{}
+	st := newStream(strings.NewReader(""), w, nil, t.Logf)
+	call, err := jsonrpc2.NewNotification("window/logMessage", map[string]any{"type": 3, "message": "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Write(context.Background(), call); err != nil {
+		t.Fatal(err)
+	}
+	result := []byte(`[{"range":{"start":{"line":1,"character":0},"end":{"line":1,"character":0}},"data":{"id":0}}]`)
+	if _, err := st.writeResult(`"req-7"`, result); err != nil {
+		t.Fatal(err)
+	}
+	big := bytes.Repeat([]byte(`1,`), maxKeptBuf)
+	big = append(append([]byte{'['}, big...), '0', ']')
+	if _, err := st.writeResult(`8`, big); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.writes) != 3 {
+		t.Fatalf("%d writes for 3 messages", len(w.writes))
+	}
+	if cap(st.wbuf) > maxKeptBuf {
+		t.Errorf("kept a %d-byte buffer after a large message", cap(st.wbuf))
+	}
+	// Read them back through the stream's own reader.
+	rd := newStream(bytes.NewReader(bytes.Join(w.writes, nil)), io.Discard, nil, t.Logf)
+	var msgs []jsonrpc2.Message
+	for range 3 {
+		m, _, err := rd.Read(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, m)
+	}
+	if n, ok := msgs[0].(*jsonrpc2.Notification); !ok || n.Method() != "window/logMessage" {
+		t.Errorf("first message %#v", msgs[0])
+	}
+	for i, want := range []struct {
+		id     jsonrpc2.ID
+		result []byte
+	}{{jsonrpc2.NewStringID("req-7"), result}, {jsonrpc2.NewNumberID(8), big}} {
+		r, ok := msgs[i+1].(*jsonrpc2.Response)
+		if !ok {
+			t.Fatalf("message %d is %T", i+1, msgs[i+1])
+		}
+		if r.ID() != want.id || !bytes.Equal(r.Result(), want.result) || r.Err() != nil {
+			t.Errorf("reply %d: id %v, err %v, result %.80s", i+1, r.ID(), r.Err(), r.Result())
 		}
 	}
 }
