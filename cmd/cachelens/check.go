@@ -26,7 +26,7 @@ func check(args []string, stdout, stderr io.Writer) int {
 	jsonOut := fs.Bool("json", false, "print findings and their fixes as JSON")
 	tests := fs.Bool("tests", true, "check test files too")
 	dir := fs.String("C", "", "run in this directory")
-	useCache := fs.Bool("cache", true, "reuse the findings of an identical earlier run (same sources, toolchain and flags)")
+	useCache := fs.Bool("cache", true, "reuse the findings of an identical earlier run (same sources, toolchain and flags), and of each package whose files and dependencies did not change")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: cachelens check [-fix] [-json] [-tests=false] [-C dir] [packages]")
 		fs.PrintDefaults()
@@ -42,14 +42,22 @@ func check(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := driver.Config{Dir: *dir, Patterns: fs.Args(), Tests: *tests, Requires: diagnostics.Requires()}
 	key := ""
-	if *useCache && !*fix {
+	if *useCache {
 		wd := *dir
 		if wd == "" {
 			wd = "."
 		}
-		key, _ = cacheKey(wd, fs.Args(), *tests)
-		if res, ok := loadCached(key); ok {
-			return report(res, *jsonOut, stdout, stderr)
+		var salt string
+		key, salt, _ = cacheKey(wd, fs.Args(), *tests)
+		if !*fix {
+			if res, ok := loadCached(key); ok {
+				return report(res, *jsonOut, stdout, stderr)
+			}
+		}
+		if salt != "" {
+			if pc := openPkgCache(); pc != nil {
+				cfg.Cache, cfg.CacheSalt = pc, salt
+			}
 		}
 	}
 	var fixed []string
@@ -87,7 +95,12 @@ func analyze(cfg driver.Config) (driver.Result, error) {
 	if err != nil {
 		return driver.Result{}, err
 	}
-	return prog.Run(diagnostics.Analyzers()), nil
+	res := prog.Run(diagnostics.Analyzers())
+	if len(res.Errors) == 1 && errors.Is(res.Errors[0], driver.ErrCacheStale) {
+		cfg.Cache = nil
+		return analyze(cfg)
+	}
+	return res, nil
 }
 
 // applyFixes writes the first fix of each finding whose edits do not

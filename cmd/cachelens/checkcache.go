@@ -13,30 +13,61 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/cachelens/cachelens/diagnostics/driver"
 	"golang.org/x/mod/modfile"
 	"golang.org/x/tools/go/packages"
 )
 
-// The result cache of cachelens check: a run's findings are stored under a
-// key that covers everything they depend on — this binary, the Go
-// toolchain and build environment, the flags, the go.work the go command
-// uses (in the module or above it) and every module it names, each
-// module's go.mod and go.sum, every .go file in those modules and in the
-// directories they replace dependencies with. Any change re-checks
-// everything, so a hit is always what a fresh run would print. A run that
-// failed to load a package is not stored.
+// The result caches of cachelens check, two levels:
+//
+//   - A whole run's findings are stored under a key that covers everything
+//     they depend on — this binary, the Go toolchain and build
+//     environment, the flags, the go.work the go command uses (in the
+//     module or above it) and every module it names, each module's go.mod
+//     and go.sum, every .go file in those modules and in the directories
+//     they replace dependencies with. An unchanged tree answers without
+//     running go list at all (CI re-runs).
+//   - Otherwise each package's findings and facts are kept under a key of
+//     its own (driver.PackageCache: the same salt, the package's files,
+//     its imports' keys), so after an edit only the edited package and
+//     its importers are type-checked and analyzed, as go vet does.
+//
+// A hit is always what a fresh run would print. A run or package that
+// failed to load is not stored.
 
-// cacheKey returns the key for a check of patterns in dir, or "" when the
-// run cannot be cached (not in a module).
-func cacheKey(dir string, patterns []string, tests bool) (string, error) {
-	root, err := moduleRoot(dir)
-	if err != nil || root == "" {
-		return "", err
+// cacheKey returns the key for a whole check of patterns in dir and the
+// salt of its per-package entries (driver.Config.CacheSalt), or "" for
+// both when the run cannot be cached (not in a module).
+func cacheKey(dir string, patterns []string, tests bool) (key, salt string, err error) {
+	salt, trees, err := checkSalt(dir, tests)
+	if err != nil || salt == "" {
+		return "", "", err
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "cachelens-check v1\n%s\n%s %s\n", version, runtime.GOOS, runtime.GOARCH)
+	abs, _ := filepath.Abs(dir)
+	fmt.Fprintf(h, "%s\ndir %s\npatterns %q\n", salt, abs, patterns)
+	for _, tree := range trees {
+		if err := hashGoFiles(h, tree); err != nil {
+			return "", "", err
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), salt, nil
+}
+
+// checkSalt describes what a check's results depend on besides the
+// packages' own files — this binary, the Go toolchain and build
+// environment, the tests flag, the go.work the go command uses and every
+// module it names, each module's go.mod and go.sum — and returns the
+// module trees whose .go files the whole-run key hashes.
+func checkSalt(dir string, tests bool) (string, []string, error) {
+	root, err := moduleRoot(dir)
+	if err != nil || root == "" {
+		return "", nil, err
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "cachelens-check v2\n%s\n%s %s\n", version, runtime.GOOS, runtime.GOARCH)
 	if exe, err := os.Executable(); err == nil {
 		if fi, err := os.Stat(exe); err == nil {
 			fmt.Fprintf(h, "exe %s %d %d\n", exe, fi.Size(), fi.ModTime().UnixNano())
@@ -47,8 +78,8 @@ func cacheKey(dir string, patterns []string, tests bool) (string, error) {
 			fmt.Fprintf(h, "env %s\n", kv)
 		}
 	}
+	fmt.Fprintf(h, "tests %v\n", tests)
 	abs, _ := filepath.Abs(dir)
-	fmt.Fprintf(h, "dir %s\npatterns %q\ntests %v\n", abs, patterns, tests)
 	// The modules whose sources can change the answer: this one, the
 	// directories it replaces dependencies with, and every module of the
 	// go.work the go command uses (which may be above the module).
@@ -56,7 +87,7 @@ func cacheKey(dir string, patterns []string, tests bool) (string, error) {
 	if work := goWork(abs); work != "" {
 		data, err := os.ReadFile(work)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		fmt.Fprintf(h, "go.work %s %x\n", work, sha256.Sum256(data))
 		if sum, err := os.ReadFile(work + ".sum"); err == nil {
@@ -102,12 +133,7 @@ func cacheKey(dir string, patterns []string, tests bool) (string, error) {
 		}
 	}
 	slices.Sort(trees)
-	for _, tree := range trees {
-		if err := hashGoFiles(h, tree); err != nil {
-			return "", err
-		}
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return hex.EncodeToString(h.Sum(nil)), trees, nil
 }
 
 // goWork returns the go.work file the go command uses for dir: $GOWORK,
@@ -279,4 +305,82 @@ func storeCached(key string, res driver.Result) {
 		return
 	}
 	os.Rename(tmp.Name(), filepath.Join(dir, key+".json"))
+}
+
+// pkgCache is the per-package cache on disk: one file per key under
+// <cacheDir>/pkg, written whole (temporary file and rename) so that
+// concurrent runs never read half an entry. Entries not used for
+// pkgCacheAge are removed, at most once a day.
+type pkgCache struct{ dir string }
+
+const pkgCacheAge = 7 * 24 * time.Hour
+
+func openPkgCache() *pkgCache {
+	dir := cacheDir()
+	if dir == "" {
+		return nil
+	}
+	c := &pkgCache{dir: filepath.Join(dir, "pkg")}
+	if err := os.MkdirAll(c.dir, 0o700); err != nil {
+		return nil
+	}
+	c.trim(time.Now())
+	return c
+}
+
+func (c *pkgCache) path(key string) string { return filepath.Join(c.dir, key[:2], key) }
+
+// Get reads an entry, marking it used (its modification time, refreshed
+// at most hourly).
+func (c *pkgCache) Get(key string) ([]byte, bool) {
+	p := c.path(key)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, false
+	}
+	if fi, err := os.Stat(p); err == nil && time.Since(fi.ModTime()) > time.Hour {
+		now := time.Now()
+		os.Chtimes(p, now, now)
+	}
+	return data, true
+}
+
+// Put writes an entry; failures are ignored (the package is analyzed
+// again next time).
+func (c *pkgCache) Put(key string, data []byte) {
+	p := c.path(key)
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), key+".tmp*")
+	if err != nil {
+		return
+	}
+	_, werr := tmp.Write(data)
+	if cerr := tmp.Close(); werr != nil || cerr != nil {
+		os.Remove(tmp.Name())
+		return
+	}
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		os.Remove(tmp.Name())
+	}
+}
+
+// trim removes entries unused for pkgCacheAge, when the last trim is a
+// day old.
+func (c *pkgCache) trim(now time.Time) {
+	mark := filepath.Join(c.dir, "trimmed")
+	if fi, err := os.Stat(mark); err == nil && now.Sub(fi.ModTime()) < 24*time.Hour {
+		return
+	}
+	os.WriteFile(mark, nil, 0o600)
+	filepath.WalkDir(c.dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || path == mark {
+			return nil
+		}
+		if fi, err := d.Info(); err == nil && now.Sub(fi.ModTime()) > pkgCacheAge {
+			os.Remove(path)
+		}
+		return nil
+	})
 }

@@ -253,9 +253,13 @@ func TestCheckCache(t *testing.T) {
 	if first != second || code1 != code2 || code1 != 1 {
 		t.Fatalf("second run differs:\n%s\n---\n%s", first, second)
 	}
-	entries, _ := os.ReadDir(filepath.Join(cacheHome(t), "cachelens", "check"))
-	if len(entries) != 1 {
-		t.Fatalf("cache entries: %v", entries)
+	runs, _ := filepath.Glob(filepath.Join(cacheHome(t), "cachelens", "check", "*.json"))
+	if len(runs) != 1 {
+		t.Fatalf("runs stored: %v", runs)
+	}
+	// Each analyzed package is stored too.
+	if pkgs, _ := filepath.Glob(filepath.Join(cacheHome(t), "cachelens", "check", "pkg", "*", "*")); len(pkgs) == 0 {
+		t.Fatal("no package entries stored")
 	}
 	// An edit that adds a finding must show up.
 	clean := filepath.Join(dir, "clean", "clean.go")
@@ -370,8 +374,10 @@ func TestCheckArguments(t *testing.T) {
 	if code == 0 || !strings.Contains(errOut, "example.com/missing cannot be loaded") {
 		t.Errorf("a missing module: code %d: %s", code, errOut)
 	}
-	if entries, _ := os.ReadDir(filepath.Join(cacheHome(t), "cachelens", "check")); len(entries) != 1 {
-		t.Errorf("the failed load was cached (%d entries; the web.go run is the one)", len(entries))
+	// Whole runs are stored as <key>.json beside the per-package entries.
+	runs, _ := filepath.Glob(filepath.Join(cacheHome(t), "cachelens", "check", "*.json"))
+	if len(runs) != 1 {
+		t.Errorf("the failed load was cached (%d runs stored; the web.go run is the one)", len(runs))
 	}
 }
 

@@ -48,6 +48,14 @@ type Config struct {
 	// find nothing elsewhere. The others cost one go list entry each, and
 	// an edit to them is only checked for new imports.
 	Requires []string
+	// Cache, if set, keeps each package's findings and facts between
+	// runs (see PackageCache): packages whose key is found are neither
+	// type-checked nor analyzed. CacheSalt is part of every key: it must
+	// name everything outside the packages' files that can change a
+	// result (the tool's version, its analyzers and flags, the build
+	// configuration, go.mod and go.sum).
+	Cache     PackageCache
+	CacheSalt string
 }
 
 // loadMode is what the driver needs go/packages to load for analyzed
@@ -71,6 +79,31 @@ type Program struct {
 	facts   *factStore
 	// findings of the last analysis, per package
 	results map[*packages.Package][]Finding
+
+	// With Config.Cache: the cache, the keys of the workspace packages by
+	// ID, the entries of the packages not loaded (by ID, in dependency
+	// order), which of those the patterns named, and the facts each
+	// analyzed package exported.
+	cache      PackageCache
+	keys       map[string]string
+	cached     []cachedPackage
+	restored   bool
+	exported   map[*packages.Package]map[factKey]exportedFact
+	exportedMu sync.Mutex
+}
+
+// cachedPackage is a package whose analysis came from the cache.
+type cachedPackage struct {
+	id    string
+	path  string
+	root  bool
+	entry *cacheEntry
+}
+
+// exportedFact is a fact a package exported during this run.
+type exportedFact struct {
+	a *analysis.Analyzer
+	f analysis.Fact
 }
 
 // Load loads the packages named by cfg.Patterns, and the packages of the
@@ -177,6 +210,17 @@ func Load(ctx context.Context, cfg Config) (*Program, error) {
 			prog.skipped[f] = imports
 		}
 	}
+	// The packages the patterns named.
+	ids := map[string]bool{}
+	for _, p := range mpkgs {
+		ids[p.ID] = true
+	}
+	if cfg.Cache != nil {
+		roots = prog.useCache(cfg, mpkgs, needed, inWorkspace, ids, roots)
+	}
+	if len(roots) == 0 && len(prog.cached) > 0 {
+		return prog, nil // everything came from the cache
+	}
 	if len(roots) == 0 {
 		// Nothing could be listed at all (not a module, a broken go.mod)
 		// is a failure to load; otherwise nothing here uses the required
@@ -201,10 +245,6 @@ func Load(ctx context.Context, cfg Config) (*Program, error) {
 		return nil, fmt.Errorf("loading %s: %w", strings.Join(patterns, " "), err)
 	}
 	// The loaded packages the patterns named.
-	ids := map[string]bool{}
-	for _, p := range mpkgs {
-		ids[p.ID] = true
-	}
 	var named []*packages.Package
 	for _, p := range pkgs {
 		if ids[p.ID] {
@@ -218,7 +258,7 @@ func Load(ctx context.Context, cfg Config) (*Program, error) {
 	analyzable := false
 	var errs []error
 	for _, p := range named {
-		if len(p.Syntax) > 0 {
+		if len(p.Syntax) > 0 || len(prog.cached) > 0 {
 			analyzable = true
 		}
 		for _, e := range p.Errors {
@@ -333,11 +373,33 @@ func (p *Program) Findings() Result {
 // roots, reusing the stored findings of packages not in pkgs.
 func (p *Program) run(analyzers []*analysis.Analyzer, pkgs []*packages.Package) Result {
 	var res Result
+	if p.cache != nil && !p.restored && analyzers != nil {
+		var facts []cachedFact
+		for _, c := range p.cached {
+			facts = append(facts, c.entry.Facts...)
+		}
+		if !p.facts.restore(analyzers, facts) {
+			return Result{Errors: []error{ErrCacheStale}}
+		}
+		p.restored = true
+	}
 	redo := map[*packages.Package]bool{}
 	for _, pkg := range pkgs {
 		redo[pkg] = true
 	}
 	seen := map[string]bool{}
+	for _, c := range p.cached {
+		if !c.root {
+			continue
+		}
+		for _, f := range c.entry.Findings {
+			key := fmt.Sprintf("%s:%d:%d:%s:%s", f.Pos.Filename, f.Pos.Line, f.Pos.Column, f.Analyzer, f.Message)
+			if !seen[key] {
+				seen[key] = true
+				res.Findings = append(res.Findings, f)
+			}
+		}
+	}
 	for _, pkg := range p.Packages {
 		for _, e := range pkg.Errors {
 			if p.Roots[pkg] {
@@ -364,6 +426,9 @@ func (p *Program) run(analyzers []*analysis.Analyzer, pkgs []*packages.Package) 
 			findings, errs := p.analyze(pkg, analyzers, p.facts)
 			res.Errors = append(res.Errors, errs...)
 			p.results[pkg] = findings
+			if p.cache != nil && len(errs) == 0 && len(pkg.Errors) == 0 && !pkg.IllTyped {
+				p.store(pkg, findings)
+			}
 		}
 		if !p.Roots[pkg] {
 			continue
@@ -491,6 +556,16 @@ func (p *Program) newPass(pkg *packages.Package, a *analysis.Analyzer, results m
 			panic(fmt.Sprintf("%s: fact for %s belongs to another package", a.Name, obj))
 		}
 		facts.exportObject(a, obj, f)
+		if p.cache != nil {
+			if k, ok := objKey(a, obj, f); ok {
+				p.exportedMu.Lock()
+				if p.exported[pkg] == nil {
+					p.exported[pkg] = map[factKey]exportedFact{}
+				}
+				p.exported[pkg][k] = exportedFact{a, f}
+				p.exportedMu.Unlock()
+			}
+		}
 	}
 	pass.ImportPackageFact = func(pk *types.Package, f analysis.Fact) bool { return facts.importPackage(a, pk, f) }
 	pass.ExportPackageFact = func(f analysis.Fact) { facts.exportPackage(a, pkg.Types, f) }
