@@ -90,6 +90,7 @@ type Program struct {
 	restored   bool
 	exported   map[*packages.Package]map[factKey]exportedFact
 	exportedMu sync.Mutex
+	fromExport int // packages type-checked against export data (checkFromExport)
 }
 
 // cachedPackage is a package whose analysis came from the cache.
@@ -139,6 +140,13 @@ func Load(ctx context.Context, cfg Config) (*Program, error) {
 	// modules of a go.work workspace.
 	meta := base
 	meta.Mode = packages.NeedName | packages.NeedImports | packages.NeedDeps | packages.NeedModule | packages.NeedFiles
+	var goarch chan string
+	if cfg.Cache != nil {
+		// The target's sizes, for checkFromExport, asked of the go
+		// command beside the load (NeedTypesSizes would ask after it).
+		goarch = make(chan string, 1)
+		go func() { goarch <- goEnv(ctx, cfg, "GOARCH") }()
+	}
 	mpkgs, err := packages.Load(&meta, patterns...)
 	if err != nil {
 		return nil, fmt.Errorf("listing %s: %w", strings.Join(patterns, " "), err)
@@ -238,11 +246,30 @@ func Load(ctx context.Context, cfg Config) (*Program, error) {
 		}
 		return prog, nil
 	}
-	full := base
-	full.Mode = loadMode
-	pkgs, err := packages.Load(&full, roots...)
-	if err != nil {
-		return nil, fmt.Errorf("loading %s: %w", strings.Join(patterns, " "), err)
+	var pkgs []*packages.Package
+	if cfg.Cache != nil {
+		// Type-check what the cache could not answer against the export
+		// data of everything else.
+		var todo []*packages.Package
+		packages.Visit(mpkgs, nil, func(m *packages.Package) {
+			if needed[m] && slices.Contains(roots, m.PkgPath) {
+				todo = append(todo, m)
+			}
+		})
+		if sizes := types.SizesFor("gc", <-goarch); sizes != nil {
+			if checked, ok := prog.checkFromExport(base, sizes, todo); ok {
+				pkgs = checked
+				prog.fromExport = len(checked)
+			}
+		}
+	}
+	if pkgs == nil {
+		full := base
+		full.Mode = loadMode
+		pkgs, err = packages.Load(&full, roots...)
+		if err != nil {
+			return nil, fmt.Errorf("loading %s: %w", strings.Join(patterns, " "), err)
+		}
 	}
 	// The loaded packages the patterns named.
 	var named []*packages.Package

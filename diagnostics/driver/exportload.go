@@ -1,0 +1,204 @@
+package driver
+
+import (
+	"context"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/scanner"
+	"go/types"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+
+	"golang.org/x/tools/go/gcexportdata"
+	"golang.org/x/tools/go/packages"
+)
+
+// checkFromExport parses and type-checks the packages of a metadata load
+// that the package cache could not answer (todo, dependencies first)
+// against the compiler's export data of their other imports, as go vet
+// does: `go list -export` is asked only for those imports, which are
+// found in the build cache, and the changed packages themselves are not
+// compiled (go/packages would compile them to produce export data nobody
+// reads — most of a run after an edit). It reports false when the
+// packages need go/packages after all: cgo, load errors, an import that is
+// a test variant or has no export data. sizes is the target's.
+func (p *Program) checkFromExport(base packages.Config, sizes types.Sizes, todo []*packages.Package) ([]*packages.Package, bool) {
+	dirty := map[string]bool{}
+	for _, m := range todo {
+		if len(m.Errors) > 0 {
+			return nil, false
+		}
+		dirty[m.ID] = true
+	}
+	// The other imports, whose export data the type checker reads.
+	var paths []string
+	listed := map[string]bool{}
+	for _, m := range todo {
+		for _, dep := range m.Imports {
+			if dirty[dep.ID] || listed[dep.ID] || dep.PkgPath == "unsafe" {
+				continue
+			}
+			if dep.ID != dep.PkgPath {
+				return nil, false // a variant compiled for a test
+			}
+			listed[dep.ID] = true
+			paths = append(paths, dep.PkgPath)
+		}
+	}
+	exportFile := map[string]string{}
+	if len(paths) > 0 {
+		cfg := base
+		cfg.Mode = packages.NeedName | packages.NeedExportFile
+		cfg.Tests = false
+		cfg.Overlay = nil
+		eps, err := packages.Load(&cfg, paths...)
+		if err != nil {
+			return nil, false
+		}
+		for _, ep := range eps {
+			exportFile[ep.ID] = ep.ExportFile
+		}
+		for id := range listed {
+			if exportFile[id] == "" {
+				return nil, false
+			}
+		}
+	}
+	fromExport := map[string]*types.Package{} // by package path, shared by all reads
+	byID := map[string]*types.Package{}
+	readExport := func(id, path string) (*types.Package, error) {
+		if tp := byID[id]; tp != nil {
+			return tp, nil
+		}
+		f, err := os.Open(exportFile[id])
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r, err := gcexportdata.NewReader(f)
+		if err != nil {
+			return nil, fmt.Errorf("reading export data of %s: %w", path, err)
+		}
+		tp, err := gcexportdata.Read(r, p.Fset, fromExport, path)
+		if err != nil {
+			return nil, fmt.Errorf("reading export data of %s: %w", path, err)
+		}
+		byID[id] = tp
+		return tp, nil
+	}
+
+	checked := map[string]*packages.Package{}
+	var out []*packages.Package
+	for _, m := range todo {
+		np := &packages.Package{
+			ID: m.ID, Name: m.Name, PkgPath: m.PkgPath, GoFiles: m.GoFiles, CompiledGoFiles: m.GoFiles,
+			OtherFiles: m.OtherFiles, EmbedFiles: m.EmbedFiles, IgnoredFiles: m.IgnoredFiles, Module: m.Module,
+			Fset: p.Fset, TypesSizes: sizes, Imports: map[string]*packages.Package{},
+		}
+		for _, name := range m.GoFiles {
+			var src any // nil: read the file
+			if b, ok := p.overlay[name]; ok {
+				src = b
+			}
+			f, err := parser.ParseFile(p.Fset, name, src, parser.AllErrors|parser.ParseComments|parser.SkipObjectResolution)
+			if f == nil {
+				np.Errors = append(np.Errors, packages.Error{Pos: name, Msg: err.Error(), Kind: packages.ParseError})
+				continue
+			}
+			for _, e := range scannerErrors(err) {
+				np.Errors = append(np.Errors, packages.Error{Pos: e.Pos.String(), Msg: e.Msg, Kind: packages.ParseError})
+			}
+			if importsC(f) {
+				return nil, false
+			}
+			np.Syntax = append(np.Syntax, f)
+		}
+		for path, dep := range m.Imports {
+			if c := checked[dep.ID]; c != nil {
+				np.Imports[path] = c
+			} else {
+				np.Imports[path] = &packages.Package{ID: dep.ID, Name: dep.Name, PkgPath: dep.PkgPath, Module: dep.Module}
+			}
+		}
+		np.TypesInfo = &types.Info{
+			Types:        map[ast.Expr]types.TypeAndValue{},
+			Defs:         map[*ast.Ident]types.Object{},
+			Uses:         map[*ast.Ident]types.Object{},
+			Implicits:    map[ast.Node]types.Object{},
+			Selections:   map[*ast.SelectorExpr]*types.Selection{},
+			Scopes:       map[ast.Node]*types.Scope{},
+			Instances:    map[*ast.Ident]types.Instance{},
+			FileVersions: map[*ast.File]string{},
+		}
+		tc := &types.Config{
+			Sizes: sizes,
+			Importer: importerFunc(func(path string) (*types.Package, error) {
+				if path == "unsafe" {
+					return types.Unsafe, nil
+				}
+				dep := m.Imports[path]
+				if dep == nil {
+					return nil, fmt.Errorf("no metadata for %s", path)
+				}
+				if c := checked[dep.ID]; c != nil {
+					return c.Types, nil
+				}
+				tp, err := readExport(dep.ID, dep.PkgPath)
+				if err == nil {
+					np.Imports[path].Types = tp
+				}
+				return tp, err
+			}),
+			Error: func(err error) {
+				if te, ok := err.(types.Error); ok {
+					np.TypeErrors = append(np.TypeErrors, te)
+					np.Errors = append(np.Errors, packages.Error{Pos: te.Fset.Position(te.Pos).String(), Msg: te.Msg, Kind: packages.TypeError})
+				}
+			},
+		}
+		if m.Module != nil && m.Module.GoVersion != "" {
+			tc.GoVersion = "go" + m.Module.GoVersion
+		}
+		np.Types, _ = tc.Check(m.PkgPath, p.Fset, np.Syntax, np.TypesInfo)
+		np.IllTyped = len(np.Errors) > 0
+		checked[m.ID] = np
+		out = append(out, np)
+	}
+	return out, true
+}
+
+// scannerErrors lists a parse error's parts.
+func scannerErrors(err error) scanner.ErrorList {
+	if list, ok := err.(scanner.ErrorList); ok {
+		return list
+	}
+	return nil
+}
+
+// importsC reports whether a file uses cgo.
+func importsC(f *ast.File) bool {
+	for _, imp := range f.Imports {
+		if path, err := strconv.Unquote(imp.Path.Value); err == nil && path == "C" {
+			return true
+		}
+	}
+	return false
+}
+
+// goEnv returns a variable of `go env` in cfg's directory and environment,
+// or "" if the go command fails.
+func goEnv(ctx context.Context, cfg Config, name string) string {
+	cmd := exec.CommandContext(ctx, "go", "env", name)
+	cmd.Dir = cfg.Dir
+	if cfg.Env != nil {
+		cmd.Env = cfg.Env
+	}
+	out, err := cmd.Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
