@@ -24,7 +24,8 @@ import (
 // compiled (go/packages would compile them to produce export data nobody
 // reads — most of a run after an edit). It reports false when the
 // packages need go/packages after all: cgo, load errors, an import that is
-// a test variant or has no export data. sizes is the target's.
+// a test variant or has no export data, export data it cannot read. sizes
+// is the target's.
 func (p *Program) checkFromExport(base packages.Config, sizes types.Sizes, todo []*packages.Package) ([]*packages.Package, bool) {
 	dirty := map[string]bool{}
 	for _, m := range todo {
@@ -90,6 +91,10 @@ func (p *Program) checkFromExport(base packages.Config, sizes types.Sizes, todo 
 		return tp, nil
 	}
 
+	// unreadable is set when export data cannot be read (written by a Go
+	// newer than this binary's reader knows): go/packages then loads
+	// everything, so that no finding rests on a failed import.
+	unreadable := false
 	checked := map[string]*packages.Package{}
 	var out []*packages.Package
 	for _, m := range todo {
@@ -147,10 +152,12 @@ func (p *Program) checkFromExport(base packages.Config, sizes types.Sizes, todo 
 					return c.Types, nil
 				}
 				tp, err := readExport(dep.ID, dep.PkgPath)
-				if err == nil {
-					np.Imports[path].Types = tp
+				if err != nil {
+					unreadable = true
+					return nil, err
 				}
-				return tp, err
+				np.Imports[path].Types = tp
+				return tp, nil
 			}),
 			Error: func(err error) {
 				if te, ok := err.(types.Error); ok {
@@ -163,6 +170,9 @@ func (p *Program) checkFromExport(base packages.Config, sizes types.Sizes, todo 
 			tc.GoVersion = "go" + m.Module.GoVersion
 		}
 		np.Types, _ = tc.Check(m.PkgPath, p.Fset, np.Syntax, np.TypesInfo)
+		if unreadable {
+			return nil, false
+		}
 		np.IllTyped = len(np.Errors) > 0
 		checked[m.ID] = np
 		out = append(out, np)
