@@ -79,7 +79,10 @@ func (p *Program) checkFromExport(base packages.Config, sizes types.Sizes, todo 
 			return nil, err
 		}
 		defer f.Close()
-		r, err := gcexportdata.NewReader(f)
+		// go list -export names the compiler's archive (Go 1.26), whose
+		// export data section NewReader finds, as go/packages does; the
+		// unreadable fallback covers the format change it warns of.
+		r, err := gcexportdata.NewReader(f) //lint:ignore SA1019 go list -export writes archives
 		if err != nil {
 			return nil, fmt.Errorf("reading export data of %s: %w", path, err)
 		}
