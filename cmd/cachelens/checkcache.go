@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cachelens/cachelens/diagnostics/driver"
+	"github.com/cachelens/cachelens/internal/diskstore"
 	"golang.org/x/mod/modfile"
 	"golang.org/x/tools/go/packages"
 )
@@ -295,21 +296,12 @@ func storeCached(key string, res driver.Result) {
 	if err != nil {
 		return
 	}
-	tmp, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return
-	}
-	_, werr := tmp.Write(data)
-	if cerr := tmp.Close(); werr != nil || cerr != nil {
-		os.Remove(tmp.Name())
-		return
-	}
-	os.Rename(tmp.Name(), filepath.Join(dir, key+".json"))
+	diskstore.WriteFile(dir, key+".json", data)
 }
 
 // pkgCache is the per-package cache on disk: one file per key under
-// <cacheDir>/pkg, written whole (temporary file and rename) so that
-// concurrent runs never read half an entry. Entries not used for
+// <cacheDir>/pkg, written whole (diskstore.WriteFile) so that concurrent
+// runs never read half an entry. Entries not used for
 // pkgCacheAge are removed, at most once a day.
 type pkgCache struct{ dir string }
 
@@ -352,18 +344,7 @@ func (c *pkgCache) Put(key string, data []byte) {
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), key+".tmp*")
-	if err != nil {
-		return
-	}
-	_, werr := tmp.Write(data)
-	if cerr := tmp.Close(); werr != nil || cerr != nil {
-		os.Remove(tmp.Name())
-		return
-	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
-		os.Remove(tmp.Name())
-	}
+	diskstore.WriteFile(filepath.Dir(p), key, data)
 }
 
 // trim removes entries unused for pkgCacheAge, when the last trim is a
