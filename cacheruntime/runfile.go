@@ -39,7 +39,7 @@ func defRecord(r *runfile.File, c *cache) []atomic.Int64 {
 // points its counters into the record.
 func siteRecord(r *runfile.File, s *site, def uint32) {
 	if r == nil {
-		s.stripes = new([nStripes]counters)
+		s.stripes = make([]counters, nStripes)
 		return
 	}
 	s.rid = r.NextID()
@@ -50,10 +50,10 @@ func siteRecord(r *runfile.File, s *site, def uint32) {
 	b = b.Str(file).Str(fn)
 	rec := r.Record(wire.RecSite, s.rid, b, 64)
 	if rec == nil {
-		s.stripes = new([nStripes]counters)
+		s.stripes = make([]counters, nStripes)
 		return
 	}
-	s.stripes = runfile.At[[nStripes]counters](rec, wire.SiteCounters)
+	s.stripes = runfile.At[[nStripes]counters](rec, wire.SiteCounters)[:]
 }
 
 // reasonRecord records a distinct miss reason at site s (kind 0 and an

@@ -17,11 +17,19 @@ import (
 // are identified by program counter on the hot path and resolved to
 // file:line only when statistics are read.
 type site struct {
-	pc        uintptr
-	id        int                 // index within its cache
-	rid       uint32              // its record id in the run file
-	stripes   *[nStripes]counters // in the site's record of the run file, or on the heap
-	contended atomic.Bool         // hits here have come from several goroutines: count by stripe token
+	pc  uintptr
+	id  int    // index within its cache
+	rid uint32 // its record id in the run file
+	// stripes (nStripes of them) are in the site's record of the run file,
+	// or on the heap. A slice, not a pointer to an array: indexing an
+	// array through a pointer makes the compiler check the pointer by
+	// reading the array's first byte, so every hit from every goroutine
+	// would read stripe 0's line — a line one goroutine writes on each
+	// of its hits, which made two goroutines on one site 2–4× slower
+	// whenever one of them counted in stripe 0. A slice is checked
+	// against its length instead.
+	stripes   []counters
+	contended atomic.Bool // hits here have come from several goroutines: count by stripe token
 
 	// The slots hits write stay off the lines of the fields above, which
 	// every hit reads, and off those below.
@@ -88,7 +96,7 @@ func (t *stripeToken) index() int { return int(t.i & (nStripes - 1)) }
 // count adds 1 to the hits of t's stripe in stripes, moving t to other
 // stripes while that counter is contended, and returns the stripe it
 // counted in.
-func (t *stripeToken) count(stripes *[nStripes]counters) int {
+func (t *stripeToken) count(stripes []counters) int {
 	for {
 		i := t.index()
 		c := &stripes[i].hits
@@ -297,7 +305,7 @@ func (t *siteTable) add(pc uintptr) *site {
 			siteRecord(c.run, s, c.rid)
 			c.rep.noteFile(file)
 		} else {
-			s.stripes = new([nStripes]counters)
+			s.stripes = make([]counters, nStripes)
 		}
 		t.sites = append(t.sites, s)
 	}
