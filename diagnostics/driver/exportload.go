@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"go/ast"
-	"go/parser"
-	"go/scanner"
 	"go/types"
 	"os"
 	"os/exec"
@@ -111,13 +109,10 @@ func (p *Program) checkFromExport(base packages.Config, sizes types.Sizes, todo 
 			if b, ok := p.overlay[name]; ok {
 				src = b
 			}
-			f, err := parser.ParseFile(p.Fset, name, src, parser.AllErrors|parser.ParseComments|parser.SkipObjectResolution)
+			f, errs := parseGo(p.Fset, name, src)
+			np.Errors = append(np.Errors, errs...)
 			if f == nil {
-				np.Errors = append(np.Errors, packages.Error{Pos: name, Msg: err.Error(), Kind: packages.ParseError})
 				continue
-			}
-			for _, e := range scannerErrors(err) {
-				np.Errors = append(np.Errors, packages.Error{Pos: e.Pos.String(), Msg: e.Msg, Kind: packages.ParseError})
 			}
 			if importsC(f) {
 				return nil, false
@@ -131,48 +126,28 @@ func (p *Program) checkFromExport(base packages.Config, sizes types.Sizes, todo 
 				np.Imports[path] = &packages.Package{ID: dep.ID, Name: dep.Name, PkgPath: dep.PkgPath, Module: dep.Module}
 			}
 		}
-		np.TypesInfo = &types.Info{
-			Types:        map[ast.Expr]types.TypeAndValue{},
-			Defs:         map[*ast.Ident]types.Object{},
-			Uses:         map[*ast.Ident]types.Object{},
-			Implicits:    map[ast.Node]types.Object{},
-			Selections:   map[*ast.SelectorExpr]*types.Selection{},
-			Scopes:       map[ast.Node]*types.Scope{},
-			Instances:    map[*ast.Ident]types.Instance{},
-			FileVersions: map[*ast.File]string{},
-		}
-		tc := &types.Config{
-			Sizes: sizes,
-			Importer: importerFunc(func(path string) (*types.Package, error) {
-				if path == "unsafe" {
-					return types.Unsafe, nil
-				}
-				dep := m.Imports[path]
-				if dep == nil {
-					return nil, fmt.Errorf("no metadata for %s", path)
-				}
-				if c := checked[dep.ID]; c != nil {
-					return c.Types, nil
-				}
-				tp, err := readExport(dep.ID, dep.PkgPath)
-				if err != nil {
-					unreadable = true
-					return nil, err
-				}
-				np.Imports[path].Types = tp
-				return tp, nil
-			}),
-			Error: func(err error) {
-				if te, ok := err.(types.Error); ok {
-					np.TypeErrors = append(np.TypeErrors, te)
-					np.Errors = append(np.Errors, packages.Error{Pos: te.Fset.Position(te.Pos).String(), Msg: te.Msg, Kind: packages.TypeError})
-				}
-			},
-		}
-		if m.Module != nil && m.Module.GoVersion != "" {
-			tc.GoVersion = "go" + m.Module.GoVersion
-		}
-		np.Types, _ = tc.Check(m.PkgPath, p.Fset, np.Syntax, np.TypesInfo)
+		imp := importerFunc(func(path string) (*types.Package, error) {
+			if path == "unsafe" {
+				return types.Unsafe, nil
+			}
+			dep := m.Imports[path]
+			if dep == nil {
+				return nil, fmt.Errorf("no metadata for %s", path)
+			}
+			if c := checked[dep.ID]; c != nil {
+				return c.Types, nil
+			}
+			tp, err := readExport(dep.ID, dep.PkgPath)
+			if err != nil {
+				unreadable = true
+				return nil, err
+			}
+			np.Imports[path].Types = tp
+			return tp, nil
+		})
+		var terrs []packages.Error
+		np.Types, np.TypesInfo, np.TypeErrors, terrs = typeCheck(m.PkgPath, m.Module, p.Fset, np.Syntax, sizes, imp)
+		np.Errors = append(np.Errors, terrs...)
 		if unreadable {
 			return nil, false
 		}
@@ -181,14 +156,6 @@ func (p *Program) checkFromExport(base packages.Config, sizes types.Sizes, todo 
 		out = append(out, np)
 	}
 	return out, true
-}
-
-// scannerErrors lists a parse error's parts.
-func scannerErrors(err error) scanner.ErrorList {
-	if list, ok := err.(scanner.ErrorList); ok {
-		return list
-	}
-	return nil
 }
 
 // importsC reports whether a file uses cgo.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"go/ast"
 	"go/parser"
-	"go/scanner"
 	"go/token"
 	"go/types"
 	"slices"
@@ -151,16 +150,8 @@ func (p *Program) recheck(pkg *packages.Package, changed map[string][]byte) erro
 				return err
 			}
 		}
-		f, err := parser.ParseFile(pkg.Fset, name, src, parser.AllErrors|parser.ParseComments|parser.SkipObjectResolution)
-		if err != nil {
-			if list, ok := err.(scanner.ErrorList); ok {
-				for _, e := range list {
-					errs = append(errs, packages.Error{Pos: e.Pos.String(), Msg: e.Msg, Kind: packages.ParseError})
-				}
-			} else {
-				errs = append(errs, packages.Error{Pos: name, Msg: err.Error(), Kind: packages.ParseError})
-			}
-		}
+		f, perrs := parseGo(pkg.Fset, name, src)
+		errs = append(errs, perrs...)
 		if f == nil {
 			f = &ast.File{Name: ast.NewIdent(pkg.Name), FileStart: token.NoPos}
 		}
@@ -169,44 +160,20 @@ func (p *Program) recheck(pkg *packages.Package, changed map[string][]byte) erro
 	// The old syntax and type information go before the new are built,
 	// so that a large package is not held twice.
 	pkg.Syntax, pkg.TypesInfo = nil, nil
-	info := &types.Info{
-		Types:        map[ast.Expr]types.TypeAndValue{},
-		Defs:         map[*ast.Ident]types.Object{},
-		Uses:         map[*ast.Ident]types.Object{},
-		Implicits:    map[ast.Node]types.Object{},
-		Instances:    map[*ast.Ident]types.Instance{},
-		Scopes:       map[ast.Node]*types.Scope{},
-		Selections:   map[*ast.SelectorExpr]*types.Selection{},
-		FileVersions: map[*ast.File]string{},
-	}
-	var typeErrs []types.Error
-	cfg := &types.Config{
-		Importer: importerFunc(func(path string) (*types.Package, error) {
-			if imp, ok := pkg.Imports[path]; ok && imp.Types != nil {
-				return imp.Types, nil
-			}
-			return nil, fmt.Errorf("package %s is not loaded (run a full load)", path)
-		}),
-		Sizes: pkg.TypesSizes,
-		Error: func(err error) {
-			if te, ok := err.(types.Error); ok {
-				typeErrs = append(typeErrs, te)
-			}
-		},
-	}
-	if pkg.Module != nil && pkg.Module.GoVersion != "" {
-		cfg.GoVersion = "go" + pkg.Module.GoVersion
-	}
 	var nonNil []*ast.File
 	for _, f := range files {
 		if f.FileStart.IsValid() {
 			nonNil = append(nonNil, f)
 		}
 	}
-	tpkg, _ := cfg.Check(pkg.PkgPath, pkg.Fset, nonNil, info)
-	for _, te := range typeErrs {
-		errs = append(errs, packages.Error{Pos: te.Fset.Position(te.Pos).String(), Msg: te.Msg, Kind: packages.TypeError})
-	}
+	imp := importerFunc(func(path string) (*types.Package, error) {
+		if imp, ok := pkg.Imports[path]; ok && imp.Types != nil {
+			return imp.Types, nil
+		}
+		return nil, fmt.Errorf("package %s is not loaded (run a full load)", path)
+	})
+	tpkg, info, typeErrs, terrs := typeCheck(pkg.PkgPath, pkg.Module, pkg.Fset, nonNil, pkg.TypesSizes, imp)
+	errs = append(errs, terrs...)
 	// Keep list errors (they are about the package, not its text).
 	for _, e := range pkg.Errors {
 		if e.Kind == packages.ListError {
@@ -229,10 +196,6 @@ func (p *Program) recheck(pkg *packages.Package, changed map[string][]byte) erro
 	}
 	return nil
 }
-
-type importerFunc func(path string) (*types.Package, error)
-
-func (f importerFunc) Import(path string) (*types.Package, error) { return f(path) }
 
 func isChanged(changed map[string][]byte, name string) bool {
 	_, ok := changed[name]
