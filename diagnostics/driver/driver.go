@@ -81,30 +81,20 @@ type Program struct {
 	results map[*packages.Package][]Finding
 
 	// With Config.Cache: the cache, the keys of the workspace packages by
-	// ID, the entries of the packages not loaded (by ID, in dependency
-	// order), which of those the patterns named, and the facts each
-	// analyzed package exported.
+	// ID, the entries of the packages not loaded (in dependency order),
+	// and whether their facts are in the fact store yet.
 	cache      PackageCache
 	keys       map[string]string
 	cached     []cachedPackage
 	restored   bool
-	exported   map[*packages.Package]map[factKey]exportedFact
-	exportedMu sync.Mutex
 	fromExport int // packages type-checked against export data (checkFromExport)
 }
 
 // cachedPackage is a package whose analysis came from the cache.
 type cachedPackage struct {
-	id    string
 	path  string
-	root  bool
+	root  bool // named by the patterns: its findings are reported
 	entry *cacheEntry
-}
-
-// exportedFact is a fact a package exported during this run.
-type exportedFact struct {
-	a *analysis.Analyzer
-	f analysis.Fact
 }
 
 // Load loads the packages named by cfg.Patterns, and the packages of the
@@ -583,16 +573,6 @@ func (p *Program) newPass(pkg *packages.Package, a *analysis.Analyzer, results m
 			panic(fmt.Sprintf("%s: fact for %s belongs to another package", a.Name, obj))
 		}
 		facts.exportObject(a, obj, f)
-		if p.cache != nil {
-			if k, ok := objKey(a, obj, f); ok {
-				p.exportedMu.Lock()
-				if p.exported[pkg] == nil {
-					p.exported[pkg] = map[factKey]exportedFact{}
-				}
-				p.exported[pkg][k] = exportedFact{a, f}
-				p.exportedMu.Unlock()
-			}
-		}
 	}
 	pass.ImportPackageFact = func(pk *types.Package, f analysis.Fact) bool { return facts.importPackage(a, pk, f) }
 	pass.ExportPackageFact = func(f analysis.Fact) { facts.exportPackage(a, pkg.Types, f) }

@@ -162,12 +162,12 @@ func storeCached(c PackageCache, key string, findings []Finding, facts []cachedF
 }
 
 // encodeFact makes an exported fact storable.
-func encodeFact(a *analysis.Analyzer, k factKey, f analysis.Fact) (cachedFact, bool) {
+func encodeFact(k factKey, f analysis.Fact) (cachedFact, bool) {
 	var buf bytes.Buffer
 	if err := gob.NewEncoder(&buf).Encode(f); err != nil {
 		return cachedFact{}, false
 	}
-	return cachedFact{Analyzer: a.Name, Pkg: k.pkg, Path: k.path, Type: reflect.TypeOf(f).String(), Data: buf.Bytes()}, true
+	return cachedFact{Analyzer: k.a.Name, Pkg: k.pkg, Path: k.path, Type: reflect.TypeOf(f).String(), Data: buf.Bytes()}, true
 }
 
 // restoreFacts puts the facts of cached packages into the fact store, for
@@ -232,13 +232,12 @@ func (p *Program) useCache(cfg Config, mpkgs []*packages.Package, needed map[*pa
 			return
 		}
 		if e, ok := loadCached(cfg.Cache, k.key(pkg)); ok {
-			hits = append(hits, cachedPackage{id: pkg.ID, root: named[pkg.ID], entry: e, path: pkg.PkgPath})
+			hits = append(hits, cachedPackage{path: pkg.PkgPath, root: named[pkg.ID], entry: e})
 		} else {
 			dirty[pkg.PkgPath] = true
 		}
 	})
 	p.cache, p.keys = cfg.Cache, k.keys
-	p.exported = map[*packages.Package]map[factKey]exportedFact{}
 	for _, h := range hits {
 		if !dirty[h.path] {
 			p.cached = append(p.cached, h)
@@ -253,18 +252,20 @@ func (p *Program) useCache(cfg Config, mpkgs []*packages.Package, needed map[*pa
 	return load
 }
 
-// store keeps an analyzed package's findings and the facts it exported.
+// store keeps an analyzed package's findings and the facts about its
+// objects, which are the facts its analysis exported (a pass may export
+// facts only about its own package's objects; the cached facts of the
+// package's path are not restored when the package is analyzed). A test
+// variant shares its package's path, so its entry holds the facts of both
+// — as the fact store, keyed by path, does.
 func (p *Program) store(pkg *packages.Package, findings []Finding) {
 	key := p.keys[pkg.ID]
 	if key == "" {
 		return
 	}
-	p.exportedMu.Lock()
-	exported := p.exported[pkg]
-	p.exportedMu.Unlock()
-	facts := make([]cachedFact, 0, len(exported))
-	for k, ef := range exported {
-		cf, ok := encodeFact(ef.a, k, ef.f)
+	var facts []cachedFact
+	for k, f := range p.facts.ofPackage(pkg.PkgPath) {
+		cf, ok := encodeFact(k, f)
 		if !ok {
 			return // a fact that cannot be kept: analyze it next time
 		}
@@ -274,4 +275,18 @@ func (p *Program) store(pkg *packages.Package, findings []Finding) {
 		return cmp.Or(strings.Compare(a.Analyzer, b.Analyzer), strings.Compare(string(a.Path), string(b.Path)), strings.Compare(a.Type, b.Type))
 	})
 	storeCached(p.cache, key, findings, facts)
+}
+
+// ofPackage returns the object facts about the objects of the package at
+// path.
+func (s *factStore) ofPackage(path string) map[factKey]analysis.Fact {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[factKey]analysis.Fact{}
+	for k, f := range s.objs {
+		if k.pkg == path {
+			out[k] = f
+		}
+	}
+	return out
 }
