@@ -125,17 +125,27 @@ func (s *stream) replyParseError(err error) {
 
 // Write sends one message.
 func (s *stream) Write(ctx context.Context, msg jsonrpc2.Message) (int64, error) {
-	// jsonrpc2's messages marshal themselves; calling that directly
-	// spares encoding/json a second pass over the bytes.
-	var data []byte
-	var err error
 	if r, ok := msg.(*jsonrpc2.Response); ok && r.Err() == nil {
 		// A successful reply: its result was encoded when the reply was
 		// made; Response.MarshalJSON would copy it again through a
 		// compacting, HTML-escaping pass (most of the cost of a large
 		// answer such as 200 code lenses).
-		data, err = encodeResponse(r)
-	} else if m, ok := msg.(json.Marshaler); ok {
+		rid := r.ID()
+		id, err := json.Marshal(&rid) // ID marshals itself through a pointer
+		if err != nil {
+			return 0, fmt.Errorf("encoding a reply's id: %w", err)
+		}
+		result := r.Result()
+		if len(result) == 0 {
+			result = json.RawMessage("null")
+		}
+		return s.writeResult(string(id), result)
+	}
+	// jsonrpc2's messages marshal themselves; calling that directly
+	// spares encoding/json a second pass over the bytes.
+	var data []byte
+	var err error
+	if m, ok := msg.(json.Marshaler); ok {
 		data, err = m.MarshalJSON()
 	} else {
 		data, err = json.Marshal(msg)
@@ -146,26 +156,6 @@ func (s *stream) Write(ctx context.Context, msg jsonrpc2.Message) (int64, error)
 	return s.write(data)
 }
 
-// encodeResponse encodes a successful reply as the JSON-RPC 2.0 response
-// object, with its already-encoded result copied as it is.
-func encodeResponse(r *jsonrpc2.Response) ([]byte, error) {
-	rid := r.ID()
-	id, err := json.Marshal(&rid) // ID marshals itself through a pointer
-	if err != nil {
-		return nil, fmt.Errorf("encoding a reply's id: %w", err)
-	}
-	result := r.Result()
-	if len(result) == 0 {
-		result = json.RawMessage("null")
-	}
-	buf := make([]byte, 0, len(`{"jsonrpc":"2.0","id":,"result":}`)+len(id)+len(result))
-	buf = append(buf, `{"jsonrpc":"2.0","id":`...)
-	buf = append(buf, id...)
-	buf = append(buf, `,"result":`...)
-	buf = append(buf, result...)
-	return append(buf, '}'), nil
-}
-
 func (s *stream) write(data []byte) (int64, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -174,10 +164,10 @@ func (s *stream) write(data []byte) (int64, error) {
 	return s.flush()
 }
 
-// writeResult sends a successful reply whose result is already encoded
-// (encodedReply): framed in the stream's buffer and written at once, with
-// no copy of the result through jsonrpc2 and encoding/json. id is the
-// call's id as JSON.
+// writeResult sends a successful reply whose result is already encoded —
+// by jsonrpc2 (Write) or by the handler (encodedReply) — framed in the
+// stream's buffer and written at once, with no further pass of the result
+// through encoding/json. id is the call's id as JSON.
 func (s *stream) writeResult(id string, result []byte) (int64, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
