@@ -2,18 +2,32 @@ package bulk
 
 import "unsafe"
 
-// useAVX2 is whether this CPU and OS run AVX2 (CPUID and XGETBV: the
-// standard library's own feature flags are internal).
-var useAVX2 = hasAVX2()
+// useAVX2 is whether this CPU and OS run AVX2, and useAVX512 whether the
+// block loops can use AVX-512 (F and DQ): a block's sixteen stripes
+// unrolled with their keys in registers, and for floats one VFPCLASSPD per
+// 64 bytes instead of ten AVX2 instructions. (The standard library's own feature flags are
+// internal.)
+var useAVX2, useAVX512 = features()
 
-func hasAVX2() bool
+// features reads CPUID and XCR0: AVX2 needs the OS to save the XMM and YMM
+// state (XCR0 bits 1, 2), AVX-512 the opmask and ZMM state too (5, 6, 7).
+func features() (avx2, avx512 bool) {
+	_, _, ecx1, _ := cpuid(1, 0)
+	const osxsave, avx = 1 << 27, 1 << 28
+	if ecx1&osxsave == 0 || ecx1&avx == 0 {
+		return false, false
+	}
+	xcr0, _ := xgetbv()
+	_, ebx7, _, _ := cpuid(7, 0)
+	const avx2Bit, avx512F, avx512DQ = 1 << 5, 1 << 16, 1 << 17
+	avx2 = xcr0&0x6 == 0x6 && ebx7&avx2Bit != 0
+	avx512 = avx2 && xcr0&0xe6 == 0xe6 && ebx7&avx512F != 0 && ebx7&avx512DQ != 0
+	return avx2, avx512
+}
 
-// useAVX512 is whether the block loops can use AVX-512 (F and DQ): the
-// accumulators in one register, and for floats one VFPCLASSPD per 64
-// bytes instead of ten AVX2 instructions.
-var useAVX512 = useAVX2 && hasAVX512DQ()
+func cpuid(leaf, subleaf uint32) (eax, ebx, ecx, edx uint32)
 
-func hasAVX512DQ() bool
+func xgetbv() (eax, edx uint32)
 
 // accumBlocksAVX2 is accumBlocksGeneric over blocks whole blocks at p,
 // with the accumulators in two YMM registers.
@@ -21,8 +35,8 @@ func hasAVX512DQ() bool
 //go:noescape
 func accumBlocksAVX2(acc *[8]uint64, p *byte, blocks int, secret *[192]byte)
 
-// accumBlocksAVX512 is accumBlocksAVX2 with the accumulators in one ZMM
-// register (AVX-512 F).
+// accumBlocksAVX512 is accumBlocksAVX2 in ZMM registers, unrolled, with
+// four independent accumulator chains added before each scramble.
 //
 //go:noescape
 func accumBlocksAVX512(acc *[8]uint64, p *byte, blocks int, secret *[192]byte)

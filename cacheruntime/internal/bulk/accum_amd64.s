@@ -65,10 +65,10 @@
 	VMOVDQU Y0, (AX) \
 	VMOVDQU Y1, 32(AX)
 
-// The AVX-512 block loop, unrolled: the eight accumulators in two ZMM
-// registers, Z0 for even stripes and Z1 for odd ones (sums are the same
-// in any order, and two chains of additions run in parallel), added
-// together before each scramble; the sixteen stripes' keys stay in
+// The AVX-512 block loop, unrolled: the eight accumulators in four ZMM
+// registers, Z0, Z1, Z5 and Z6 taking stripes 0, 1, 2, 3 mod 4 (sums are
+// the same in any order, and four chains of additions run in parallel),
+// added together before each scramble; the sixteen stripes' keys stay in
 // Z16-Z31 for the whole call; Z13 holds PRIME32_1. For floats,
 // VFPCLASSPD classifies each stripe's eight words into K1 (0x85: quiet
 // NaN, -0, signalling NaN), ORed into K2.
@@ -146,8 +146,8 @@
 	S(896, Z30, Z5) \
 	S(960, Z31, Z6)
 
-// SCRAMBLE512 ends a block: acc = Z0 + Z1; acc ^= acc>>47;
-// acc ^= secret[128:192]; acc *= PRIME32_1; Z1 = 0.
+// SCRAMBLE512 ends a block: acc = Z0 + Z1 + Z5 + Z6; acc ^= acc>>47;
+// acc ^= secret[128:192]; acc *= PRIME32_1; Z1 = Z5 = Z6 = 0.
 #define SCRAMBLE512 \
 	VPADDQ     Z1, Z0, Z0 \
 	VPADDQ     Z6, Z5, Z5 \
@@ -163,29 +163,23 @@
 	VPSLLQ     $32, Z2, Z2 \
 	VPADDQ     Z2, Z0, Z0
 
-// func hasAVX2() bool
-TEXT ·hasAVX2(SB), NOSPLIT, $0-1
-	MOVL $1, AX
-	XORL CX, CX
+// func cpuid(leaf, subleaf uint32) (eax, ebx, ecx, edx uint32)
+TEXT ·cpuid(SB), NOSPLIT, $0-24
+	MOVL leaf+0(FP), AX
+	MOVL subleaf+4(FP), CX
 	CPUID
-	MOVL CX, R8
-	ANDL $0x18000000, R8 // OSXSAVE and AVX
-	CMPL R8, $0x18000000
-	JNE  no
-	XORL CX, CX
-	XGETBV               // XCR0: the OS saves XMM and YMM state
-	ANDL $6, AX
-	CMPL AX, $6
-	JNE  no
-	MOVL $7, AX
-	XORL CX, CX
-	CPUID
-	ANDL $0x20, BX       // AVX2
-	JZ   no
-	MOVB $1, ret+0(FP)
+	MOVL AX, eax+8(FP)
+	MOVL BX, ebx+12(FP)
+	MOVL CX, ecx+16(FP)
+	MOVL DX, edx+20(FP)
 	RET
-no:
-	MOVB $0, ret+0(FP)
+
+// func xgetbv() (eax, edx uint32)
+TEXT ·xgetbv(SB), NOSPLIT, $0-8
+	XORL CX, CX
+	XGETBV
+	MOVL AX, eax+0(FP)
+	MOVL DX, edx+4(FP)
 	RET
 
 // func accumBlocksAVX2(acc *[8]uint64, p *byte, blocks int, secret *[192]byte)
@@ -337,33 +331,6 @@ done:
 	VPTEST Y8, Y8
 	SETEQ  ret+32(FP)
 	VZEROUPPER
-	RET
-
-// func hasAVX512DQ() bool
-//
-// AVX512F and AVX512DQ, with the OS saving the opmask and ZMM state
-// (XCR0 bits 1, 2, 5, 6, 7).
-TEXT ·hasAVX512DQ(SB), NOSPLIT, $0-1
-	MOVL $1, AX
-	XORL CX, CX
-	CPUID
-	ANDL $0x08000000, CX // OSXSAVE
-	JZ   no512
-	XORL CX, CX
-	XGETBV
-	ANDL $0xe6, AX
-	CMPL AX, $0xe6
-	JNE  no512
-	MOVL $7, AX
-	XORL CX, CX
-	CPUID
-	ANDL $0x30000, BX    // AVX512F, AVX512DQ
-	CMPL BX, $0x30000
-	JNE  no512
-	MOVB $1, ret+0(FP)
-	RET
-no512:
-	MOVB $0, ret+0(FP)
 	RET
 
 // func accumBlocksAVX512(acc *[8]uint64, p *byte, blocks int, secret *[192]byte)
