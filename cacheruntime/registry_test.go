@@ -19,10 +19,23 @@ func TestAllStats(t *testing.T) {
 		}
 		return cacheruntime.Stats{}, false
 	}
-	f := cacheruntime.Func1(func(i int) int { time.Sleep(2 * time.Millisecond); return i }, cacheruntime.Name("registry-test"), cacheruntime.NoReport())
-	f(1)
-	f(1)
-	f(2)
+	// Each computation's duration as the cache measures it lies between
+	// the time inside the function and the time around the call.
+	var inner, outer []time.Duration
+	f := cacheruntime.Func1(func(i int) int {
+		t0 := time.Now()
+		time.Sleep(2 * time.Millisecond)
+		inner = append(inner, time.Since(t0))
+		return i
+	}, cacheruntime.Name("registry-test"), cacheruntime.NoReport())
+	for _, arg := range []int{1, 1, 2} {
+		t0 := time.Now()
+		misses := len(inner)
+		f(arg)
+		if len(inner) > misses {
+			outer = append(outer, time.Since(t0))
+		}
+	}
 	s, ok := find("registry-test")
 	if !ok {
 		t.Fatal("the cache is not listed")
@@ -30,9 +43,25 @@ func TestAllStats(t *testing.T) {
 	if s.Hits != 1 || s.Misses != 2 || s.Package != "github.com/cachelens/cachelens/cacheruntime_test" {
 		t.Errorf("stats %+v", s)
 	}
-	// 2 ms computations: none within 1 ms, both within 5 ms, cumulative.
-	if len(s.ComputeBuckets) != len(cacheruntime.ComputeBounds) || s.ComputeBuckets[1] != 0 || s.ComputeBuckets[2] != 2 || s.ComputeBuckets[len(s.ComputeBuckets)-1] != 2 {
-		t.Errorf("buckets %v", s.ComputeBuckets)
+	// Two computations of at least 2 ms, counted cumulatively: bucket i
+	// holds those within ComputeBounds[i]. A loaded machine may stretch a
+	// 2 ms sleep past 5 ms, so each bucket is checked against what the
+	// test measured rather than against fixed counts.
+	if len(s.ComputeBuckets) != len(cacheruntime.ComputeBounds) || s.ComputeBuckets[len(s.ComputeBuckets)-1] != 2 {
+		t.Fatalf("buckets %v", s.ComputeBuckets)
+	}
+	within := func(ds []time.Duration, b time.Duration) (n int64) {
+		for _, d := range ds {
+			if d <= b {
+				n++
+			}
+		}
+		return n
+	}
+	for i, b := range cacheruntime.ComputeBounds {
+		if got := s.ComputeBuckets[i]; got < within(outer, b) || got > within(inner, b) {
+			t.Errorf("bucket ≤ %v holds %d computations; measured inside %v, around %v (buckets %v)", b, got, inner, outer, s.ComputeBuckets)
+		}
 	}
 	runtime.KeepAlive(f)
 
