@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/cachelens/cachelens/cacheruntime/internal/callers"
 	"github.com/cachelens/cachelens/cacheruntime/internal/runfile"
@@ -249,7 +250,7 @@ func (s *site) recentReasons() []ReasonCount {
 // several places), so a new counter is resolved once and joins the site
 // with the same file, line and function.
 type siteTable struct {
-	list  atomic.Pointer[[]pcSite]
+	list  atomic.Pointer[siteList]
 	sites []*site // distinct sites, guarded by mu
 	mu    sync.Mutex
 	cache *cache // the cache whose sites these are
@@ -267,9 +268,32 @@ type pcSite struct {
 	s  *site
 }
 
+// A siteList is what every call reads to find its site. It and its
+// array fill whole cache lines (64 bytes, a size class of the Go
+// allocator, so each is also aligned to a line): a smaller object would
+// share its line with whatever the program allocated beside it, and a
+// neighbour written on every call of another goroutine — the testing
+// package's PB counter was one — would make each call here wait for that
+// line.
+type siteList struct {
+	pcs []pcSite
+	_   [64 - unsafe.Sizeof([]pcSite{})]byte
+}
+
+// newSiteList returns a list of old's entries and one more, with room
+// for whole cache lines.
+func newSiteList(old []pcSite, e pcSite) *siteList {
+	const perLine = 64 / int(unsafe.Sizeof(pcSite{}))
+	n := len(old) + 1
+	l := &siteList{pcs: make([]pcSite, n, (n+perLine-1)/perLine*perLine)}
+	copy(l.pcs, old)
+	l.pcs[n-1] = e
+	return l
+}
+
 func (t *siteTable) get(pc uintptr) *site {
 	if l := t.list.Load(); l != nil {
-		for _, e := range *l {
+		for _, e := range l.pcs {
 			if e.pc == pc {
 				return e.s
 			}
@@ -283,7 +307,7 @@ func (t *siteTable) add(pc uintptr) *site {
 	defer t.mu.Unlock()
 	var old []pcSite
 	if l := t.list.Load(); l != nil {
-		old = *l
+		old = l.pcs
 		for _, e := range old {
 			if e.pc == pc {
 				return e.s
@@ -309,10 +333,7 @@ func (t *siteTable) add(pc uintptr) *site {
 		}
 		t.sites = append(t.sites, s)
 	}
-	nl := make([]pcSite, len(old)+1)
-	copy(nl, old)
-	nl[len(old)] = pcSite{pc, s}
-	t.list.Store(&nl)
+	t.list.Store(newSiteList(old, pcSite{pc, s}))
 	return s
 }
 
@@ -388,7 +409,7 @@ outer:
 		}
 		// A call site seen before is the caller: no lock on the hit path.
 		if sites != nil {
-			for _, e := range *sites {
+			for _, e := range sites.pcs {
 				if e.pc == pc {
 					return pc
 				}

@@ -16,6 +16,10 @@ import (
 // path, which looks again under mu. Growing relinks entries into a new
 // table; a reader still walking the old one may follow a link into a new
 // chain and miss — the same harmless false miss — and every chain ends.
+//
+// A shard is three cache lines (TestHotObjectsOwnTheirLines): tab has one
+// to itself wherever the array of shards starts, with the writers' fields
+// of this shard and the previous one at least 56 bytes away.
 type shard struct {
 	tab atomic.Pointer[table] // read by every lookup: on a line writers do not touch
 	_   [56]byte
@@ -23,13 +27,17 @@ type shard struct {
 	mu   sync.Mutex
 	n    int       // entries linked (under mu)
 	cond sync.Cond // on mu: an entry of this shard left the computing state
-	_    [40]byte
+	_    [56]byte
 }
 
-// table is one generation of a shard's slots.
+// table is one generation of a shard's slots. It is read by every lookup
+// and fills one cache line, as its slot array fills whole lines (minSlots
+// pointers or more): objects of 64 bytes and its multiples are aligned to
+// lines, so nothing the program allocated beside them shares theirs.
 type table struct {
 	mask  uint64
 	slots []atomic.Pointer[entry]
+	_     [32]byte
 }
 
 const minSlots = 8
