@@ -623,7 +623,7 @@ func (c *cache) lookup(st *site, sp uintptr, p unsafe.Pointer, compute func(res 
 		c.ctr[wire.CtrHashNs].Add(int64(time.Since(t0)))
 		c.ctr[wire.CtrHashN].Add(1)
 	}
-	st.countHit(tok, ctr, sp)
+	st.countHit(tok, ctr)
 	tok.put()
 	c.hit(st, sp, e)
 	return c.res(e)
@@ -665,7 +665,7 @@ func (c *cache) miss(st *site, sp uintptr, sh *shard, h1, h2 uint64, p unsafe.Po
 						return c.mutated(st, sp, sh, e, h1, h2, p, compute, rec)
 					}
 				}
-				st.countHit(nil, st.counters(sp), sp)
+				st.countHit(nil, st.counters(sp))
 				c.hit(st, sp, e)
 				return c.res(e)
 			case stFailed:

@@ -55,10 +55,7 @@ type site struct {
 // several cores do not fight over one cache line.
 type counters struct {
 	hits, misses, uncached atomic.Int64
-	// owner is the stack of the goroutine that last counted a hit here
-	// (the rest of a stripe is the runtime's own: readers ignore it).
-	owner atomic.Uint64
-	_     [32]byte
+	_                      [40]byte // (the rest of a stripe is the runtime's own: readers ignore it)
 }
 
 const nStripes = 8
@@ -128,30 +125,27 @@ func slotOf(sp uintptr) int {
 // hits by token (countHit).
 func (s *site) counters(sp uintptr) *counters { return &s.stripes[slotOf(sp)&(nStripes-1)] }
 
-// countHit counts a hit: in tok's stripe when hits here have been seen
-// from more than one goroutine (tok is then the P's stripe token), else in
-// c, the stripe of the stack that holds sp (site.counters), which costs
-// nothing to find. A stripe remembers whose stack counted last; a hit from
-// another stack switches the site to tokens for good, which keep
-// goroutines on different Ps apart (two goroutines' stacks may share a
-// stripe, and counting on a line another core writes costs more than the
-// token).
-func (s *site) countHit(tok *stripeToken, c *counters, sp uintptr) {
+// countHit counts a hit: in tok's stripe when hits here have collided
+// (tok is then the P's stripe token), else in c, the stripe of the stack
+// that holds sp (site.counters), which costs nothing to find. Counting in
+// the stack's stripe is a load and a compare-and-swap; the swap fails
+// only when another core changed the counter in between — two goroutines
+// whose stacks share the stripe, running at once — and then the site
+// switches to tokens for good, which keep goroutines on different Ps
+// apart (counting on a line another core writes costs more than taking
+// the token). Goroutines that follow one another on a stripe, as those of
+// successive requests or benchmark rounds do, keep the cheaper stack
+// stripes.
+func (s *site) countHit(tok *stripeToken, c *counters) {
 	if tok != nil {
 		tok.count(s.stripes)
 		return
 	}
-	if o, sid := c.owner.Load(), stackID(sp); o != sid {
-		if o != 0 {
-			s.contended.Store(true)
-		}
-		c.owner.Store(sid)
+	if v := c.hits.Load(); !c.hits.CompareAndSwap(v, v+1) {
+		s.contended.Store(true)
+		c.hits.Add(1)
 	}
-	c.hits.Add(1)
 }
-
-// stackID identifies the stack that holds sp (non-zero).
-func stackID(sp uintptr) uint64 { return uint64(sp)>>11 | 1 }
 
 // last returns the previous-call slot of the goroutine whose stack holds
 // sp (the call's mark: cache.callAt).

@@ -175,3 +175,51 @@ func asmOf(out, header string) (string, bool) {
 	}
 	return body, true
 }
+
+// TestStackStripesSwitchOnlyWhenContended: goroutines that follow one
+// another on a site's stack stripe (a request's goroutine after
+// another's) keep counting there; two counting on one stripe at the same
+// time make the site switch to stripe tokens. No count is lost either
+// way.
+func TestStackStripesSwitchOnlyWhenContended(t *testing.T) {
+	s := &site{stripes: make([]counters, nStripes)}
+	c := &s.stripes[3]
+	for range 100 {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for range 1000 {
+				s.countHit(nil, c)
+			}
+		}()
+		<-done
+	}
+	if s.contended.Load() {
+		t.Fatal("goroutines one after another switched the site to tokens")
+	}
+	if got := c.hits.Load(); got != 100_000 {
+		t.Fatalf("%d hits counted, want 100000", got)
+	}
+
+	// Two goroutines at once on one stripe, until the site notices.
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Fatalf("GOMAXPROCS %d: this test needs two Ps to count at once", runtime.GOMAXPROCS(0))
+	}
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			for i := 0; i < 50_000_000 && !s.contended.Load(); i++ {
+				s.countHit(nil, c)
+				n.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if !s.contended.Load() {
+		t.Error("two goroutines counting at once on one stripe did not switch the site to tokens")
+	}
+	if got, want := c.hits.Load(), 100_000+n.Load(); got != want {
+		t.Errorf("%d hits counted, want %d", got, want)
+	}
+}
