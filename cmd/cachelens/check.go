@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -42,13 +43,11 @@ func check(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := driver.Config{Dir: *dir, Patterns: fs.Args(), Tests: *tests, Requires: diagnostics.Requires()}
 	key := ""
+	wd := cmp.Or(*dir, ".")
 	if *useCache {
-		wd := *dir
-		if wd == "" {
-			wd = "."
-		}
 		var salt string
-		key, salt, _ = cacheKey(wd, fs.Args(), *tests)
+		var sources map[string]string
+		key, salt, sources, _ = cacheKey(wd, fs.Args(), *tests)
 		if !*fix {
 			if res, ok := loadCached(key); ok {
 				return report(res, *jsonOut, stdout, stderr)
@@ -56,7 +55,7 @@ func check(args []string, stdout, stderr io.Writer) int {
 		}
 		if salt != "" {
 			if pc := openPkgCache(); pc != nil {
-				cfg.Cache, cfg.CacheSalt = pc, salt
+				cfg.Cache, cfg.CacheSalt, cfg.Sources = pc, salt, sources
 			}
 		}
 	}
@@ -79,6 +78,17 @@ func check(args []string, stdout, stderr io.Writer) int {
 				// imports): apply them in rounds, re-checking between.
 				fixed = append(fixed, applied...)
 				rounds++
+				if key != "" {
+					// The files changed: digest them again, or the next
+					// round would take the edited packages for unchanged
+					// and the result would be kept under the key of the
+					// tree before the fixes.
+					var sources map[string]string
+					key, _, sources, _ = cacheKey(wd, fs.Args(), *tests)
+					if cfg.Sources != nil {
+						cfg.Sources = sources
+					}
+				}
 				continue
 			}
 		}

@@ -38,23 +38,25 @@ import (
 // A hit is always what a fresh run would print. A run or package that
 // failed to load is not stored.
 
-// cacheKey returns the key for a whole check of patterns in dir and the
-// salt of its per-package entries (driver.Config.CacheSalt), or "" for
-// both when the run cannot be cached (not in a module).
-func cacheKey(dir string, patterns []string, tests bool) (key, salt string, err error) {
+// cacheKey returns the key for a whole check of patterns in dir, the
+// salt of its per-package entries (driver.Config.CacheSalt) and the
+// digests of the source files it hashed (driver.Config.Sources), or ""
+// and nil when the run cannot be cached (not in a module).
+func cacheKey(dir string, patterns []string, tests bool) (key, salt string, sources map[string]string, err error) {
 	salt, trees, err := checkSalt(dir, tests)
 	if err != nil || salt == "" {
-		return "", "", err
+		return "", "", nil, err
 	}
 	h := sha256.New()
 	abs, _ := filepath.Abs(dir)
 	fmt.Fprintf(h, "%s\ndir %s\npatterns %q\n", salt, abs, patterns)
+	sources = map[string]string{}
 	for _, tree := range trees {
-		if err := hashGoFiles(h, tree); err != nil {
-			return "", "", err
+		if err := hashSources(h, tree, sources); err != nil {
+			return "", "", nil, err
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil)), salt, nil
+	return hex.EncodeToString(h.Sum(nil)), salt, sources, nil
 }
 
 // checkSalt describes what a check's results depend on besides the
@@ -203,7 +205,15 @@ func localReplacements(root string, gomod []byte) []string {
 	return out
 }
 
-func hashGoFiles(h io.Writer, tree string) error {
+// sourceExts are the extensions of the files the go command builds
+// packages from (Go, assembly, C and the rest of cgo's, SWIG, .syso).
+var sourceExts = []string{".go", ".s", ".S", ".sx", ".c", ".h", ".cc", ".cpp", ".cxx", ".hh", ".hpp", ".hxx",
+	".m", ".f", ".F", ".for", ".f90", ".swig", ".swigcxx", ".syso"}
+
+// hashSources writes the name and contents digest of every source file
+// under tree (and its go.mod files) to h, in name order, and records
+// each digest in sources.
+func hashSources(h io.Writer, tree string, sources map[string]string) error {
 	var files []string
 	err := filepath.WalkDir(tree, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -216,8 +226,7 @@ func hashGoFiles(h io.Writer, tree string) error {
 			}
 			return nil
 		}
-		name := d.Name()
-		if strings.HasSuffix(name, ".go") || name == "go.mod" || strings.HasSuffix(name, ".s") || strings.HasSuffix(name, ".c") || strings.HasSuffix(name, ".h") {
+		if name := d.Name(); name == "go.mod" || slices.Contains(sourceExts, filepath.Ext(name)) {
 			files = append(files, path)
 		}
 		return nil
@@ -231,7 +240,9 @@ func hashGoFiles(h io.Writer, tree string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(h, "go %s %x\n", f, sha256.Sum256(data))
+		sum := sha256.Sum256(data)
+		sources[f] = hex.EncodeToString(sum[:])
+		fmt.Fprintf(h, "go %s %s\n", f, sources[f])
 	}
 	return nil
 }

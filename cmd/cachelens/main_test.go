@@ -163,6 +163,11 @@ func TestCheckJSON(t *testing.T) {
 
 func TestCheckFix(t *testing.T) {
 	dir := module(t, false)
+	before, _, _ := cachelens(t, dir, "check")
+	originals := map[string][]byte{}
+	for _, f := range []string{"store/store.go", "web/web.go"} {
+		originals[f], _ = os.ReadFile(filepath.Join(dir, f))
+	}
 	_, errOut, code := cachelens(t, dir, "check", "-fix")
 	if code != 1 { // hiddeninput has no fix: it stays
 		t.Fatalf("exit %d\n%s", code, errOut)
@@ -182,6 +187,15 @@ func TestCheckFix(t *testing.T) {
 	web, _ := os.ReadFile(filepath.Join(dir, "web", "web.go"))
 	if !strings.Contains(string(web), "cacheruntime.Clone(store.LoadCatalog(region))") || !strings.Contains(string(web), "var get = cacheruntime.Func1(") {
 		t.Errorf("web.go after -fix:\n%s", web)
+	}
+
+	// The fixed run's result is kept under the fixed tree's key: with the
+	// fixes undone, check finds again what it found before them.
+	for f, src := range originals {
+		os.WriteFile(filepath.Join(dir, f), src, 0o644)
+	}
+	if again, _, _ := cachelens(t, dir, "check"); again != before {
+		t.Errorf("with the fixes undone, check reports\n%s\nwant, as before them,\n%s", again, before)
 	}
 }
 

@@ -56,6 +56,13 @@ type Config struct {
 	// configuration, go.mod and go.sum).
 	Cache     PackageCache
 	CacheSalt string
+	// Sources, with Cache, are the source files of the module trees the
+	// run can see (every .go, assembly and C file; go.mod), each with the
+	// hex SHA-256 of its contents. The per-package keys take the digests
+	// from here instead of reading the files again, and the run's
+	// metadata is kept and reused while no file appears or disappears and
+	// each changed file keeps its header (metacache.go).
+	Sources map[string]string
 }
 
 // loadMode is what the driver needs go/packages to load for analyzed
@@ -87,7 +94,8 @@ type Program struct {
 	keys       map[string]string
 	cached     []cachedPackage
 	restored   bool
-	fromExport int // packages type-checked against export data (checkFromExport)
+	fromExport int  // packages type-checked against export data (checkFromExport)
+	metaKept   bool // the metadata came from the cache (metacache.go), not go list
 }
 
 // cachedPackage is a package whose analysis came from the cache.
@@ -130,21 +138,38 @@ func Load(ctx context.Context, cfg Config) (*Program, error) {
 	// modules of a go.work workspace.
 	meta := base
 	meta.Mode = packages.NeedName | packages.NeedImports | packages.NeedDeps | packages.NeedModule | packages.NeedFiles
-	var goarch chan string
-	if cfg.Cache != nil {
-		// The target's sizes, for checkFromExport, asked of the go
-		// command beside the load (NeedTypesSizes would ask after it).
-		goarch = make(chan string, 1)
-		go func() { goarch <- goEnv(ctx, cfg, "GOARCH") }()
+	// The target's GOARCH, for checkFromExport's sizes: kept with the
+	// metadata, or asked of the go command beside the load
+	// (NeedTypesSizes would ask after it).
+	goarch := func() string { return "" }
+	mkey := metaKey(cfg, patterns)
+	var mpkgs []*packages.Package
+	kept := false
+	if mkey != "" {
+		var arch string
+		if mpkgs, arch, kept = loadMeta(cfg.Cache, mkey, cfg.Sources); kept {
+			goarch = func() string { return arch }
+		}
 	}
-	mpkgs, err := packages.Load(&meta, patterns...)
-	if err != nil {
-		return nil, fmt.Errorf("listing %s: %w", strings.Join(patterns, " "), err)
+	if !kept {
+		if cfg.Cache != nil {
+			ch := make(chan string, 1)
+			go func() { ch <- goEnv(ctx, cfg, "GOARCH") }()
+			goarch = sync.OnceValue(func() string { return <-ch })
+		}
+		var err error
+		mpkgs, err = packages.Load(&meta, patterns...)
+		if err != nil {
+			return nil, fmt.Errorf("listing %s: %w", strings.Join(patterns, " "), err)
+		}
+		if mkey != "" {
+			storeMeta(cfg.Cache, mkey, cfg.Sources, mpkgs, goarch())
+		}
 	}
 	if len(mpkgs) == 0 {
 		return nil, fmt.Errorf("%w: %s matched no packages", ErrNoPackages, strings.Join(patterns, " "))
 	}
-	prog := &Program{Fset: fset, Roots: map[*packages.Package]bool{}, overlay: maps.Clone(cfg.Overlay),
+	prog := &Program{Fset: fset, Roots: map[*packages.Package]bool{}, overlay: maps.Clone(cfg.Overlay), metaKept: kept,
 		skipped: map[string]map[string]bool{}, facts: newFactStore(), results: map[*packages.Package][]Finding{}}
 	if prog.overlay == nil {
 		prog.overlay = map[string][]byte{}
@@ -246,7 +271,7 @@ func Load(ctx context.Context, cfg Config) (*Program, error) {
 				todo = append(todo, m)
 			}
 		})
-		if sizes := types.SizesFor("gc", <-goarch); sizes != nil {
+		if sizes := types.SizesFor("gc", goarch()); sizes != nil {
 			if checked, ok := prog.checkFromExport(base, sizes, todo); ok {
 				pkgs = checked
 				prog.fromExport = len(checked)
@@ -256,6 +281,7 @@ func Load(ctx context.Context, cfg Config) (*Program, error) {
 	if pkgs == nil {
 		full := base
 		full.Mode = loadMode
+		var err error
 		pkgs, err = packages.Load(&full, roots...)
 		if err != nil {
 			return nil, fmt.Errorf("loading %s: %w", strings.Join(patterns, " "), err)

@@ -67,6 +67,7 @@ type packageKeys struct {
 	salt        string
 	inWorkspace func(*packages.Package) bool
 	overlay     map[string][]byte
+	sources     map[string]string // Config.Sources
 	keys        map[string]string
 	busy        map[string]bool
 }
@@ -94,6 +95,10 @@ func (k *packageKeys) compute(p *packages.Package) string {
 	for _, f := range slices.Concat(p.GoFiles, p.OtherFiles, p.EmbedFiles) {
 		if k.inWorkspace(p) {
 			src, ok := k.overlay[f]
+			if sum, known := k.sources[f]; !ok && known {
+				fmt.Fprintf(h, "file %s %s\n", f, sum) // the same hex SHA-256, taken by the caller
+				continue
+			}
 			if !ok {
 				var err error
 				if src, err = os.ReadFile(f); err != nil {
@@ -224,7 +229,7 @@ var ErrCacheStale = errors.New("the package cache holds facts these analyzers do
 // for its tests) whose entry is missing. The entries of the others are
 // kept for Run.
 func (p *Program) useCache(cfg Config, mpkgs []*packages.Package, needed map[*packages.Package]bool, inWorkspace func(*packages.Package) bool, named map[string]bool, roots []string) []string {
-	k := &packageKeys{salt: cfg.CacheSalt, inWorkspace: inWorkspace, overlay: cfg.Overlay, keys: map[string]string{}, busy: map[string]bool{}}
+	k := &packageKeys{salt: cfg.CacheSalt, inWorkspace: inWorkspace, overlay: cfg.Overlay, sources: cfg.Sources, keys: map[string]string{}, busy: map[string]bool{}}
 	dirty := map[string]bool{}
 	var hits []cachedPackage
 	packages.Visit(mpkgs, nil, func(pkg *packages.Package) {

@@ -1,0 +1,227 @@
+package driver
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/gob"
+	"encoding/hex"
+	"fmt"
+	"go/parser"
+	"go/token"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/tools/go/packages"
+)
+
+// The metadata of a run — what `go list -deps` says about every package:
+// files, imports, modules — is kept in the package cache too, and reused
+// while it cannot have changed: no source file appeared or disappeared in
+// the module trees (Config.Sources), and every file whose contents changed
+// kept its package clause, the comments above it (build constraints) and
+// its imports. An edit inside a function then costs no `go list` for
+// metadata — a third of a run after an edit — as gopls re-lists a package
+// only when its imports change. Everything else the metadata depends on
+// is in the key: the salt (this binary, the build environment, go.mod,
+// go.sum, go.work), the go command itself (its path, size and time: a Go
+// upgrade), the go command's settings file (go env -w), the directory,
+// patterns and tests flag.
+
+// metaFormat names the encoding of kept metadata; another is a miss.
+const metaFormat = "cachelens-driver-meta 1"
+
+// metaEntry is a run's metadata and what it was derived from.
+type metaEntry struct {
+	Format string
+	// Files are the run's source files: a digest of each one's contents
+	// (Config.Sources) and of its header (fileHeader).
+	Files  map[string]metaFile
+	Pkgs   []metaPkg // dependencies first
+	Roots  []string  // IDs of the packages the patterns matched
+	GOARCH string
+}
+
+type metaFile struct{ Sum, Header string }
+
+// metaPkg is a packages.Package of a metadata load, its imports by ID.
+type metaPkg struct {
+	ID, Name, PkgPath                 string
+	GoFiles, OtherFiles, IgnoredFiles []string
+	EmbedFiles, CompiledGoFiles       []string
+	Module                            *packages.Module
+	Imports                           map[string]string // import path → ID
+	Errors                            []packages.Error
+}
+
+// metaKey is the key of the metadata of a run with cfg, or "" when it is
+// not kept: no cache or sources, an overlay (the server's unsaved
+// edits), no go command found.
+func metaKey(cfg Config, patterns []string) string {
+	if cfg.Cache == nil || cfg.Sources == nil || len(cfg.Overlay) > 0 {
+		return ""
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\ndir %s\npatterns %q\ntests %v\nflags %q\n", metaFormat, cfg.CacheSalt, cfg.Dir, patterns, cfg.Tests, cfg.BuildFlags)
+	gocmd, err := exec.LookPath("go")
+	if err != nil {
+		return ""
+	}
+	for _, f := range []string{gocmd, goEnvFile()} {
+		if fi, err := os.Stat(f); err == nil {
+			fmt.Fprintf(h, "file %s %d %d\n", f, fi.Size(), fi.ModTime().UnixNano())
+		}
+	}
+	for _, kv := range cfg.Env {
+		fmt.Fprintf(h, "env %s\n", kv)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// goEnvFile is the file `go env -w` writes.
+func goEnvFile() string {
+	if f := os.Getenv("GOENV"); f != "" {
+		return f
+	}
+	d, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(d, "go", "env")
+}
+
+// fileHeader digests what of a Go file the go command's metadata depends
+// on: the comments above the package clause (build constraints among
+// them), the package name and the imports. "" for a file that does not
+// parse that far (the metadata is then not reused).
+func fileHeader(name string, src []byte) string {
+	f, err := parser.ParseFile(token.NewFileSet(), name, src, parser.ImportsOnly|parser.ParseComments)
+	if err != nil {
+		return ""
+	}
+	h := sha256.New()
+	for _, cg := range f.Comments {
+		if cg.Pos() >= f.Package {
+			break
+		}
+		fmt.Fprintf(h, "comment %q\n", cg.Text())
+		for _, c := range cg.List {
+			if strings.HasPrefix(c.Text, "//go:build") || strings.HasPrefix(c.Text, "// +build") {
+				fmt.Fprintf(h, "constraint %q\n", c.Text)
+			}
+		}
+	}
+	fmt.Fprintf(h, "package %s\n", f.Name.Name)
+	for _, imp := range f.Imports {
+		name := ""
+		if imp.Name != nil {
+			name = imp.Name.Name
+		}
+		path, _ := strconv.Unquote(imp.Path.Value)
+		fmt.Fprintf(h, "import %s %s\n", name, path)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// headerOf is fileHeader of a file on disk.
+func headerOf(name string) string {
+	if !strings.HasSuffix(name, ".go") {
+		return "-" // other files count by name only
+	}
+	src, err := os.ReadFile(name)
+	if err != nil {
+		return ""
+	}
+	return fileHeader(name, src)
+}
+
+// loadMeta returns the kept metadata for key if it still holds for
+// sources, as packages linked by their imports (the roots first returned
+// are the packages the patterns matched) and the target's GOARCH.
+func loadMeta(c PackageCache, key string, sources map[string]string) ([]*packages.Package, string, bool) {
+	data, ok := c.Get(key)
+	if !ok {
+		return nil, "", false
+	}
+	var e metaEntry
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&e); err != nil || e.Format != metaFormat {
+		return nil, "", false
+	}
+	if len(e.Files) != len(sources) {
+		return nil, "", false
+	}
+	for name, sum := range sources {
+		old, ok := e.Files[name]
+		if !ok {
+			return nil, "", false // a file appeared (and another went)
+		}
+		if old.Sum != sum {
+			if h := headerOf(name); h == "" || h != old.Header {
+				return nil, "", false
+			}
+		}
+	}
+	byID := map[string]*packages.Package{}
+	for _, m := range e.Pkgs {
+		p := &packages.Package{ID: m.ID, Name: m.Name, PkgPath: m.PkgPath, GoFiles: m.GoFiles, OtherFiles: m.OtherFiles,
+			IgnoredFiles: m.IgnoredFiles, EmbedFiles: m.EmbedFiles, CompiledGoFiles: m.CompiledGoFiles, Module: m.Module,
+			Errors: m.Errors, Imports: map[string]*packages.Package{}}
+		for path, id := range m.Imports {
+			dep := byID[id]
+			if dep == nil {
+				return nil, "", false // not dependencies first: a damaged entry
+			}
+			p.Imports[path] = dep
+		}
+		byID[m.ID] = p
+	}
+	roots := make([]*packages.Package, 0, len(e.Roots))
+	for _, id := range e.Roots {
+		p := byID[id]
+		if p == nil {
+			return nil, "", false
+		}
+		roots = append(roots, p)
+	}
+	return roots, e.GOARCH, true
+}
+
+// storeMeta keeps a metadata load whose packages all loaded without
+// errors (an error may be gone next time: a module downloaded).
+func storeMeta(c PackageCache, key string, sources map[string]string, roots []*packages.Package, goarch string) {
+	e := metaEntry{Format: metaFormat, Files: map[string]metaFile{}, GOARCH: goarch}
+	failed := false
+	packages.Visit(roots, nil, func(p *packages.Package) {
+		if len(p.Errors) > 0 {
+			failed = true
+		}
+		m := metaPkg{ID: p.ID, Name: p.Name, PkgPath: p.PkgPath, GoFiles: p.GoFiles, OtherFiles: p.OtherFiles,
+			IgnoredFiles: p.IgnoredFiles, EmbedFiles: p.EmbedFiles, CompiledGoFiles: p.CompiledGoFiles, Module: p.Module,
+			Imports: map[string]string{}}
+		for path, dep := range p.Imports {
+			m.Imports[path] = dep.ID
+		}
+		e.Pkgs = append(e.Pkgs, m) // Visit's post order: dependencies first
+	})
+	if failed || goarch == "" {
+		return
+	}
+	for _, p := range roots {
+		e.Roots = append(e.Roots, p.ID)
+	}
+	for _, name := range slices.Sorted(maps.Keys(sources)) {
+		h := headerOf(name)
+		if h == "" {
+			return
+		}
+		e.Files[name] = metaFile{Sum: sources[name], Header: h}
+	}
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(e); err == nil {
+		c.Put(key, buf.Bytes())
+	}
+}

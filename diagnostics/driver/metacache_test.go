@@ -1,0 +1,106 @@
+package driver_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/cachelens/cachelens/diagnostics"
+	"github.com/cachelens/cachelens/diagnostics/driver"
+	"github.com/cachelens/cachelens/internal/testmodule"
+)
+
+// sourcesOf digests the .go files and go.mod under dir, as cachelens
+// check does for Config.Sources.
+func sourcesOf(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && (strings.HasSuffix(path, ".go") || d.Name() == "go.mod") {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := sha256.Sum256(data)
+			out[path] = hex.EncodeToString(sum[:])
+		}
+		return nil
+	})
+	return out
+}
+
+// TestMetadataKept: after an edit inside a function the run takes its
+// metadata from the cache (no go list for it) and finds what a fresh run
+// finds; an edit that can change the metadata — a new import, a build
+// constraint, a new file, a new package, a file removed — lists again,
+// and the new package is analyzed. A damaged entry is a miss.
+func TestMetadataKept(t *testing.T) {
+	dir := testmodule.New(t, "example.com/m", map[string]string{"store/store.go": storeGo, "web/web.go": webGo,
+		"web/web_test.go": webTestGo})
+	web := filepath.Join(dir, "web", "web.go")
+	cache := &memCache{m: map[string][]byte{}}
+	an := diagnostics.Analyzers()
+	run := func(what string, wantKept bool) []string {
+		t.Helper()
+		prog, err := driver.Load(context.Background(), driver.Config{Dir: dir, Tests: true, Cache: cache, CacheSalt: "s", Sources: sourcesOf(t, dir)})
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if got := driver.MetaKept(prog); got != wantKept {
+			t.Fatalf("%s: metadata kept %v, want %v", what, got, wantKept)
+		}
+		r := prog.Run(an)
+		if len(r.Errors) != 0 {
+			t.Fatalf("%s: errors %v", what, r.Errors)
+		}
+		// What a run without any cache finds.
+		fresh, err := driver.Load(context.Background(), driver.Config{Dir: dir, Tests: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := messages(fresh.Run(an)); !slices.Equal(messages(r), want) {
+			t.Fatalf("%s: findings %v, a fresh run finds %v", what, messages(r), want)
+		}
+		return messages(r)
+	}
+	write := func(name, src string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(name, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	run("first run", false)
+	mutating := strings.Replace(webGo, "return len(c.Items)", "c.Items[0] = 1\n\treturn len(c.Items)", 1)
+	write(web, mutating)
+	if got := run("an edit inside a function", true); !slices.Contains(got, "web.go: mutated") {
+		t.Fatalf("the edit's finding is missing: %v", got)
+	}
+	write(web, strings.Replace(mutating, `import "example.com/m/store"`, "import (\n\t\"strings\"\n\n\t\"example.com/m/store\"\n)\n\nvar _ = strings.ToUpper", 1))
+	run("a new import", false)
+	run("unchanged", true)
+	write(filepath.Join(dir, "web", "extra.go"), "package web\n\nfunc Extra() int { return 1 }\n")
+	run("a new file", false)
+	write(filepath.Join(dir, "web", "extra.go"), "//go:build ignore\n\npackage web\n\nfunc Extra() int { return 1 }\n")
+	run("a build constraint", false)
+	os.Remove(filepath.Join(dir, "web", "extra.go"))
+	run("a file removed", false)
+	write(filepath.Join(dir, "api", "api.go"), "package api\n\nimport \"example.com/m/store\"\n\nfunc Get() { store.Load(1).Items[0] = 2 }\n")
+	if got := run("a new package", false); !slices.Contains(got, "api.go: mutated") {
+		t.Fatalf("the new package was not analyzed: %v", got)
+	}
+	for k := range cache.m {
+		cache.m[k] = []byte("not an entry")
+	}
+	run("damaged entries", false)
+	run("after the damage", true)
+}
