@@ -95,18 +95,21 @@ func (sh *shard) grow(t *table) *table {
 	}
 	nt := &table{mask: uint64(n - 1), slots: make([]atomic.Pointer[entry], n)}
 	if t != nil {
-		tails := make([]*entry, n) // the last entry of each new chain
+		// Doubling adds one bit to the slot index: chain i splits into
+		// the new chains i and i+len(t.slots), each keeping its order.
 		for i := range t.slots {
+			var tails [2]*entry
 			for e := t.slots[i].Load(); e != nil; {
 				next := e.next.Load()
 				e.next.Store(nil)
 				j := nt.index(e.h1)
-				if tails[j] == nil {
+				half := j / uint64(len(t.slots)) // 0: slot i, 1: slot i+len(t.slots)
+				if tails[half] == nil {
 					nt.slots[j].Store(e)
 				} else {
-					tails[j].next.Store(e)
+					tails[half].next.Store(e)
 				}
-				tails[j] = e
+				tails[half] = e
 				e = next
 			}
 		}
