@@ -29,8 +29,9 @@ import (
 // only when its imports change. Everything else the metadata depends on
 // is in the key: the salt (this binary, the build environment, go.mod,
 // go.sum, go.work), the go command itself (its path, size and time: a Go
-// upgrade), the go command's settings file (go env -w), the directory,
-// patterns and tests flag.
+// upgrade), the go command's settings file (go env -w), the home directory
+// (the default module cache), the directory, patterns, flags and
+// environment.
 
 // metaFormat names the encoding of kept metadata; another is a miss.
 const metaFormat = "cachelens-driver-meta 1"
@@ -72,10 +73,15 @@ func metaKey(cfg Config, patterns []string) string {
 		return ""
 	}
 	for _, f := range []string{gocmd, goEnvFile()} {
+		fmt.Fprintf(h, "file %s", f)
 		if fi, err := os.Stat(f); err == nil {
-			fmt.Fprintf(h, "file %s %d %d\n", f, fi.Size(), fi.ModTime().UnixNano())
+			fmt.Fprintf(h, " %d %d", fi.Size(), fi.ModTime().UnixNano())
 		}
+		fmt.Fprintln(h)
 	}
+	// The home directory places the default GOPATH, and with it the
+	// module cache whose file names the metadata holds.
+	fmt.Fprintf(h, "home %s\n", os.Getenv("HOME"))
 	for _, kv := range cfg.Env {
 		fmt.Fprintf(h, "env %s\n", kv)
 	}
