@@ -36,7 +36,7 @@ type cache struct {
 	keySet    *hashSet
 	keyC      *compiled     // hashes the non-context parameters of an args tuple
 	flat      bool          // keys are compared with ==: one hash lane plus equality
-	direct    []directField // flat keys of strings and plain memory: hashed without keyC's closures
+	direct    []directField // flat keys of strings and plain memory: hashed and compared without closures
 	eq        func(a, b unsafe.Pointer) bool
 	strict    bool
 	variadic  bool
@@ -415,6 +415,31 @@ func hashDirect(fields []directField, p unsafe.Pointer) uint64 {
 	return mix(h.a, k5)
 }
 
+// eqDirect reports whether the args tuples at a and b have equal direct
+// fields: what c.eq says for them (TestDirectHashMatchesCompiled), with no
+// indirect call per parameter. Plain memory is equal when its bytes are
+// (no floats, no padding: hashSet.plain).
+func eqDirect(fields []directField, a, b unsafe.Pointer) bool {
+	for _, f := range fields {
+		x, y := unsafe.Add(a, f.off), unsafe.Add(b, f.off)
+		switch f.n {
+		case 0:
+			if *(*string)(x) != *(*string)(y) {
+				return false
+			}
+		case 8:
+			if *(*uint64)(x) != *(*uint64)(y) {
+				return false
+			}
+		default:
+			if unsafe.String((*byte)(x), f.n) != unsafe.String((*byte)(y), f.n) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // tupleEq compares the key parameters of two args tuples of flat types.
 func tupleEq(params []param) func(a, b unsafe.Pointer) bool {
 	var eqs []func(a, b unsafe.Pointer) bool
@@ -517,6 +542,9 @@ func (c *cache) fingerprint(p unsafe.Pointer) (uint64, *hashFailure) {
 }
 
 func (c *cache) match(e *entry, h2 uint64, p unsafe.Pointer) bool {
+	if c.direct != nil {
+		return eqDirect(c.direct, c.key(e), p)
+	}
 	if c.flat {
 		return c.eq(c.key(e), p)
 	}
