@@ -140,7 +140,8 @@ func Load(ctx context.Context, cfg Config) (*Program, error) {
 	meta.Mode = packages.NeedName | packages.NeedImports | packages.NeedDeps | packages.NeedModule | packages.NeedFiles
 	// The target's GOARCH, for checkFromExport's sizes: kept with the
 	// metadata, or asked of the go command beside the load
-	// (NeedTypesSizes would ask after it).
+	// (NeedTypesSizes would ask after it), with the GOROOT whose files
+	// the kept metadata need not cover.
 	goarch := func() string { return "" }
 	mkey := metaKey(cfg, patterns)
 	var mpkgs []*packages.Package
@@ -152,18 +153,25 @@ func Load(ctx context.Context, cfg Config) (*Program, error) {
 		}
 	}
 	if !kept {
+		env := func() []string { return nil }
 		if cfg.Cache != nil {
-			ch := make(chan string, 1)
-			go func() { ch <- goEnv(ctx, cfg, "GOARCH") }()
-			goarch = sync.OnceValue(func() string { return <-ch })
+			ch := make(chan []string, 1)
+			go func() { ch <- goEnv(ctx, cfg, "GOARCH", "GOROOT") }()
+			env = sync.OnceValue(func() []string { return <-ch })
+			goarch = func() string {
+				if e := env(); e != nil {
+					return e[0]
+				}
+				return ""
+			}
 		}
 		var err error
 		mpkgs, err = packages.Load(&meta, patterns...)
 		if err != nil {
 			return nil, fmt.Errorf("listing %s: %w", strings.Join(patterns, " "), err)
 		}
-		if mkey != "" {
-			storeMeta(cfg.Cache, mkey, cfg.Sources, mpkgs, goarch())
+		if e := env(); mkey != "" && e != nil {
+			storeMeta(cfg.Cache, mkey, cfg.Sources, mpkgs, e[0], e[1])
 		}
 	}
 	if len(mpkgs) == 0 {

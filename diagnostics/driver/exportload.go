@@ -168,17 +168,21 @@ func importsC(f *ast.File) bool {
 	return false
 }
 
-// goEnv returns a variable of `go env` in cfg's directory and environment,
-// or "" if the go command fails.
-func goEnv(ctx context.Context, cfg Config, name string) string {
-	cmd := exec.CommandContext(ctx, "go", "env", name)
+// goEnv returns variables of `go env` in cfg's directory and environment,
+// one per name, or nil if the go command fails.
+func goEnv(ctx context.Context, cfg Config, names ...string) []string {
+	cmd := exec.CommandContext(ctx, "go", append([]string{"env"}, names...)...)
 	cmd.Dir = cfg.Dir
 	if cfg.Env != nil {
 		cmd.Env = cfg.Env
 	}
 	out, err := cmd.Output()
 	if err != nil {
-		return ""
+		return nil
 	}
-	return strings.TrimSpace(string(out))
+	vals := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	if len(vals) != len(names) {
+		return nil
+	}
+	return vals
 }

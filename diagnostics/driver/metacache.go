@@ -196,9 +196,33 @@ func loadMeta(c PackageCache, key string, sources map[string]string) ([]*package
 	return roots, e.GOARCH, true
 }
 
+// covered reports whether sources has every file of the packages that
+// can change without the key changing: all but the standard library's
+// (under goroot, the go command's) and the module cache's. A package in a directory the caller's walk
+// skips (node_modules, a dot directory) could gain or lose files
+// unseen: such metadata is not kept.
+func covered(roots []*packages.Package, sources map[string]string, goroot string) bool {
+	goroot = filepath.Join(goroot, "src") + string(filepath.Separator)
+	ok := true
+	packages.Visit(roots, nil, func(p *packages.Package) {
+		if m := p.Module; m != nil && m.Version != "" && (m.Replace == nil || m.Replace.Version != "") {
+			return // the module cache is read-only
+		}
+		if strings.HasSuffix(p.PkgPath, ".test") {
+			return // a test main, generated into the build cache from test files
+		}
+		for _, f := range slices.Concat(p.GoFiles, p.OtherFiles, p.IgnoredFiles) {
+			if _, seen := sources[f]; !seen && !strings.HasPrefix(f, goroot) {
+				ok = false
+			}
+		}
+	})
+	return ok
+}
+
 // storeMeta keeps a metadata load whose packages all loaded without
 // errors (an error may be gone next time: a module downloaded).
-func storeMeta(c PackageCache, key string, sources map[string]string, roots []*packages.Package, goarch string) {
+func storeMeta(c PackageCache, key string, sources map[string]string, roots []*packages.Package, goarch, goroot string) {
 	e := metaEntry{Format: metaFormat, Files: map[string]metaFile{}, GOARCH: goarch}
 	failed := false
 	packages.Visit(roots, nil, func(p *packages.Package) {
@@ -213,7 +237,7 @@ func storeMeta(c PackageCache, key string, sources map[string]string, roots []*p
 		}
 		e.Pkgs = append(e.Pkgs, m) // Visit's post order: dependencies first
 	})
-	if failed || goarch == "" {
+	if failed || goarch == "" || goroot == "" || !covered(roots, sources, goroot) {
 		return
 	}
 	for _, p := range roots {

@@ -16,13 +16,25 @@ import (
 	"github.com/cachelens/cachelens/internal/testmodule"
 )
 
-// sourcesOf digests the .go files and go.mod under dir, as cachelens
-// check does for Config.Sources.
+// sourcesOf digests the Go and assembly files and go.mod under dir and
+// under the repository the test module's go.mod replaces cachelens with,
+// as cachelens check does for Config.Sources (skipping node_modules and
+// dot directories).
 func sourcesOf(t *testing.T, dir string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && (strings.HasSuffix(path, ".go") || d.Name() == "go.mod") {
+	for _, tree := range []string{dir, testmodule.Root(t)} {
+		walkSources(t, tree, out)
+	}
+	return out
+}
+
+func walkSources(t *testing.T, tree string, out map[string]string) {
+	filepath.WalkDir(tree, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() && path != tree && (d.Name() == "node_modules" || strings.HasPrefix(d.Name(), ".")) {
+			return filepath.SkipDir
+		}
+		if err == nil && !d.IsDir() && (strings.HasSuffix(path, ".go") || strings.HasSuffix(path, ".s") || d.Name() == "go.mod") {
 			data, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
@@ -32,7 +44,6 @@ func sourcesOf(t *testing.T, dir string) map[string]string {
 		}
 		return nil
 	})
-	return out
 }
 
 // TestMetadataKept: after an edit inside a function the run takes its
@@ -103,4 +114,19 @@ func TestMetadataKept(t *testing.T) {
 	}
 	run("damaged entries", false)
 	run("after the damage", true)
+
+	// A package file the caller's walk did not see (a skipped directory)
+	// could change unseen: such metadata is not kept.
+	partial := sourcesOf(t, dir)
+	delete(partial, filepath.Join(dir, "web", "web_test.go"))
+	clear(cache.m)
+	for i := range 2 {
+		prog, err := driver.Load(context.Background(), driver.Config{Dir: dir, Tests: true, Cache: cache, CacheSalt: "s", Sources: partial})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if driver.MetaKept(prog) {
+			t.Fatalf("run %d with a package file missing from Sources: metadata kept", i)
+		}
+	}
 }
