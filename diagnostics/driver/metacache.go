@@ -2,6 +2,7 @@ package driver
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/gob"
 	"encoding/hex"
@@ -66,8 +67,14 @@ func metaKey(cfg Config, patterns []string) string {
 	if cfg.Cache == nil || cfg.Sources == nil || len(cfg.Overlay) > 0 {
 		return ""
 	}
+	// Relative patterns mean what the directory makes them: the absolute
+	// one, also when Dir is empty (the process's working directory).
+	dir, err := filepath.Abs(cmp.Or(cfg.Dir, "."))
+	if err != nil {
+		return ""
+	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%s\ndir %s\npatterns %q\ntests %v\nflags %q\n", metaFormat, cfg.CacheSalt, cfg.Dir, patterns, cfg.Tests, cfg.BuildFlags)
+	fmt.Fprintf(h, "%s\n%s\ndir %s\npatterns %q\ntests %v\nflags %q\n", metaFormat, cfg.CacheSalt, dir, patterns, cfg.Tests, cfg.BuildFlags)
 	gocmd, err := exec.LookPath("go")
 	if err != nil {
 		return ""

@@ -115,6 +115,29 @@ func TestMetadataKept(t *testing.T) {
 	run("damaged entries", false)
 	run("after the damage", true)
 
+	// The same patterns from another working directory (no Dir) are
+	// other packages.
+	srcs := sourcesOf(t, dir)
+	t.Chdir(dir)
+	if _, err := driver.Load(context.Background(), driver.Config{Tests: true, Cache: cache, CacheSalt: "s", Sources: srcs}); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(filepath.Join(dir, "web"))
+	sub, err := driver.Load(context.Background(), driver.Config{Tests: true, Cache: cache, CacheSalt: "s", Sources: srcs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if driver.MetaKept(sub) {
+		t.Fatal("./... in web/ took the metadata of ./... in the module's root")
+	}
+	for _, p := range sub.Packages {
+		if strings.Contains(p.PkgPath, "store") || strings.Contains(p.PkgPath, "api") {
+			if sub.Roots[p] {
+				t.Errorf("./... in web/ names %s", p.PkgPath)
+			}
+		}
+	}
+
 	// A package file the caller's walk did not see (a skipped directory)
 	// could change unseen: such metadata is not kept.
 	partial := sourcesOf(t, dir)
