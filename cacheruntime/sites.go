@@ -30,7 +30,7 @@ type site struct {
 	// whenever one of them counted in stripe 0. A slice is checked
 	// against its length instead.
 	stripes   []counters
-	contended atomic.Bool // hits here have come from several goroutines: count by stripe token
+	contended atomic.Bool // two goroutines counted hits on one stack stripe at once: count by stripe token
 
 	// The slots hits write stay off the lines of the fields above, which
 	// every hit reads, and off those below.
@@ -55,7 +55,10 @@ type site struct {
 // several cores do not fight over one cache line.
 type counters struct {
 	hits, misses, uncached atomic.Int64
-	_                      [40]byte // (the rest of a stripe is the runtime's own: readers ignore it)
+
+	// The rest of the stripe's line is padding (readers of the run file
+	// ignore it).
+	_ [40]byte
 }
 
 const nStripes = 8
