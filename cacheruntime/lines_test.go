@@ -43,9 +43,9 @@ func TestClosuresOwnTheirLines(t *testing.T) {
 }
 
 // TestHotObjectsOwnTheirLines: what a hit reads besides the closure — the
-// shard's table and its slots, the list of call sites — fills whole,
-// aligned cache lines, and a shard keeps its table pointer on a line of
-// its own.
+// shard's table and its slots, the list of call sites, the key's direct
+// fields — fills whole, aligned cache lines, and a shard keeps its table
+// pointer on a line of its own.
 func TestHotObjectsOwnTheirLines(t *testing.T) {
 	for _, s := range []struct {
 		name string
@@ -77,6 +77,9 @@ func TestHotObjectsOwnTheirLines(t *testing.T) {
 		}
 		if p := uintptr(unsafe.Pointer(&l.pcs[0])); p%64 != 0 || cap(l.pcs)*int(unsafe.Sizeof(pcSite{}))%64 != 0 {
 			t.Errorf("site list's array at %#x, capacity %d", p, cap(l.pcs))
+		}
+		if p := uintptr(unsafe.Pointer(&c.direct[0])); p%64 != 0 || cap(c.direct)*int(unsafe.Sizeof(directField{}))%64 != 0 {
+			t.Errorf("direct key fields at %#x, capacity %d", p, cap(c.direct))
 		}
 		for j := range c.shards {
 			tab := c.shards[j].tab.Load()
