@@ -34,6 +34,7 @@ type cache struct {
 	argsT     reflect.Type
 	params    []param
 	keySet    *hashSet
+	recorded  bool          // keySet has HashFuncs, whose results a call records (callRecorded)
 	keyC      *compiled     // hashes the non-context parameters of an args tuple
 	flat      bool          // keys are compared with ==: one hash lane plus equality
 	direct    []directField // flat keys of strings and plain memory: hashed and compared without closures
@@ -236,6 +237,7 @@ func newCache(fn reflect.Value, argsT, resT reflect.Type, variadic bool, opts []
 	c.strict = c.cfg.strict || envStrict()
 
 	c.keySet = newHashSet(modeKey, c.cfg.user)
+	c.recorded = c.keySet.user != nil
 	c.params = make([]param, argsT.NumField())
 	var keyFields []fieldHash
 	flat := true
@@ -581,7 +583,7 @@ func (c *cache) callAt(st *site, p unsafe.Pointer, compute func(res unsafe.Point
 	// counter stripe (deeper frames could fall in another 2 KiB region).
 	var mark byte
 	sp := uintptr(unsafe.Pointer(&mark))
-	if c.keySet.user != nil {
+	if c.recorded {
 		return c.callRecorded(st, sp, p, compute)
 	}
 	return c.lookup(st, sp, p, compute, nil)
