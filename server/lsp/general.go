@@ -139,6 +139,16 @@ func (s *Server) startCollector(socket string, roots []string) {
 		socket = envSocket()
 	}
 	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return
+	}
+	// stopBackground waits for this start (under s.mu: it sees the
+	// collector, or this sees stopped and closes it): a server ended by a
+	// signal while its collector was starting exited with the collector's
+	// registration and socket left behind.
+	s.bg.Add(1)
+	defer s.bg.Done()
 	old := s.coll
 	s.coll = nil
 	s.mu.Unlock()
