@@ -2,6 +2,7 @@ package cacheruntime
 
 import (
 	"math/rand/v2"
+	"reflect"
 	"testing"
 	"unsafe"
 )
@@ -67,58 +68,16 @@ func TestDirectHashMatchesCompiled(t *testing.T) {
 	var p4 args3[string, bool, string]
 	for i := range 2000 {
 		first := i == 0
-		prev := func(q unsafe.Pointer) unsafe.Pointer {
-			if first {
-				return nil
-			}
-			return q
-		}
-		a1 := args2[int, string]{r.Int(), str()}
-		// Each field, by a coin flip, the previous tuple's: the tuples
-		// then differ in one field, or in none.
-		if r.IntN(2) == 0 {
-			a1.P0 = p1.P0
-		}
-		if r.IntN(2) == 0 {
-			a1.P1 = p1.P1
-		}
-		c1 := a1
-		check("(int, string)", &h1, unsafe.Pointer(&a1), unsafe.Pointer(&c1), prev(unsafe.Pointer(&p1)))
-		p1 = a1
-		a2 := args1[string]{str()}
-		c2 := a2
-		check("(string)", &h2, unsafe.Pointer(&a2), unsafe.Pointer(&c2), prev(unsafe.Pointer(&p2)))
-		p2 = a2
 		var arr [5]byte
 		for i := range arr {
 			arr[i] = byte(r.Uint32())
 		}
-		a3 := args3[int8, plainPair, [5]byte]{int8(r.Int()), plainPair{r.Int32(), r.Uint32()}, arr}
-		if r.IntN(2) == 0 {
-			a3.P0 = p3.P0
-		}
-		if r.IntN(2) == 0 {
-			a3.P1 = p3.P1
-		}
-		if r.IntN(2) == 0 {
-			a3.P2 = p3.P2
-		}
-		c3 := a3
-		check("(int8, plainPair, [5]byte)", &h3, unsafe.Pointer(&a3), unsafe.Pointer(&c3), prev(unsafe.Pointer(&p3)))
-		p3 = a3
-		a4 := args3[string, bool, string]{str(), r.IntN(2) == 1, str()}
-		if r.IntN(2) == 0 {
-			a4.P0 = p4.P0
-		}
-		if r.IntN(2) == 0 {
-			a4.P1 = p4.P1
-		}
-		if r.IntN(2) == 0 {
-			a4.P2 = p4.P2
-		}
-		c4 := a4
-		check("(string, bool, string)", &h4, unsafe.Pointer(&a4), unsafe.Pointer(&c4), prev(unsafe.Pointer(&p4)))
-		p4 = a4
+		step(r, first, &p1, args2[int, string]{r.Int(), str()}, func(p, cp, q unsafe.Pointer) { check("(int, string)", &h1, p, cp, q) })
+		step(r, first, &p2, args1[string]{str()}, func(p, cp, q unsafe.Pointer) { check("(string)", &h2, p, cp, q) })
+		step(r, first, &p3, args3[int8, plainPair, [5]byte]{int8(r.Int()), plainPair{r.Int32(), r.Uint32()}, arr},
+			func(p, cp, q unsafe.Pointer) { check("(int8, plainPair, [5]byte)", &h3, p, cp, q) })
+		step(r, first, &p4, args3[string, bool, string]{str(), r.IntN(2) == 1, str()},
+			func(p, cp, q unsafe.Pointer) { check("(string, bool, string)", &h4, p, cp, q) })
 	}
 
 	// Keys hashed some other way keep the compiled functions.
@@ -130,4 +89,24 @@ func TestDirectHashMatchesCompiled(t *testing.T) {
 			t.Errorf("%s: keys hashed directly, want the compiled functions", c.sig)
 		}
 	}
+}
+
+// step checks the next tuple of a shape: fresh values, but each field, by
+// a coin flip, the previous tuple's (the two then differ in some fields,
+// or in none); check gets the tuple, a copy of it and the previous one
+// (nil the first time). The tuple becomes the previous one.
+func step[T any](r *rand.Rand, first bool, prev *T, next T, check func(p, cp, q unsafe.Pointer)) {
+	var q unsafe.Pointer
+	if !first {
+		nv, pv := reflect.ValueOf(&next).Elem(), reflect.ValueOf(prev).Elem()
+		for i := range nv.NumField() {
+			if r.IntN(2) == 0 {
+				nv.Field(i).Set(pv.Field(i))
+			}
+		}
+		q = unsafe.Pointer(prev)
+	}
+	cp := next
+	check(unsafe.Pointer(&next), unsafe.Pointer(&cp), q)
+	*prev = next
 }
