@@ -138,40 +138,39 @@ func Load(ctx context.Context, cfg Config) (*Program, error) {
 	// modules of a go.work workspace.
 	meta := base
 	meta.Mode = packages.NeedName | packages.NeedImports | packages.NeedDeps | packages.NeedModule | packages.NeedFiles
-	// The target's GOARCH, for checkFromExport's sizes: kept with the
-	// metadata, or asked of the go command beside the load
-	// (NeedTypesSizes would ask after it), with the GOROOT whose files
-	// the kept metadata need not cover.
-	goarch := func() string { return "" }
+	// The target's GOARCH, for checkFromExport's sizes, and the go
+	// command's GOROOT, whose files kept metadata need not cover: kept
+	// with the metadata, or asked of the go command beside the load
+	// (NeedTypesSizes would ask after it).
+	goEnvs := func() (goarch, goroot string) { return "", "" }
 	mkey := metaKey(cfg, patterns)
 	var mpkgs []*packages.Package
 	kept := false
 	if mkey != "" {
 		var arch string
 		if mpkgs, arch, kept = loadMeta(cfg.Cache, mkey, cfg.Sources); kept {
-			goarch = func() string { return arch }
+			goEnvs = func() (string, string) { return arch, "" }
 		}
 	}
 	if !kept {
-		env := func() []string { return nil }
 		if cfg.Cache != nil {
 			ch := make(chan []string, 1)
 			go func() { ch <- goEnv(ctx, cfg, "GOARCH", "GOROOT") }()
-			env = sync.OnceValue(func() []string { return <-ch })
-			goarch = func() string {
-				if e := env(); e != nil {
-					return e[0]
+			goEnvs = sync.OnceValues(func() (string, string) {
+				if e := <-ch; e != nil {
+					return e[0], e[1]
 				}
-				return ""
-			}
+				return "", ""
+			})
 		}
 		var err error
 		mpkgs, err = packages.Load(&meta, patterns...)
 		if err != nil {
 			return nil, fmt.Errorf("listing %s: %w", strings.Join(patterns, " "), err)
 		}
-		if e := env(); mkey != "" && e != nil {
-			storeMeta(cfg.Cache, mkey, cfg.Sources, mpkgs, e[0], e[1])
+		if mkey != "" {
+			goarch, goroot := goEnvs()
+			storeMeta(cfg.Cache, mkey, cfg.Sources, mpkgs, goarch, goroot)
 		}
 	}
 	if len(mpkgs) == 0 {
@@ -279,7 +278,8 @@ func Load(ctx context.Context, cfg Config) (*Program, error) {
 				todo = append(todo, m)
 			}
 		})
-		if sizes := types.SizesFor("gc", goarch()); sizes != nil {
+		goarch, _ := goEnvs()
+		if sizes := types.SizesFor("gc", goarch); sizes != nil {
 			if checked, ok := prog.checkFromExport(base, sizes, todo); ok {
 				pkgs = checked
 				prog.fromExport = len(checked)

@@ -35,7 +35,7 @@ import (
 // environment.
 
 // metaFormat names the encoding of kept metadata; another is a miss.
-const metaFormat = "cachelens-driver-meta 1"
+const metaFormat = "cachelens-driver-meta 2"
 
 // metaEntry is a run's metadata and what it was derived from.
 type metaEntry struct {
@@ -57,7 +57,6 @@ type metaPkg struct {
 	EmbedFiles, CompiledGoFiles       []string
 	Module                            *packages.Module
 	Imports                           map[string]string // import path → ID
-	Errors                            []packages.Error
 }
 
 // metaKey is the key of the metadata of a run with cfg, or "" when it is
@@ -107,12 +106,16 @@ func goEnvFile() string {
 	return filepath.Join(d, "go", "env")
 }
 
-// fileHeader digests what of a Go file the go command's metadata depends
-// on: the comments above the package clause (build constraints among
-// them), the package name and the imports. "" for a file that does not
-// parse that far (the metadata is then not reused).
-func fileHeader(name string, src []byte) string {
-	f, err := parser.ParseFile(token.NewFileSet(), name, src, parser.ImportsOnly|parser.ParseComments)
+// fileHeader digests what of a source file the go command's metadata
+// depends on: for a Go file, the comments above the package clause (build
+// constraints among them), the package name and the imports; other files
+// count by name alone ("-"). "" for a Go file that cannot be read or does
+// not parse that far (the metadata is then not reused).
+func fileHeader(name string) string {
+	if !strings.HasSuffix(name, ".go") {
+		return "-"
+	}
+	f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.ImportsOnly|parser.ParseComments)
 	if err != nil {
 		return ""
 	}
@@ -121,11 +124,8 @@ func fileHeader(name string, src []byte) string {
 		if cg.Pos() >= f.Package {
 			break
 		}
-		fmt.Fprintf(h, "comment %q\n", cg.Text())
 		for _, c := range cg.List {
-			if strings.HasPrefix(c.Text, "//go:build") || strings.HasPrefix(c.Text, "// +build") {
-				fmt.Fprintf(h, "constraint %q\n", c.Text)
-			}
+			fmt.Fprintf(h, "comment %q\n", c.Text) // as written: CommentGroup.Text drops //go:build
 		}
 	}
 	fmt.Fprintf(h, "package %s\n", f.Name.Name)
@@ -138,18 +138,6 @@ func fileHeader(name string, src []byte) string {
 		fmt.Fprintf(h, "import %s %s\n", name, path)
 	}
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-// headerOf is fileHeader of a file on disk.
-func headerOf(name string) string {
-	if !strings.HasSuffix(name, ".go") {
-		return "-" // other files count by name only
-	}
-	src, err := os.ReadFile(name)
-	if err != nil {
-		return ""
-	}
-	return fileHeader(name, src)
 }
 
 // loadMeta returns the kept metadata for key if it still holds for
@@ -173,7 +161,7 @@ func loadMeta(c PackageCache, key string, sources map[string]string) ([]*package
 			return nil, "", false // a file appeared (and another went)
 		}
 		if old.Sum != sum {
-			if h := headerOf(name); h == "" || h != old.Header {
+			if h := fileHeader(name); h == "" || h != old.Header {
 				return nil, "", false
 			}
 		}
@@ -182,7 +170,7 @@ func loadMeta(c PackageCache, key string, sources map[string]string) ([]*package
 	for _, m := range e.Pkgs {
 		p := &packages.Package{ID: m.ID, Name: m.Name, PkgPath: m.PkgPath, GoFiles: m.GoFiles, OtherFiles: m.OtherFiles,
 			IgnoredFiles: m.IgnoredFiles, EmbedFiles: m.EmbedFiles, CompiledGoFiles: m.CompiledGoFiles, Module: m.Module,
-			Errors: m.Errors, Imports: map[string]*packages.Package{}}
+			Imports: map[string]*packages.Package{}}
 		for path, id := range m.Imports {
 			dep := byID[id]
 			if dep == nil {
@@ -205,15 +193,15 @@ func loadMeta(c PackageCache, key string, sources map[string]string) ([]*package
 
 // covered reports whether sources has every file of the packages that
 // can change without the key changing: all but the standard library's
-// (under goroot, the go command's) and the module cache's. A package in a directory the caller's walk
-// skips (node_modules, a dot directory) could gain or lose files
-// unseen: such metadata is not kept.
+// (under goroot, the go command's) and the module cache's. A package in a
+// directory the caller's walk skips (node_modules, a dot directory) could
+// gain or lose files unseen: such metadata is not kept.
 func covered(roots []*packages.Package, sources map[string]string, goroot string) bool {
 	goroot = filepath.Join(goroot, "src") + string(filepath.Separator)
 	ok := true
 	packages.Visit(roots, nil, func(p *packages.Package) {
-		if m := p.Module; m != nil && m.Version != "" && (m.Replace == nil || m.Replace.Version != "") {
-			return // the module cache is read-only
+		if fromModuleCache(p.Module) {
+			return // read-only
 		}
 		if strings.HasSuffix(p.PkgPath, ".test") {
 			return // a test main, generated into the build cache from test files
@@ -230,12 +218,13 @@ func covered(roots []*packages.Package, sources map[string]string, goroot string
 // storeMeta keeps a metadata load whose packages all loaded without
 // errors (an error may be gone next time: a module downloaded).
 func storeMeta(c PackageCache, key string, sources map[string]string, roots []*packages.Package, goarch, goroot string) {
-	e := metaEntry{Format: metaFormat, Files: map[string]metaFile{}, GOARCH: goarch}
 	failed := false
+	packages.Visit(roots, nil, func(p *packages.Package) { failed = failed || len(p.Errors) > 0 })
+	if failed || goarch == "" || goroot == "" || !covered(roots, sources, goroot) {
+		return
+	}
+	e := metaEntry{Format: metaFormat, Files: map[string]metaFile{}, GOARCH: goarch}
 	packages.Visit(roots, nil, func(p *packages.Package) {
-		if len(p.Errors) > 0 {
-			failed = true
-		}
 		m := metaPkg{ID: p.ID, Name: p.Name, PkgPath: p.PkgPath, GoFiles: p.GoFiles, OtherFiles: p.OtherFiles,
 			IgnoredFiles: p.IgnoredFiles, EmbedFiles: p.EmbedFiles, CompiledGoFiles: p.CompiledGoFiles, Module: p.Module,
 			Imports: map[string]string{}}
@@ -244,14 +233,11 @@ func storeMeta(c PackageCache, key string, sources map[string]string, roots []*p
 		}
 		e.Pkgs = append(e.Pkgs, m) // Visit's post order: dependencies first
 	})
-	if failed || goarch == "" || goroot == "" || !covered(roots, sources, goroot) {
-		return
-	}
 	for _, p := range roots {
 		e.Roots = append(e.Roots, p.ID)
 	}
 	for _, name := range slices.Sorted(maps.Keys(sources)) {
-		h := headerOf(name)
+		h := fileHeader(name)
 		if h == "" {
 			return
 		}

@@ -123,7 +123,7 @@ func (k *packageKeys) compute(p *packages.Package) string {
 	sort.Strings(paths)
 	for _, path := range paths {
 		dep := p.Imports[path]
-		if m := dep.Module; m != nil && !k.inWorkspace(dep) && m.Version != "" && (m.Replace == nil || m.Replace.Version != "") {
+		if m := dep.Module; fromModuleCache(m) && !k.inWorkspace(dep) {
 			// The module cache is read-only: a version names its files,
 			// and go.sum (in the salt) the versions of its imports.
 			if m.Replace != nil {
@@ -139,6 +139,12 @@ func (k *packageKeys) compute(p *packages.Package) string {
 		fmt.Fprintf(h, "import %s %s\n", path, dk)
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// fromModuleCache reports whether m's files are in the module cache
+// (read-only: a version names them), not a directory replacement.
+func fromModuleCache(m *packages.Module) bool {
+	return m != nil && m.Version != "" && (m.Replace == nil || m.Replace.Version != "")
 }
 
 // loadCached reads the entry for key, or reports false.
