@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -125,4 +127,106 @@ func TestStreamWritesEachMessageOnce(t *testing.T) {
 			t.Errorf("reply %d: id %v, err %v, result %.80s", i+1, r.ID(), r.Err(), r.Result())
 		}
 	}
+}
+
+// decodeMessage reads every message as jsonrpc2.DecodeMessage does: the
+// same kind of message, id, method, params or result (as JSON values) and
+// error, and an error where it has one.
+func TestDecodeMessageMatchesJSONRPC2(t *testing.T) {
+	for _, body := range []string{
+		`{"jsonrpc":"2.0","id":1,"method":"textDocument/codeLens","params":{"textDocument":{"uri":"file:///a.go"}}}`,
+		`{"jsonrpc":"2.0","id":"abc","method":"shutdown"}`,
+		`{"id":7,"method":"m","params":[1,"<&>",{"x":null}]}`,
+		`{"jsonrpc":"2.0","method":"initialized","params":{}}`,
+		`{"jsonrpc":"2.0","method":"exit"}`,
+		`{"jsonrpc":"2.0","id":null,"method":"m"}`,
+		`{"jsonrpc":"2.0","method":"textDocument/didChange","params":{"contentChanges":[{"text":"a\u2028<b>\n\"q\""}]}}`,
+		`{"jsonrpc":"2.0","id":3,"result":{"applied":true}}`,
+		`{"jsonrpc":"2.0","id":"r","result":null}`,
+		`{"jsonrpc":"2.0","id":4}`,
+		`{"jsonrpc":"2.0","id":5,"error":{"code":-32601,"message":"no such method","data":{"why":1}}}`,
+		`  {"jsonrpc":"2.0","id":6,"method":"m"}  `,
+		`{"jsonrpc":"2.0","id":6,"method":"m"} trailing`,
+		`{"jsonrpc":"1.0","id":1,"method":"m"}`,
+		`{"jsonrpc":"2.0","params":{}}`,
+		`{"jsonrpc":"2.0","id":{},"method":"m"}`,
+		`{"jsonrpc":"2.0","id":1,"method":"m","params":{"a":}`,
+		`{"jsonrpc":"2.0","id":1,"method":7}`,
+		`[1,2]`,
+		`null`,
+		``,
+		`not json`,
+	} {
+		ours, oerr := decodeMessage([]byte(body))
+		theirs, terr := jsonrpc2.DecodeMessage([]byte(body))
+		if (oerr != nil) != (terr != nil) {
+			t.Errorf("%s: error %v, jsonrpc2's %v", body, oerr, terr)
+			continue
+		}
+		if oerr != nil {
+			continue
+		}
+		if reflect.TypeOf(ours) != reflect.TypeOf(theirs) {
+			t.Errorf("%s: %T, jsonrpc2's %T", body, ours, theirs)
+			continue
+		}
+		sameJSON := func(what string, a, b json.RawMessage) {
+			if len(b) == 0 {
+				b = json.RawMessage("null") // what the handlers read for none
+			}
+			var av, bv any
+			if err := json.Unmarshal(a, &av); err != nil {
+				t.Errorf("%s: %s %s: %v", body, what, a, err)
+			}
+			json.Unmarshal(b, &bv)
+			if !reflect.DeepEqual(av, bv) {
+				t.Errorf("%s: %s %s, jsonrpc2's %s", body, what, a, b)
+			}
+		}
+		switch o := ours.(type) {
+		case *jsonrpc2.Call:
+			th := theirs.(*jsonrpc2.Call)
+			if o.ID() != th.ID() || o.Method() != th.Method() {
+				t.Errorf("%s: call %v %s, jsonrpc2's %v %s", body, o.ID(), o.Method(), th.ID(), th.Method())
+			}
+			sameJSON("params", o.Params(), th.Params())
+		case *jsonrpc2.Notification:
+			th := theirs.(*jsonrpc2.Notification)
+			if o.Method() != th.Method() {
+				t.Errorf("%s: notification %s, jsonrpc2's %s", body, o.Method(), th.Method())
+			}
+			sameJSON("params", o.Params(), th.Params())
+		case *jsonrpc2.Response:
+			th := theirs.(*jsonrpc2.Response)
+			if o.ID() != th.ID() || !reflect.DeepEqual(o.Err(), th.Err()) {
+				t.Errorf("%s: response %v %v, jsonrpc2's %v %v", body, o.ID(), o.Err(), th.ID(), th.Err())
+			}
+			sameJSON("result", o.Result(), th.Result())
+		}
+	}
+}
+
+// A small request costs about its own size to read, not the 32 KB
+// buffer jsonrpc2.DecodeMessage's streaming decoder allocates for every
+// message (which made the server collect garbage every few hundred
+// codeLens requests and stalled the requests in flight).
+func TestSmallMessagesDecodeSmall(t *testing.T) {
+	body := []byte(`{"jsonrpc":"2.0","id":12,"method":"textDocument/codeLens","params":{"textDocument":{"uri":"file:///work/big/main.go"}}}`)
+	const n = 200
+	perMessage := uint64(math.MaxUint64)
+	for range 3 { // the least of three: other tests' goroutines may allocate meanwhile
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for range n {
+			if _, err := decodeMessage(body); err != nil {
+				t.Fatal(err)
+			}
+		}
+		runtime.ReadMemStats(&after)
+		perMessage = min(perMessage, (after.TotalAlloc-before.TotalAlloc)/n)
+	}
+	if perMessage > 2048 {
+		t.Errorf("reading a %d-byte request allocates %d bytes", len(body), perMessage)
+	}
+	t.Logf("%d bytes per %d-byte request", perMessage, len(body))
 }
