@@ -611,11 +611,10 @@ func (r *userRecord) put() {
 
 func (c *cache) lookup(st *site, sp uintptr, p unsafe.Pointer, compute func(res unsafe.Pointer) bool, rec *userRecord) unsafe.Pointer {
 	var t0 time.Time
-	var tok *stripeToken   // the P's stripe token, once hits here have collided
 	ctr := st.counters(sp) // the stripe this hit counts in
-	if st.contended.Load() {
-		tok = takeStripe()
-		ctr = &st.stripes[tok.index()]
+	byP := st.contended.Load()
+	if byP {
+		ctr = st.pStripe()
 	}
 	sample := ctr.hits.Load()&63 == 0
 	if sample {
@@ -623,17 +622,14 @@ func (c *cache) lookup(st *site, sp uintptr, p unsafe.Pointer, compute func(res 
 	}
 	h1, h2, fail := c.keyHash(p, rec)
 	if fail != nil {
-		tok.put()
 		return c.uncached(st, sp, p, fail, compute)
 	}
 	sh := &c.shards[h1&c.mask]
 	e := c.find(sh, h1, h2, p)
 	if e == nil || e.state.Load() != stReady {
-		tok.put()
 		return c.miss(st, sp, sh, h1, h2, p, compute, MissReason{}, rec)
 	}
 	if c.cfg.ttl > 0 && *c.expires(e) != 0 && c.now() > *c.expires(e) {
-		tok.put()
 		if c.remove(e, MissExpired) {
 			c.ctr[wire.CtrExpired].Add(1)
 		}
@@ -643,11 +639,9 @@ func (c *cache) lookup(st *site, sp uintptr, p unsafe.Pointer, compute func(res 
 		fp, fail := c.fingerprint(c.res(e))
 		if fail != nil {
 			// The result cannot be checked: do not trust it.
-			tok.put()
 			return c.uncached(st, sp, p, &hashFailure{internal: fmt.Sprintf("checking a cached result: %v", fail.internal)}, compute)
 		}
 		if fp != c.mut(e).fp {
-			tok.put()
 			return c.mutated(st, sp, sh, e, h1, h2, p, compute, rec)
 		}
 	}
@@ -655,8 +649,7 @@ func (c *cache) lookup(st *site, sp uintptr, p unsafe.Pointer, compute func(res 
 		c.ctr[wire.CtrHashNs].Add(int64(time.Since(t0)))
 		c.ctr[wire.CtrHashN].Add(1)
 	}
-	st.countHit(tok, ctr)
-	tok.put()
+	st.countHit(byP, ctr)
 	c.hit(st, sp, e)
 	return c.res(e)
 }
@@ -697,7 +690,7 @@ func (c *cache) miss(st *site, sp uintptr, sh *shard, h1, h2 uint64, p unsafe.Po
 						return c.mutated(st, sp, sh, e, h1, h2, p, compute, rec)
 					}
 				}
-				st.countHit(nil, st.counters(sp))
+				st.countHit(false, st.counters(sp))
 				c.hit(st, sp, e)
 				return c.res(e)
 			case stFailed:

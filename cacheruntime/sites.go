@@ -2,7 +2,6 @@ package cacheruntime
 
 import (
 	"cmp"
-	"math/rand/v2"
 	"runtime"
 	"slices"
 	"strings"
@@ -30,7 +29,7 @@ type site struct {
 	// whenever one of them counted in stripe 0. A slice is checked
 	// against its length instead.
 	stripes   []counters
-	contended atomic.Bool // two goroutines counted hits on one stack stripe at once: count by stripe token
+	contended atomic.Bool // two goroutines counted hits on one stack stripe at once: count by P
 
 	// The slots hits write stay off the lines of the fields above, which
 	// every hit reads, and off those below.
@@ -66,47 +65,19 @@ const nStripes = 8
 // lastCall is the previous call made at a site by the goroutines whose
 // stacks hash to one slot, on a cache line of its own: hits store it, and
 // goroutines on other cores must not contend for it. Slots are chosen by
-// stack address, not by stripe token, because "the previous call here"
+// stack address, not by P, because "the previous call here"
 // must follow a goroutine: tokens move between goroutines.
 type lastCall struct {
 	atomic.Pointer[entry]
 	_ [56]byte
 }
 
-// A stripeToken is a choice of stripe. Tokens live in a sync.Pool, which
-// keeps one per P: goroutines running at the same time on different Ps
-// hold different tokens and, unless two tokens chose the same stripe, count
-// on different cache lines. Two that collide notice it (a failed
-// compare-and-swap) and one moves to another stripe at random, as
-// java.util.concurrent's Striped64 and otter's adder do.
-type stripeToken struct{ i uint32 }
-
-var stripeTokens = sync.Pool{New: func() any { return &stripeToken{i: rand.Uint32()} }}
-
-func takeStripe() *stripeToken { return stripeTokens.Get().(*stripeToken) }
-
-// put returns t to the pool; a nil t is not put.
-func (t *stripeToken) put() {
-	if t != nil {
-		stripeTokens.Put(t)
-	}
-}
-
-func (t *stripeToken) index() int { return int(t.i & (nStripes - 1)) }
-
-// count adds 1 to the hits of t's stripe in stripes, moving t to other
-// stripes while that counter is contended, and returns the stripe it
-// counted in.
-func (t *stripeToken) count(stripes []counters) int {
-	for {
-		i := t.index()
-		c := &stripes[i].hits
-		if v := c.Load(); c.CompareAndSwap(v, v+1) {
-			return i
-		}
-		t.i = rand.Uint32()
-	}
-}
+// pStripe returns the stripe of the P the caller runs on: goroutines
+// running at the same time run on different Ps and, with up to nStripes
+// Ps, count on different cache lines. The caller may move to another P
+// right after; it then shares a stripe for one count, which countHit's
+// compare-and-swap notices and pays for, and no count is lost.
+func (s *site) pStripe() *counters { return &s.stripes[procID()&(nStripes-1)] }
 
 // nLasts is the number of previous-call slots per site: two goroutines
 // share one with probability 1/nLasts.
@@ -128,24 +99,22 @@ func slotOf(sp uintptr) int {
 // hits by token (countHit).
 func (s *site) counters(sp uintptr) *counters { return &s.stripes[slotOf(sp)&(nStripes-1)] }
 
-// countHit counts a hit: in tok's stripe when hits here have collided
-// (tok is then the P's stripe token), else in c, the stripe of the stack
-// that holds sp (site.counters), which costs nothing to find. Counting in
-// the stack's stripe is a load and a compare-and-swap; the swap fails
-// only when another core changed the counter in between — two goroutines
-// whose stacks share the stripe, running at once — and then the site
-// switches to tokens for good, which keep goroutines on different Ps
-// apart (counting on a line another core writes costs more than taking
-// the token). Goroutines that follow one another on a stripe, as those of
-// successive requests or benchmark rounds do, keep the cheaper stack
-// stripes.
-func (s *site) countHit(tok *stripeToken, c *counters) {
-	if tok != nil {
-		tok.count(s.stripes)
-		return
-	}
+// countHit counts a hit in c: the stripe of the stack that holds sp
+// (site.counters), which costs nothing to find, or, once hits here have
+// collided (byP), the stripe of the caller's P (pStripe). Counting is a
+// load and a compare-and-swap; the swap fails only when another core
+// changed the counter in between — two goroutines counting on one stripe
+// at once — and then the count is an add, and a site counting by stack
+// switches to counting by P for good: goroutines on different Ps stay
+// apart (counting on a line another core writes costs more than asking
+// for the P). Goroutines that follow one another on a stack stripe, as
+// those of successive requests or benchmark rounds do, keep the cheaper
+// stack stripes.
+func (s *site) countHit(byP bool, c *counters) {
 	if v := c.hits.Load(); !c.hits.CompareAndSwap(v, v+1) {
-		s.contended.Store(true)
+		if !byP {
+			s.contended.Store(true)
+		}
 		c.hits.Add(1)
 	}
 }

@@ -9,36 +9,88 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 	"unsafe"
 )
 
-// TestContendedStripesCountExactly: every goroutine's token starts on
-// stripe 0, so goroutines running at once collide there; the compare-and-swap notices,
-// tokens move apart, and no count is lost or doubled.
+// TestContendedStripesCountExactly: goroutines counting by P at once —
+// more of them than Ps, all moving between Ps and colliding on stripes —
+// lose and double no count.
 func TestContendedStripesCountExactly(t *testing.T) {
-	var stripes [nStripes]counters
-	var moved atomic.Int64
+	s := &site{stripes: make([]counters, nStripes)}
 	var wg sync.WaitGroup
 	const workers, calls = 8, 50_000
 	for range workers {
 		wg.Go(func() {
-			tok := new(stripeToken) // stripe 0, like every new token here
 			for range calls {
-				if tok.count(stripes[:]) != 0 {
-					moved.Add(1)
-				}
+				s.countHit(true, s.pStripe())
 			}
 		})
 	}
 	wg.Wait()
-	var total int64
-	for i := range stripes {
-		total += stripes[i].hits.Load()
+	if hits, _, _ := s.totals(); hits != workers*calls {
+		t.Errorf("%d counted, want %d", hits, workers*calls)
 	}
-	if total != workers*calls {
-		t.Errorf("%d counted, want %d", total, workers*calls)
+	if s.contended.Load() {
+		t.Error("counting by P switched the site's mode")
 	}
-	t.Logf("%d of %d counts moved off stripe 0", moved.Load(), workers*calls)
+}
+
+// TestPStripesKeepCoresApart: goroutines running at the same time on
+// different Ps count on different stripes (with up to nStripes Ps), so
+// counting by P never makes two cores write one line — the tokens drawn
+// from a sync.Pool it replaced could choose the same stripe.
+func TestPStripesKeepCoresApart(t *testing.T) {
+	procs := runtime.GOMAXPROCS(0)
+	if procs < 2 {
+		t.Fatalf("GOMAXPROCS %d: this test needs two Ps", procs)
+	}
+	// Each goroutine notes its stripe whenever the other is running too
+	// (both inside the window): two at once must never share one.
+	s := &site{stripes: make([]counters, nStripes)}
+	var inside atomic.Int32
+	var shared, together atomic.Int64
+	var mine [2]atomic.Pointer[counters]
+	// Until 10,000 checks found both running, for at most 10 s (other
+	// tests may hold the Ps meanwhile).
+	deadline := time.Now().Add(10 * time.Second)
+	var wg sync.WaitGroup
+	for g := range 2 {
+		wg.Go(func() {
+			for i := 0; together.Load() < 10_000; i++ {
+				if i%1024 == 0 && time.Now().After(deadline) {
+					return
+				}
+				inside.Add(1)
+				procPin()
+				mine[g].Store(s.pStripe())
+				if inside.Load() == 2 {
+					if o := mine[1-g].Load(); o != nil {
+						together.Add(1)
+						if o == mine[g].Load() {
+							shared.Add(1)
+						}
+					}
+				}
+				mine[g].Store(nil)
+				procUnpin()
+				inside.Add(-1)
+			}
+		})
+	}
+	wg.Wait()
+	if together.Load() == 0 {
+		t.Fatal("the two goroutines never ran at the same time")
+	}
+	if procs <= nStripes && shared.Load() != 0 {
+		t.Errorf("two goroutines running at once shared a stripe %d times in %d", shared.Load(), together.Load())
+	}
+	for range 1000 {
+		if id := procID(); id < 0 || id >= procs {
+			t.Fatalf("procID %d outside [0, %d)", id, procs)
+		}
+	}
+	t.Logf("%d checks with both goroutines running", together.Load())
 }
 
 // TestFlatSizingMatchesWalk: results of plain memory and strings are sized
@@ -152,7 +204,7 @@ func TestHitPathProbesNoStripe(t *testing.T) {
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	for _, fn := range []string{"(*site).counters", "(*stripeToken).count"} {
+	for _, fn := range []string{"(*site).counters", "(*site).pStripe"} {
 		body, ok := asmOf(string(out), "cacheruntime."+fn+" STEXT")
 		if !ok {
 			t.Fatalf("%s not in the compiler's output", fn)
@@ -179,7 +231,7 @@ func asmOf(out, header string) (string, bool) {
 // TestStackStripesSwitchOnlyWhenContended: goroutines that follow one
 // another on a site's stack stripe (a request's goroutine after
 // another's) keep counting there; two counting on one stripe at the same
-// time make the site switch to stripe tokens. No count is lost either
+// time make the site switch to counting by P. No count is lost either
 // way.
 func TestStackStripesSwitchOnlyWhenContended(t *testing.T) {
 	s := &site{stripes: make([]counters, nStripes)}
@@ -189,13 +241,13 @@ func TestStackStripesSwitchOnlyWhenContended(t *testing.T) {
 		go func() {
 			defer close(done)
 			for range 1000 {
-				s.countHit(nil, c)
+				s.countHit(false, c)
 			}
 		}()
 		<-done
 	}
 	if s.contended.Load() {
-		t.Fatal("goroutines one after another switched the site to tokens")
+		t.Fatal("goroutines one after another switched the site to counting by P")
 	}
 	if got := c.hits.Load(); got != 100_000 {
 		t.Fatalf("%d hits counted, want 100000", got)
@@ -210,14 +262,14 @@ func TestStackStripesSwitchOnlyWhenContended(t *testing.T) {
 	for range 2 {
 		wg.Go(func() {
 			for i := 0; i < 50_000_000 && !s.contended.Load(); i++ {
-				s.countHit(nil, c)
+				s.countHit(false, c)
 				n.Add(1)
 			}
 		})
 	}
 	wg.Wait()
 	if !s.contended.Load() {
-		t.Error("two goroutines counting at once on one stripe did not switch the site to tokens")
+		t.Error("two goroutines counting at once on one stripe did not switch the site to counting by P")
 	}
 	if got, want := c.hits.Load(), 100_000+n.Load(); got != want {
 		t.Errorf("%d hits counted, want %d", got, want)

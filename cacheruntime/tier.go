@@ -130,7 +130,7 @@ func (c *cache) fromPayload(st *site, sp uintptr, sh *shard, e *entry, t tier, k
 		*c.expires(e) = c.now() + int64(time.Until(expires))
 	}
 	c.keep(sh, e)
-	st.countHit(nil, st.counters(sp))
+	st.countHit(false, st.counters(sp))
 	st.remember(sp, e)
 	if c.checkMut {
 		c.mut(e).recv.Store(st)
