@@ -65,8 +65,8 @@ const nStripes = 8
 // lastCall is the previous call made at a site by the goroutines whose
 // stacks hash to one slot, on a cache line of its own: hits store it, and
 // goroutines on other cores must not contend for it. Slots are chosen by
-// stack address, not by P, because "the previous call here"
-// must follow a goroutine: tokens move between goroutines.
+// stack address, not by P, because "the previous call here" must follow
+// a goroutine: goroutines move between Ps.
 type lastCall struct {
 	atomic.Pointer[entry]
 	_ [56]byte
