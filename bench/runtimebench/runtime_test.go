@@ -3,6 +3,7 @@ package runtimebench
 import (
 	"fmt"
 	"hash/maphash"
+	"reflect"
 	"slices"
 	"testing"
 	"unsafe"
@@ -25,6 +26,17 @@ func BenchmarkHit(b *testing.B) {
 	})
 	b.Run("impl=Func", func(b *testing.B) {
 		baseline.MeasureHit(b, cacheruntime.Func(baseline.Compute, cacheruntime.NoReport()))
+	})
+	// The floor of any cache behind reflect.MakeFunc, which is how Func
+	// returns a function of any type: a function of the same type whose
+	// body only returns a result made once — no hashing, no lookup, no
+	// counting. What is left is reflect's own work per call (boxing the
+	// arguments into a slice of Values, copying the results out).
+	b.Run("impl=MakeFuncFloor", func(b *testing.B) {
+		out := []reflect.Value{reflect.ValueOf(baseline.Compute(42, "hello world"))}
+		var f func(int, string) baseline.Small
+		reflect.ValueOf(&f).Elem().Set(reflect.MakeFunc(reflect.TypeOf(f), func([]reflect.Value) []reflect.Value { return out }))
+		baseline.MeasureHit(b, f)
 	})
 }
 
