@@ -664,8 +664,14 @@ func (c *cache) hit(st *site, sp uintptr, e *entry) {
 			m.recv.Store(st)
 		}
 	}
+	// The previous call here: recorded if the slot records this goroutine
+	// (lastCall), and only when it changed.
 	if l := st.last(sp); l.Load() != e {
-		l.Store(e)
+		if o := l.owner.Load(); o == stackRegion(sp) {
+			l.Store(e)
+		} else if o == 0 {
+			l.claim(sp, e)
+		}
 	}
 }
 

@@ -67,9 +67,32 @@ const nStripes = 8
 // goroutines on other cores must not contend for it. Slots are chosen by
 // stack address, not by P, because "the previous call here" must follow
 // a goroutine: goroutines move between Ps.
+//
+// Two goroutines whose stacks share a slot (one pair in nLasts) would
+// write it by turns on every hit, each write waiting for the line from
+// the other core — a Zipf mix on two cores ran 3× slower so. The slot
+// therefore has an owner, the stack region of the goroutine whose calls
+// it records: hits of another goroutine leave it alone, and a miss, which
+// is slow anyway, takes it over. A goroutine that shares its slot then
+// has its hits recorded only until another's miss, and its next miss is
+// explained against the owner's previous call instead of its own.
 type lastCall struct {
 	atomic.Pointer[entry]
-	_ [56]byte
+	owner atomic.Uintptr // stackRegion of the goroutine the slot records; 0: none yet
+	_     [48]byte
+}
+
+// stackRegion identifies the goroutine whose stack holds sp, as slotOf
+// does: by its 2 KiB region of stack.
+func stackRegion(sp uintptr) uintptr { return sp>>11 + 1 }
+
+// claim makes the goroutine whose stack holds sp the owner of the slot,
+// which had none, and records e, unless another goroutine claimed it
+// first.
+func (l *lastCall) claim(sp uintptr, e *entry) {
+	if l.owner.CompareAndSwap(0, stackRegion(sp)) {
+		l.Store(e)
+	}
 }
 
 // pStripe returns the stripe of the P the caller runs on: goroutines
@@ -90,7 +113,7 @@ const (
 // sp (distinct goroutines have distinct stacks; a goroutine keeps its slot
 // unless its stack moves).
 func slotOf(sp uintptr) int {
-	a := uint64(sp >> 11)
+	a := uint64(stackRegion(sp))
 	return int(a * 0x9E3779B97F4A7C15 >> (64 - lastBits)) // Fibonacci hashing: the top bits
 }
 
@@ -133,9 +156,14 @@ func (s *site) previous(sp uintptr) *entry {
 	return s.lastAny.Load()
 }
 
-// remember records cr as the calling goroutine's previous call here.
+// remember records e, a miss, as the calling goroutine's previous call
+// here, taking its slot over.
 func (s *site) remember(sp uintptr, e *entry) {
-	s.last(sp).Store(e)
+	l := s.last(sp)
+	if l.owner.Load() != stackRegion(sp) {
+		l.owner.Store(stackRegion(sp))
+	}
+	l.Store(e)
 	s.lastAny.Store(e)
 }
 
