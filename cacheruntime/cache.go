@@ -285,7 +285,6 @@ func newCache(fn reflect.Value, argsT, resT reflect.Type, variadic bool, opts []
 	c.entryT, c.entryLayout = entryType(argsT, resT, flat, c.resStrings != nil, c.checkMut, c.cfg.maxEntries > 0, c.cfg.ttl > 0)
 	c.lru.off = c.lruOff
 	c.exp.off = c.ttlOff
-	c.lru.init()
 
 	if !c.cfg.noReport {
 		c.rep = c.cfg.reporter
@@ -657,7 +656,7 @@ func (c *cache) lookup(st *site, sp uintptr, p unsafe.Pointer, compute func(res 
 // hit remembers a hit's call (counted already).
 func (c *cache) hit(st *site, sp uintptr, e *entry) {
 	if c.cfg.maxEntries > 0 {
-		c.lru.links(e).lastUse.Store(c.lru.tick.Add(1))
+		c.lru.use(e)
 	}
 	if c.checkMut {
 		if m := c.mut(e); m.recv.Load() != st {
@@ -855,7 +854,7 @@ func (c *cache) keep(sh *shard, e *entry) {
 		c.exp.push(e)
 	}
 	if c.cfg.maxEntries > 0 {
-		c.lru.links(e).lastUse.Store(c.lru.tick.Add(1))
+		c.lru.inserted(e)
 		c.lru.push(e)
 		c.evictOver()
 	}

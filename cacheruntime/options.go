@@ -73,6 +73,12 @@ func TTL(d time.Duration) Option {
 
 // MaxEntries bounds the number of entries; when a new entry would exceed
 // it, the least recently used entry is evicted. n <= 0 means unbounded.
+//
+// The order of uses is exact while calls come one at a time. Once calls on
+// several cores hit at the same moment, the cache stops ordering each hit
+// (that took one shared write per hit, which does not scale) and orders
+// uses by the insertions they followed: the entry evicted is one not used
+// since the oldest such insertion.
 func MaxEntries(n int) Option {
 	return Option{func(c *config) { c.maxEntries = n }}
 }
