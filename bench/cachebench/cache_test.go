@@ -164,6 +164,25 @@ func BenchmarkHitZipfParallel(b *testing.B) {
 	})
 }
 
+// BenchmarkHitZipfParallelBounded is BenchmarkHitZipfParallel with Func2
+// bounded by MaxEntries, as otter and golang-lru are in every row (the
+// bound is never reached): a hit then also records its use for eviction.
+func BenchmarkHitZipfParallelBounded(b *testing.B) {
+	each(b, true, func(b *testing.B, c func(int, string) baseline.Small) {
+		prefill(c)
+		var start atomic.Int64
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			i := int(start.Add(7919))
+			for pb.Next() {
+				k := zipf[i&(len(zipf)-1)]
+				c(k, names[k])
+				i++
+			}
+		})
+	})
+}
+
 // BenchmarkHitZipfManyGoroutines is BenchmarkHitZipfParallel with 64
 // goroutines on the two cores, as in a server handling many requests at
 // once: goroutines that share a counter stripe or a previous-call slot run
