@@ -119,7 +119,7 @@ func slotOf(sp uintptr) int {
 
 // counters returns the stripe of the goroutine whose stack holds sp: where
 // its misses and uncached calls count, and its hits until the site counts
-// hits by token (countHit).
+// hits by P (countHit).
 func (s *site) counters(sp uintptr) *counters { return &s.stripes[slotOf(sp)&(nStripes-1)] }
 
 // countHit counts a hit in c: the stripe of the stack that holds sp
