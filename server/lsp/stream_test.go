@@ -141,6 +141,7 @@ func TestDecodeMessageMatchesJSONRPC2(t *testing.T) {
 		`{"jsonrpc":"2.0","method":"exit"}`,
 		`{"jsonrpc":"2.0","id":null,"method":"m"}`,
 		`{"jsonrpc":"2.0","method":"textDocument/didChange","params":{"contentChanges":[{"text":"a\u2028<b>\n\"q\""}]}}`,
+		"{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didChange\",\"params\":{\"text\":\"a\xff\xfeb\\u00e9\"}}", // not UTF-8
 		`{"jsonrpc":"2.0","id":3,"result":{"applied":true}}`,
 		`{"jsonrpc":"2.0","id":"r","result":null}`,
 		`{"jsonrpc":"2.0","id":4}`,
