@@ -134,13 +134,12 @@ type mutFields struct {
 	recv atomic.Pointer[site] // the last site that received the value
 }
 
-// lruFields are an entry's links for MaxEntries, guarded by cache.lru.mu
+// lruFields are an entry's place for MaxEntries, guarded by cache.lru.mu
 // except lastUse.
 type lruFields struct {
-	lastUse   atomic.Int64
-	stamp     int64
-	prev, nxt *entry
-	linked    bool
+	lastUse atomic.Int64 // the tick of its latest use: its insertion or a hit
+	key     int64        // its key in the heap: twice the tick it was placed by, plus 1 for a use
+	idx     int          // 1 + its index in the heap; 0: not in it
 }
 
 // key returns e's copy of its args tuple (flat keys only).

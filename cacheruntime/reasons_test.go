@@ -145,22 +145,36 @@ func TestMaxEntriesLRU(t *testing.T) {
 }
 
 // TestLRUModel compares hits and misses with a reference LRU on random
-// access sequences.
+// access sequences, with entries forgotten (removed from the middle of
+// the eviction order) now and then.
 func TestLRUModel(t *testing.T) {
-	for seed := range uint64(20) {
+	for seed := range uint64(40) {
 		rng := rand.New(rand.NewPCG(seed, 1))
 		capacity := 1 + rng.IntN(8)
-		keys := 2 + rng.IntN(16)
+		if seed%4 == 0 {
+			capacity = 20 + rng.IntN(40)
+		}
+		keys := 2 + rng.IntN(2*capacity+8)
 		var computed bool
-		f := cacheruntime.Func1(func(k int) int { computed = true; return k }, cacheruntime.MaxEntries(capacity), cacheruntime.NoReport())
+		var h cacheruntime.Handle
+		f := cacheruntime.Func1(func(k int) int { computed = true; return k }, cacheruntime.MaxEntries(capacity), cacheruntime.NoReport(), cacheruntime.WithHandle(&h))
 		var model []int // most recent last
-		for i := range 500 {
+		for i := range 2000 {
 			k := rng.IntN(keys)
 			idx := -1
 			for j, m := range model {
 				if m == k {
 					idx = j
 				}
+			}
+			if rng.IntN(10) == 0 {
+				if ok, err := h.Forget(k); err != nil || ok != (idx >= 0) {
+					t.Fatalf("seed %d step %d: Forget(%d) = %v, %v; model has it: %v", seed, i, k, ok, err, idx >= 0)
+				}
+				if idx >= 0 {
+					model = append(model[:idx], model[idx+1:]...)
+				}
+				continue
 			}
 			wantHit := idx >= 0
 			if wantHit {
