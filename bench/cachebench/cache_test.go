@@ -1,6 +1,7 @@
 package cachebench
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
@@ -27,14 +28,24 @@ type key struct {
 // and cacheruntime where the workload adds keys without end).
 const bound = 1 << 20
 
-// impls are the memoized forms of baseline.Compute under test. bounded
-// asks for a size bound (workloads that add keys without end).
+// sizeIf is the size to ask impls for: bound, or 0 (unbounded) if not
+// bounded.
+func sizeIf(bounded bool) int {
+	if bounded {
+		return bound
+	}
+	return 0
+}
+
+// impls are the memoized forms of baseline.Compute under test. size is the
+// bound asked for: 0 leaves cacheruntime unbounded (otter and golang-lru
+// are bounded at bound then; the memo and sync.Map never are).
 var impls = []struct {
 	name string
-	make func(bounded bool) func(int, string) baseline.Small
+	make func(size int) func(int, string) baseline.Small
 }{
-	{"memo", func(bool) func(int, string) baseline.Small { return baseline.HandMemo() }},
-	{"syncmap", func(bool) func(int, string) baseline.Small {
+	{"memo", func(int) func(int, string) baseline.Small { return baseline.HandMemo() }},
+	{"syncmap", func(int) func(int, string) baseline.Small {
 		var m sync.Map
 		return func(id int, name string) baseline.Small {
 			if v, ok := m.Load(key{id, name}); ok {
@@ -45,8 +56,8 @@ var impls = []struct {
 			return r
 		}
 	}},
-	{"otter", func(bool) func(int, string) baseline.Small {
-		c := otter.Must(&otter.Options[key, baseline.Small]{MaximumSize: bound})
+	{"otter", func(size int) func(int, string) baseline.Small {
+		c := otter.Must(&otter.Options[key, baseline.Small]{MaximumSize: cmp.Or(size, bound)})
 		return func(id int, name string) baseline.Small {
 			if v, ok := c.GetIfPresent(key{id, name}); ok {
 				return v
@@ -56,8 +67,8 @@ var impls = []struct {
 			return r
 		}
 	}},
-	{"golang-lru", func(bool) func(int, string) baseline.Small {
-		c, _ := lru.New[key, baseline.Small](bound)
+	{"golang-lru", func(size int) func(int, string) baseline.Small {
+		c, _ := lru.New[key, baseline.Small](cmp.Or(size, bound))
 		return func(id int, name string) baseline.Small {
 			if v, ok := c.Get(key{id, name}); ok {
 				return v
@@ -67,10 +78,10 @@ var impls = []struct {
 			return r
 		}
 	}},
-	{"Func2", func(bounded bool) func(int, string) baseline.Small {
+	{"Func2", func(size int) func(int, string) baseline.Small {
 		opts := []cacheruntime.Option{cacheruntime.NoReport()}
-		if bounded {
-			opts = append(opts, cacheruntime.MaxEntries(bound))
+		if size > 0 {
+			opts = append(opts, cacheruntime.MaxEntries(size))
 		}
 		return cacheruntime.Func2(baseline.Compute, opts...)
 	}},
@@ -95,10 +106,11 @@ var zipf = func() []int {
 	return s
 }()
 
+// each runs f on every cache, bounded at bound if bounded.
 func each(b *testing.B, bounded bool, f func(b *testing.B, c func(int, string) baseline.Small)) {
 	for _, im := range impls {
 		b.Run("impl="+im.name, func(b *testing.B) {
-			c := im.make(bounded)
+			c := im.make(sizeIf(bounded))
 			b.ReportAllocs()
 			ct := cputime.Start()
 			f(b, c)
@@ -150,10 +162,14 @@ func BenchmarkHitZipf(b *testing.B) {
 }
 
 // BenchmarkHitZipfParallel: every core, Zipf over 10,000 cached keys.
-func BenchmarkHitZipfParallel(b *testing.B) {
-	each(b, false, func(b *testing.B, c func(int, string) baseline.Small) {
+func BenchmarkHitZipfParallel(b *testing.B) { hitZipfParallel(b, false, 1) }
+
+// hitZipfParallel runs Zipf hits from parallelism goroutines per core.
+func hitZipfParallel(b *testing.B, bounded bool, parallelism int) {
+	each(b, bounded, func(b *testing.B, c func(int, string) baseline.Small) {
 		prefill(c)
 		var start atomic.Int64
+		b.SetParallelism(parallelism)
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			i := int(start.Add(7919))
@@ -169,43 +185,14 @@ func BenchmarkHitZipfParallel(b *testing.B) {
 // BenchmarkHitZipfParallelBounded is BenchmarkHitZipfParallel with Func2
 // bounded by MaxEntries, as otter and golang-lru are in every row (the
 // bound is never reached): a hit then also records its use for eviction.
-func BenchmarkHitZipfParallelBounded(b *testing.B) {
-	each(b, true, func(b *testing.B, c func(int, string) baseline.Small) {
-		prefill(c)
-		var start atomic.Int64
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			i := int(start.Add(7919))
-			for pb.Next() {
-				k := zipf[i&(len(zipf)-1)]
-				c(k, names[k])
-				i++
-			}
-		})
-	})
-}
+func BenchmarkHitZipfParallelBounded(b *testing.B) { hitZipfParallel(b, true, 1) }
 
 // BenchmarkHitZipfManyGoroutines is BenchmarkHitZipfParallel with 64
 // goroutines on the two cores, as in a server handling many requests at
 // once: goroutines that share a counter stripe or a previous-call slot run
 // at the same time, so a cache's steady state under contention is what is
 // measured (cacheruntime counts hits by P there).
-func BenchmarkHitZipfManyGoroutines(b *testing.B) {
-	each(b, false, func(b *testing.B, c func(int, string) baseline.Small) {
-		prefill(c)
-		var start atomic.Int64
-		b.SetParallelism(32)
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			i := int(start.Add(7919))
-			for pb.Next() {
-				k := zipf[i&(len(zipf)-1)]
-				c(k, names[k])
-				i++
-			}
-		})
-	})
-}
+func BenchmarkHitZipfManyGoroutines(b *testing.B) { hitZipfParallel(b, false, 32) }
 
 // BenchmarkMixParallel: every core; 90 % of calls Zipf over 10,000 cached
 // keys, 10 % fresh keys (a miss and an insert each). Caches are bounded.
@@ -244,38 +231,12 @@ func BenchmarkEvictZipf(b *testing.B) {
 	for i := range keys {
 		keys[i] = int(z.Uint64())
 	}
-	for _, im := range []struct {
-		name string
-		make func() func(int, string) baseline.Small
-	}{
-		{"otter", func() func(int, string) baseline.Small {
-			c := otter.Must(&otter.Options[key, baseline.Small]{MaximumSize: size})
-			return func(id int, name string) baseline.Small {
-				if v, ok := c.GetIfPresent(key{id, name}); ok {
-					return v
-				}
-				r := baseline.Compute(id, name)
-				c.Set(key{id, name}, r)
-				return r
-			}
-		}},
-		{"golang-lru", func() func(int, string) baseline.Small {
-			c, _ := lru.New[key, baseline.Small](size)
-			return func(id int, name string) baseline.Small {
-				if v, ok := c.Get(key{id, name}); ok {
-					return v
-				}
-				r := baseline.Compute(id, name)
-				c.Add(key{id, name}, r)
-				return r
-			}
-		}},
-		{"Func2", func() func(int, string) baseline.Small {
-			return cacheruntime.Func2(baseline.Compute, cacheruntime.NoReport(), cacheruntime.MaxEntries(size))
-		}},
-	} {
+	for _, im := range impls {
+		if im.name == "memo" || im.name == "syncmap" {
+			continue // no bound
+		}
 		b.Run("impl="+im.name, func(b *testing.B) {
-			c := im.make()
+			c := im.make(size)
 			for _, k := range keys[:1<<16] { // fill and settle
 				c(k, names[k%len(names)])
 			}
@@ -328,7 +289,7 @@ func memoryPerEntry(b *testing.B, bounded bool) {
 			var perEntry float64
 			for b.Loop() {
 				before := liveHeap()
-				c := im.make(bounded)
+				c := im.make(sizeIf(bounded))
 				for i, k := range keys {
 					c(i, k)
 				}
