@@ -66,7 +66,7 @@ type cache struct {
 
 	epoch time.Time
 
-	lru lruList
+	lru lruOrder
 	exp expiryQueue
 
 	tombMu sync.Mutex

@@ -92,7 +92,7 @@ func TestLRUClockAfterContention(t *testing.T) {
 // every hit reads (off, approx) nor with those insertions write under the
 // lock — wherever the cache holding the list starts.
 func TestLRUClockOwnsItsLine(t *testing.T) {
-	var l lruList
+	var l lruOrder
 	tick := unsafe.Offsetof(l.tick)
 	before := max(unsafe.Offsetof(l.off)+unsafe.Sizeof(l.off), unsafe.Offsetof(l.approx)+unsafe.Sizeof(l.approx))
 	if tick-before < 56 {
