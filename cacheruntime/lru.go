@@ -1,6 +1,7 @@
 package cacheruntime
 
 import (
+	"container/heap"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -13,7 +14,7 @@ import (
 // there, and that stamp never exceeds the entry's last use. So when the
 // top's last use still equals its placement stamp, no entry was used less
 // recently and the top is the least recently used entry; otherwise the top
-// is placed again by its last use (one sift down the heap) and the next
+// is placed again by its last use (one heap.Fix: a sift down) and the next
 // top examined. A heap, not a list sorted by stamp: placing an entry again
 // in a sorted list walked past every entry placed since its use — on a
 // full cache whose misses evict, most of the cache for an entry used long
@@ -82,27 +83,14 @@ func (l *lruOrder) push(e *entry) {
 		return
 	}
 	le.key = 2 * le.lastUse.Load()
-	l.heap = append(l.heap, e)
-	le.idx = len(l.heap)
-	l.up(len(l.heap) - 1)
+	heap.Push(l, e)
 }
 
 func (l *lruOrder) remove(e *entry) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	i := l.links(e).idx - 1
-	if i < 0 {
-		return
-	}
-	last := len(l.heap) - 1
-	if i != last {
-		l.swap(i, last)
-	}
-	l.heap[last] = nil
-	l.heap = l.heap[:last]
-	l.links(e).idx = 0
-	if i != last && !l.down(i) {
-		l.up(i)
+	if i := l.links(e).idx - 1; i >= 0 {
+		heap.Remove(l, i)
 	}
 	if cap(l.heap) > 64 && len(l.heap) < cap(l.heap)/4 {
 		l.heap = slices.Clip(slices.Clone(l.heap)) // after a Clear, say
@@ -121,52 +109,39 @@ func (l *lruOrder) victim() *entry {
 			return t
 		}
 		lt.key = 2*last + 1
-		l.down(0)
+		heap.Fix(l, 0)
 	}
 	return nil
 }
 
-func (l *lruOrder) less(i, j int) bool {
+// Len, Less, Swap, Push and Pop make the order a heap.Interface over its
+// entries' own fields (key, and idx kept current); l.mu is held.
+
+func (l *lruOrder) Len() int { return len(l.heap) }
+
+func (l *lruOrder) Less(i, j int) bool {
 	return l.links(l.heap[i]).key < l.links(l.heap[j]).key
 }
 
-func (l *lruOrder) swap(i, j int) {
+func (l *lruOrder) Swap(i, j int) {
 	l.heap[i], l.heap[j] = l.heap[j], l.heap[i]
 	l.links(l.heap[i]).idx = i + 1
 	l.links(l.heap[j]).idx = j + 1
 }
 
-// up and down restore the heap after the entry at i got a smaller or a
-// larger key (container/heap's, on the entries' own fields).
-func (l *lruOrder) up(i int) {
-	for i > 0 {
-		p := (i - 1) / 2
-		if !l.less(i, p) {
-			return
-		}
-		l.swap(i, p)
-		i = p
-	}
+func (l *lruOrder) Push(x any) {
+	e := x.(*entry)
+	l.heap = append(l.heap, e)
+	l.links(e).idx = len(l.heap)
 }
 
-// down reports whether the entry moved.
-func (l *lruOrder) down(i0 int) bool {
-	i, n := i0, len(l.heap)
-	for {
-		c := 2*i + 1
-		if c >= n || c < 0 {
-			break
-		}
-		if r := c + 1; r < n && l.less(r, c) {
-			c = r
-		}
-		if !l.less(c, i) {
-			break
-		}
-		l.swap(i, c)
-		i = c
-	}
-	return i > i0
+func (l *lruOrder) Pop() any {
+	last := len(l.heap) - 1
+	e := l.heap[last]
+	l.heap[last] = nil
+	l.heap = l.heap[:last]
+	l.links(e).idx = 0
+	return e
 }
 
 // expiryQueue holds a TTL cache's entries in the order they expire. Every
